@@ -1,0 +1,221 @@
+"""Embeddings: from discrete token ids to dense vectors, and what the vectors' geometry says.
+
+A token id is a label, not a quantity. ``one_hot`` turns it into a vector without pretending
+otherwise; an ``Embedding`` table does the same job with a learned dense row per token, and
+``one_hot(ids, V) @ W`` equals ``W[ids]``, which is why the lookup can be trained like any
+matrix product. Its gradient is sparse: only the rows that were looked up receive one.
+
+``WordVectors`` pairs a vocabulary with a matrix of vectors (trained here by ``word2vec`` or
+loaded from GloVe) and answers the classic questions: which words are closest, which word
+completes an analogy, which word in a list does not belong.
+"""
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from lmlab.module import Module
+
+
+def one_hot(ids: np.ndarray | Sequence[int] | int, num_classes: int) -> np.ndarray:
+    """ids: (...) integers in [0, num_classes) -> (..., num_classes) float array of 0s and 1s."""
+    ids = _check_ids(ids, num_classes)
+    return (ids[..., None] == np.arange(num_classes)).astype(np.float64)
+
+
+class Embedding(Module):
+    """A learned table with one row of ``dim`` numbers per id; looking up ids is row indexing.
+
+    ``weight`` has shape (num_embeddings, dim) and starts as N(0, 0.02^2), the scale GPT-2 uses:
+    small enough that the first layers are not swamped before training has shaped the rows.
+    ``rng`` is a seed or a ``np.random.Generator`` so that two tables built alike are identical.
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        dim: int,
+        rng: np.random.Generator | int | None = None,
+        dtype: type = np.float64,
+    ) -> None:
+        super().__init__()
+        if num_embeddings < 1 or dim < 1:
+            raise ValueError(f"need num_embeddings >= 1 and dim >= 1, got {num_embeddings}, {dim}")
+        rng = np.random.default_rng(rng)
+        self.num_embeddings = num_embeddings
+        self.dim = dim
+        self.weight = self.add_param(
+            "weight", (0.02 * rng.standard_normal((num_embeddings, dim))).astype(dtype)
+        )
+        self.ids: np.ndarray | None = None
+
+    def forward(self, ids: np.ndarray | Sequence[int] | int) -> np.ndarray:
+        """ids: (...) integers -> (..., dim), row ``ids[...]`` of the table."""
+        self.ids = _check_ids(ids, self.num_embeddings)
+        return self.weight[self.ids]
+
+    def backward(self, dout: np.ndarray) -> None:
+        """dout: (..., dim) -> None; adds dout into the rows that were looked up.
+
+        ``np.add.at`` is needed rather than ``grad[ids] += dout``: with a repeated id the
+        buffered ``+=`` keeps only the last write, while the gradient is the sum over every use.
+        Ids are integers, so there is no gradient to return.
+        """
+        if self.ids is None:
+            raise ValueError("backward called before forward")
+        if dout.shape != self.ids.shape + (self.dim,):
+            raise ValueError(
+                f"dout has shape {dout.shape}, expected {self.ids.shape + (self.dim,)}"
+            )
+        np.add.at(self.grads["weight"], self.ids, dout)
+        return None
+
+
+def lookup_as_matmul(ids: np.ndarray | Sequence[int], weight: np.ndarray) -> np.ndarray:
+    """ids: (...), weight: (V, d) -> (..., d) computed as one_hot(ids, V) @ weight.
+
+    The slow way to do what ``weight[ids]`` does; it shows that an embedding lookup is a matrix
+    product whose left factor has a single 1 per row.
+    """
+    return one_hot(ids, weight.shape[0]) @ weight
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray, eps: float = 1e-8) -> np.ndarray | float:
+    """Cosine of the angle between vectors along the last axis.
+
+    a: (d,), b: (d,) -> a float; a: (..., d), b: (..., d) -> (...) with broadcasting, as
+    ``torch.nn.functional.cosine_similarity(a, b, dim=-1)``. Each norm is clamped to ``eps``
+    so that a zero vector gives 0 instead of nan.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    norm_a = np.maximum(np.linalg.norm(a, axis=-1), eps)
+    norm_b = np.maximum(np.linalg.norm(b, axis=-1), eps)
+    result = np.sum(a * b, axis=-1) / (norm_a * norm_b)
+    return float(result) if result.ndim == 0 else result
+
+
+def cosine_matrix(a: np.ndarray, b: np.ndarray | None = None, eps: float = 1e-8) -> np.ndarray:
+    """a: (n, d), b: (m, d) or None (= a) -> (n, m): cosine of each row of a with each row of b."""
+    a_unit = _unit_rows(np.asarray(a, dtype=np.float64), eps)
+    b_unit = a_unit if b is None else _unit_rows(np.asarray(b, dtype=np.float64), eps)
+    return a_unit @ b_unit.T
+
+
+def pca(vectors: np.ndarray, n_components: int = 2) -> np.ndarray:
+    """vectors: (n, d) -> (n, n_components) coordinates along the directions of largest variance.
+
+    For drawing a cloud of word vectors in 2-D. The sign of each axis is fixed (largest
+    coordinate positive) so that the picture does not flip between runs.
+    """
+    centred = vectors - vectors.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    coords = centred @ vt[:n_components].T
+    signs = np.sign(coords[np.argmax(np.abs(coords), axis=0), np.arange(coords.shape[1])])
+    return coords * np.where(signs == 0, 1.0, signs)
+
+
+class WordVectors:
+    """A vocabulary and its vectors: ``words[i]`` is the word whose vector is ``vectors[i]``."""
+
+    def __init__(self, words: Sequence[str], vectors: np.ndarray) -> None:
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2 or vectors.shape[0] != len(words):
+            raise ValueError(
+                f"need one vector per word: {len(words)} words, vectors of shape {vectors.shape}"
+            )
+        self.words = list(words)
+        self.index = {word: i for i, word in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            raise ValueError("words must be unique")
+        self.vectors = vectors
+        # Unit rows once, so every similarity search is a single matrix-vector product.
+        self.unit = _unit_rows(vectors.astype(np.float64), 1e-8)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def vector(self, word: str) -> np.ndarray:
+        """The (d,) vector of a word."""
+        return self.vectors[self._id(word)]
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two words."""
+        return float(self.unit[self._id(a)] @ self.unit[self._id(b)])
+
+    def nearest_neighbours(
+        self, query: str | np.ndarray, k: int = 5, exclude: Iterable[str] = ()
+    ) -> list[tuple[str, float]]:
+        """The k words most cosine-similar to a word or a (d,) vector, best first.
+
+        A query word is left out of its own neighbours, as are the words in ``exclude``.
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        excluded = {self._id(word) for word in exclude}
+        if isinstance(query, str):
+            excluded.add(self._id(query))
+            target = self.unit[self._id(query)]
+        else:
+            target = _unit_rows(np.asarray(query, dtype=np.float64)[None, :], 1e-8)[0]
+        scores = self.unit @ target
+        scores[list(excluded)] = -np.inf
+        k = min(k, len(self.words) - len(excluded))
+        if k == 0:
+            return []
+        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.words[i], float(scores[i])) for i in best]
+
+    def analogy(self, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
+        """Answer "a is to b as c is to ?" with the k words nearest to b - a + c, not a, b or c.
+
+        This is 3CosAdd (Levy and Goldberg 2014) on unit vectors: the answer maximises
+        cos(d, b) - cos(d, a) + cos(d, c). The query words are excluded because b or c is
+        usually the nearest word to the target itself. ``analogy("man", "king", "woman")``
+        asks for the word that is to woman what king is to man.
+        """
+        target = self.unit[self._id(b)] - self.unit[self._id(a)] + self.unit[self._id(c)]
+        return self.nearest_neighbours(target, k=k, exclude=(a, b, c))
+
+    def intruder(self, words: Sequence[str]) -> dict:
+        """The odd one out: the word with the lowest mean cosine similarity to the others.
+
+        Returns {"intruder": word, "mean_similarity": {word: mean similarity to the rest}}.
+        """
+        if len(words) < 3:
+            raise ValueError(f"need at least 3 words to find an intruder, got {len(words)}")
+        ids = [self._id(word) for word in words]
+        sims = self.unit[ids] @ self.unit[ids].T
+        mean = (sims.sum(axis=1) - np.diag(sims)) / (len(ids) - 1)
+        return {
+            "intruder": words[int(np.argmin(mean))],
+            "mean_similarity": {word: float(m) for word, m in zip(words, mean, strict=True)},
+        }
+
+    def _id(self, word: str) -> int:
+        if word not in self.index:
+            raise ValueError(f"{word!r} is not in the vocabulary")
+        return self.index[word]
+
+
+def _check_ids(ids: np.ndarray | Sequence[int] | int, num_classes: int) -> np.ndarray:
+    """Integer ids as an array, refusing values outside [0, num_classes).
+
+    numpy would quietly wrap a negative id around to the end of the table, so check first.
+    """
+    ids = np.asarray(ids)
+    if ids.size and not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be integers, got dtype {ids.dtype}")
+    ids = ids.astype(np.int64, copy=False)
+    if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+        bad = ids.min() if ids.min() < 0 else ids.max()
+        raise ValueError(f"id {bad} is out of range for a table of {num_classes} rows")
+    return ids
+
+
+def _unit_rows(x: np.ndarray, eps: float) -> np.ndarray:
+    """x: (n, d) -> (n, d) rows scaled to length 1 (zero rows stay zero)."""
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), eps)
