@@ -1,0 +1,161 @@
+"""From scores to a choice: softmax, temperature, and the ways to pick the next token.
+
+A language model ends every step with one score (logit) per vocabulary entry. Softmax turns the
+scores into a probability distribution; temperature reshapes that distribution before anything is
+drawn from it (T < 1 sharpens it, T > 1 flattens it, the ranking never changes); greedy decoding
+takes the top token; top-k and top-p (nucleus) sampling cut the long tail off before drawing.
+Temperature changes how we sample, not what the model knows: the logits stay the same.
+"""
+
+import math
+
+import numpy as np
+
+
+def _check_temperature(temperature: float) -> None:
+    if not temperature > 0 or not math.isfinite(temperature):
+        raise ValueError(
+            f"temperature must be a finite number > 0, got {temperature}; "
+            "for temperature 0 use greedy(), which always takes the top token"
+        )
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0, axis: int = -1) -> np.ndarray:
+    """Probabilities softmax(logits / T) along ``axis``. logits: (..., V) -> probs: (..., V).
+
+    Stable for any scores: subtracting the row maximum leaves the result unchanged and keeps
+    exp() from overflowing. Logits of -inf (tokens filtered out) get probability 0.
+    """
+    _check_temperature(temperature)
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    exps = np.exp(scaled - scaled.max(axis=axis, keepdims=True))
+    return exps / exps.sum(axis=axis, keepdims=True)
+
+
+def entropy(probs: np.ndarray, axis: int = -1, base: float = math.e) -> np.ndarray:
+    """Shannon entropy -sum p log p, in nats (base e) or bits (base 2). probs: (..., V) -> (...).
+
+    0 log 0 counts as 0: a token that cannot happen adds no uncertainty.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    logs = np.log(probs, out=np.zeros_like(probs), where=probs > 0)
+    return -(probs * logs).sum(axis=axis) / math.log(base)
+
+
+def entropy_bits(probs: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Entropy in bits: the number of fair coin flips the choice is worth. (..., V) -> (...)."""
+    return entropy(probs, axis=axis, base=2.0)
+
+
+def effective_num_tokens(probs: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(entropy): how many equally likely tokens would be as uncertain. (..., V) -> (...).
+
+    A one-hot distribution gives 1; a uniform one over V tokens gives V.
+    """
+    return np.exp(entropy(probs, axis=axis))
+
+
+def greedy(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The top-scoring token (the first one on ties): temperature 0. (..., V) -> (...) ints."""
+    return np.asarray(logits).argmax(axis=axis)
+
+
+def top_k_filter(logits: np.ndarray, k: int) -> np.ndarray:
+    """Keep the k highest logits, set the rest to -inf. logits: (..., V) -> (..., V).
+
+    Tokens tied with the k-th highest score are all kept, so a few more than k may survive.
+    """
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"top_k must be an integer >= 1, got {k!r}")
+    logits = np.asarray(logits, dtype=np.float64)
+    if k >= logits.shape[-1]:
+        return logits.copy()
+    kth_highest = np.partition(logits, -k, axis=-1)[..., -k, None]
+    return np.where(logits < kth_highest, -np.inf, logits)
+
+
+def top_p_filter(logits: np.ndarray, p: float) -> np.ndarray:
+    """Nucleus filter: keep the smallest set of top tokens whose probabilities sum to >= p.
+
+    logits: (..., V) -> (..., V) with -inf outside the nucleus. The top token is always kept
+    (it alone is the nucleus when its probability is >= p); p = 1 keeps every token.
+    """
+    if not 0 < p <= 1:
+        raise ValueError(f"top_p must lie in (0, 1], got {p}")
+    logits = np.asarray(logits, dtype=np.float64)
+    if p == 1:
+        return logits.copy()
+    order = np.argsort(-logits, axis=-1, kind="stable")
+    sorted_probs = np.take_along_axis(softmax(logits), order, axis=-1)
+    # A token is in the nucleus if the tokens ranked above it have not yet reached p.
+    mass_above = np.cumsum(sorted_probs, axis=-1) - sorted_probs
+    keep_sorted = mass_above < p
+    keep = np.empty_like(keep_sorted)
+    np.put_along_axis(keep, order, keep_sorted, axis=-1)
+    return np.where(keep, logits, -np.inf)
+
+
+def sample_index(probs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one index per row by inverse CDF. probs: (..., V) -> (indices (...), rolls (...)).
+
+    Each row rolls u ~ U[0, 1) and takes the first token whose cumulative probability exceeds
+    u * total, so the roll can be shown next to the choice; a token of probability 0 is never
+    chosen, even when the probabilities do not sum to exactly 1 after rounding.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    cumulative = np.cumsum(probs, axis=-1)
+    rolls = rng.random(probs.shape[:-1])
+    indices = (cumulative > rolls[..., None] * cumulative[..., -1:]).argmax(axis=-1)
+    return indices, rolls
+
+
+def sample(
+    logits: np.ndarray,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Sample one token per row: scale by 1/T, then top-k, then top-p, then draw.
+
+    logits: (..., V) -> (...) token ids. Pass a numpy Generator as ``rng`` to continue a stream of
+    draws, or a ``seed`` for a fresh np.random.default_rng(seed); the same seed gives the same
+    tokens.
+    """
+    if rng is not None and seed is not None:
+        raise ValueError("pass either rng or seed, not both")
+    _check_temperature(temperature)
+    if rng is None:
+        rng = np.random.default_rng(seed)
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    if top_k is not None:
+        scaled = top_k_filter(scaled, top_k)
+    if top_p is not None:
+        scaled = top_p_filter(scaled, top_p)
+    indices, _ = sample_index(softmax(scaled), rng)
+    return indices
+
+
+def temperature_explorer(logits: list[float], temperature: float) -> dict:
+    """What the TemperatureExplorer widget draws for one slider position.
+
+    Returns {probs, entropy (nats), entropy_bits, top_prob, effective_tokens, order}, where
+    ``order`` lists the token indices from most to least likely (the same at every temperature).
+    """
+    probs = softmax(logits, temperature)
+    if probs.ndim != 1:
+        raise ValueError(f"logits must be a flat list of scores, got shape {probs.shape}")
+    return {
+        "probs": probs.tolist(),
+        "entropy": float(entropy(probs)),
+        "entropy_bits": float(entropy_bits(probs)),
+        "top_prob": float(probs.max()),
+        "effective_tokens": float(effective_num_tokens(probs)),
+        "order": np.argsort(-np.asarray(logits, dtype=np.float64), kind="stable").tolist(),
+    }
+
+
+def sample_token(logits: list[float], temperature: float, seed: int) -> int:
+    """One token index drawn from softmax(logits / T) with a fixed seed (for a widget's Sample)."""
+    return int(sample(logits, temperature=temperature, seed=seed))
