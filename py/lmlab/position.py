@@ -1,0 +1,127 @@
+"""Position: telling a model where each token sits.
+
+Attention treats its input as a set, so "dog bites man" and "man bites dog" look alike until
+position is added. Four ways to do it:
+
+- sinusoidal encoding (Vaswani et al. 2017): a fixed (T, d) table of waves at geometrically
+  spaced frequencies, added to the token embeddings;
+- a learned position table (GPT-2): one trained row per position, which cannot go past the
+  last position it was trained with;
+- RoPE (Su et al., RoFormer): rotate each pair of query/key coordinates by an angle
+  proportional to the position, so that a query-key score depends only on their distance;
+- ALiBi (Press et al. 2022): no position vectors at all, but a penalty on attention scores
+  that grows linearly with distance, with a different slope per head.
+
+The sinusoidal encoding and RoPE share their frequencies, ``base ** (-2i / d)``.
+"""
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from lmlab.embeddings import Embedding
+
+
+def frequencies(dim: int, base: float = 10000.0) -> np.ndarray:
+    """(dim // 2,) angular frequencies base^(-2i/dim): pair 0 turns fastest, the last slowest."""
+    if dim < 2 or dim % 2:
+        raise ValueError(f"dim must be even and >= 2, got {dim}")
+    return base ** (-np.arange(0, dim, 2) / dim)
+
+
+def sinusoidal_encoding(T: int, dim: int, base: float = 10000.0) -> np.ndarray:
+    """(T, dim) table with PE[pos, 2i] = sin(pos * f_i) and PE[pos, 2i+1] = cos(pos * f_i).
+
+    f_i = base^(-2i/dim). Like the hands of a clock, the first columns turn fast and tell
+    nearby positions apart, the last ones turn slowly and tell distant stretches apart.
+    """
+    if T < 1:
+        raise ValueError(f"T must be >= 1, got {T}")
+    angles = np.arange(T)[:, None] * frequencies(dim, base)
+    pe = np.empty((T, dim))
+    pe[:, 0::2] = np.sin(angles)
+    pe[:, 1::2] = np.cos(angles)
+    return pe
+
+
+class LearnedPositionEmbedding(Embedding):
+    """GPT-2's way: a trained (max_len, dim) table, row t added to the token at position t."""
+
+    def __init__(
+        self,
+        max_len: int,
+        dim: int,
+        rng: np.random.Generator | int | None = None,
+        dtype: type = np.float64,
+    ) -> None:
+        super().__init__(max_len, dim, rng=rng, dtype=dtype)
+
+    def forward(self, positions: np.ndarray | Sequence[int] | int) -> np.ndarray:
+        """positions: (...) -> (..., dim)."""
+        positions = np.asarray(positions)
+        if positions.size and positions.max() >= self.num_embeddings:
+            raise ValueError(
+                f"position {positions.max()} is past the {self.num_embeddings} positions this "
+                "table has rows for: a learned table cannot extrapolate"
+            )
+        return super().forward(positions)
+
+
+def apply_rope(
+    x: np.ndarray, positions: np.ndarray | Sequence[int] | None = None, base: float = 10000.0
+) -> np.ndarray:
+    """Rotary position embedding. x: (..., T, d), positions: (T,) (default 0..T-1) -> (..., T, d).
+
+    Coordinates are paired as in the RoFormer paper, interleaved: (x0, x1), (x2, x3), ...
+    Pair i at position m is rotated by the angle m * f_i, with f_i = base^(-2i/d). Read as a
+    complex number x_{2i} + j x_{2i+1}, that is a multiplication by exp(j m f_i), so the dot
+    product of a query at m with a key at n depends on m - n only.
+
+    GPT-NeoX and the Hugging Face LLaMA code pair x_i with x_{i + d/2} instead (split halves);
+    that is the same rotation applied to permuted coordinates, and checkpoints trained one way
+    need their q/k weight rows permuted to be used the other way.
+    """
+    *_, T, d = x.shape
+    positions = np.arange(T) if positions is None else np.asarray(positions)
+    if positions.shape != (T,):
+        raise ValueError(f"need one position per row: x has T={T}, positions {positions.shape}")
+    angles = positions[:, None] * frequencies(d, base)
+    cos, sin = np.cos(angles), np.sin(angles)
+    even, odd = x[..., 0::2], x[..., 1::2]
+    out = np.empty_like(x, dtype=np.result_type(x.dtype, np.float32))
+    out[..., 0::2] = even * cos - odd * sin
+    out[..., 1::2] = even * sin + odd * cos
+    return out
+
+
+def alibi_slopes(n_heads: int) -> np.ndarray:
+    """(n_heads,) ALiBi slopes, the geometric sequence 2^(-8/n), 2^(-16/n), ..., 2^(-8).
+
+    For n a power of 2 this is the paper's rule. Otherwise, as in the paper's code, take the n'
+    slopes for the largest power of 2 n' < n, then fill up with every other slope of the
+    sequence for 2n' (which lie between the first ones).
+    """
+    if n_heads < 1:
+        raise ValueError(f"n_heads must be >= 1, got {n_heads}")
+
+    def geometric(n: int) -> np.ndarray:
+        return 2.0 ** (-8.0 * np.arange(1, n + 1) / n)
+
+    closest = 2 ** int(math.log2(n_heads))
+    if closest == n_heads:
+        return geometric(n_heads)
+    return np.concatenate([geometric(closest), geometric(2 * closest)[0::2][: n_heads - closest]])
+
+
+def alibi_bias(n_heads: int, T: int) -> np.ndarray:
+    """(n_heads, T, T) additive attention bias: -slope_h * (t - s) for keys s <= t, -inf after.
+
+    Added to the query-key scores, it penalises distant keys linearly (steeply in the first
+    heads, gently in the last) and, through the -inf, makes attention causal.
+    """
+    if T < 1:
+        raise ValueError(f"T must be >= 1, got {T}")
+    offset = np.arange(T)[None, :] - np.arange(T)[:, None]  # s - t, <= 0 on and below the diagonal
+    bias = alibi_slopes(n_heads)[:, None, None] * offset
+    return np.where(offset <= 0, bias, -np.inf)

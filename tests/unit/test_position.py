@@ -1,0 +1,171 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lmlab.attention import scaled_dot_product_attention
+from lmlab.position import (
+    LearnedPositionEmbedding,
+    alibi_bias,
+    alibi_slopes,
+    apply_rope,
+    frequencies,
+    sinusoidal_encoding,
+)
+
+
+def test_sinusoidal_encoding_follows_the_formula():
+    T, d = 20, 64
+    pe = sinusoidal_encoding(T, d)
+    assert pe.shape == (T, d)
+    for pos in range(T):
+        for i in range(d // 2):
+            angle = pos / 10000 ** (2 * i / d)
+            assert pe[pos, 2 * i] == pytest.approx(math.sin(angle), abs=1e-13)
+            assert pe[pos, 2 * i + 1] == pytest.approx(math.cos(angle), abs=1e-13)
+    np.testing.assert_array_equal(pe[0], np.tile([0.0, 1.0], d // 2))
+
+
+def test_sinusoidal_rows_are_distinct_and_shifts_are_rotations():
+    pe = sinusoidal_encoding(50, 16)
+    distances = np.linalg.norm(pe[:, None] - pe[None, :], axis=-1)
+    assert np.all(distances[~np.eye(50, dtype=bool)] > 1e-3)
+    # each (sin, cos) pair at pos + k is the pair at pos turned by the angle k * f_i
+    k, f = 7, frequencies(16)
+    sin, cos = pe[:-k, 0::2], pe[:-k, 1::2]
+    np.testing.assert_allclose(pe[k:, 0::2], sin * np.cos(k * f) + cos * np.sin(k * f), atol=1e-12)
+    np.testing.assert_allclose(pe[k:, 1::2], cos * np.cos(k * f) - sin * np.sin(k * f), atol=1e-12)
+
+
+def test_nearby_positions_are_more_similar_than_distant_ones():
+    pe = sinusoidal_encoding(64, 64)
+    sims = pe @ pe[10]
+    assert sims[10] > sims[11] > sims[14] > sims[40]
+
+
+def test_invalid_sizes():
+    with pytest.raises(ValueError, match="even"):
+        sinusoidal_encoding(4, 5)
+    with pytest.raises(ValueError, match="T must be"):
+        sinusoidal_encoding(0, 4)
+    with pytest.raises(ValueError, match="even"):
+        apply_rope(np.ones((3, 5)))
+    with pytest.raises(ValueError, match="one position per row"):
+        apply_rope(np.ones((3, 4)), positions=[0, 1])
+    with pytest.raises(ValueError, match="n_heads"):
+        alibi_slopes(0)
+
+
+def test_learned_positions_are_an_embedding_that_cannot_extrapolate():
+    table = LearnedPositionEmbedding(8, 4, rng=0)
+    out = table(np.arange(5))
+    np.testing.assert_array_equal(out, table.weight[:5])
+    table.backward(np.ones((5, 4)))
+    np.testing.assert_array_equal(table.grads["weight"][:5], 1)
+    np.testing.assert_array_equal(table.grads["weight"][5:], 0)
+    with pytest.raises(ValueError, match="cannot extrapolate"):
+        table(np.arange(9))
+
+
+def rope_by_complex_numbers(x, positions, base=10000.0):
+    """Independent RoPE: pair (x_2i, x_2i+1) is the complex number x_2i + j x_2i+1."""
+    d = x.shape[-1]
+    z = x[..., 0::2] + 1j * x[..., 1::2]
+    theta = base ** (-np.arange(d // 2) * 2.0 / d)
+    rotated = z * np.exp(1j * np.outer(positions, theta))
+    out = np.empty(x.shape)
+    out[..., 0::2], out[..., 1::2] = rotated.real, rotated.imag
+    return out
+
+
+def test_rope_matches_complex_multiplication():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 9, 16))
+    positions = np.array([0, 1, 2, 5, 8, 13, 100, 1000, 4096])
+    np.testing.assert_allclose(
+        apply_rope(x, positions), rope_by_complex_numbers(x, positions), rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        apply_rope(x, positions, base=500.0),
+        rope_by_complex_numbers(x, positions, base=500.0),
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+def test_rope_keeps_lengths_and_leaves_position_zero_alone():
+    x = np.random.default_rng(1).standard_normal((6, 8))
+    out = apply_rope(x)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=-1), np.linalg.norm(x, axis=-1), 1e-13)
+    np.testing.assert_array_equal(out[0], x[0])
+    assert apply_rope(x.astype(np.float32)).dtype == np.float32
+
+
+def test_rope_split_halves_is_the_same_rotation_on_permuted_coordinates():
+    """GPT-NeoX / HF LLaMA pair x_i with x_{i+d/2}; interleaving is that, permuted."""
+    rng = np.random.default_rng(2)
+    T, d = 5, 8
+    x = rng.standard_normal((T, d))
+    angles = np.arange(T)[:, None] * frequencies(d)
+    cos, sin = np.tile(np.cos(angles), 2), np.tile(np.sin(angles), 2)
+    perm = np.concatenate([np.arange(0, d, 2), np.arange(1, d, 2)])
+    halves = x[:, perm]
+    rotate_half = np.concatenate([-halves[:, d // 2 :], halves[:, : d // 2]], axis=-1)
+    np.testing.assert_allclose((halves * cos + rotate_half * sin), apply_rope(x)[:, perm], 1e-13)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 200),
+    st.integers(0, 200),
+    st.integers(-100, 100),
+    st.sampled_from([2, 8, 32]),
+)
+def test_rope_score_depends_only_on_the_offset(seed, m, n, shift, d):
+    rng = np.random.default_rng(seed)
+    q, k = rng.standard_normal(d), rng.standard_normal(d)
+
+    def score(qpos, kpos):
+        return apply_rope(q[None], [qpos])[0] @ apply_rope(k[None], [kpos])[0]
+
+    shift = max(shift, -min(m, n))
+    assert score(m, n) == pytest.approx(score(m + shift, n + shift), rel=1e-9, abs=1e-9)
+
+
+def test_rope_scores_change_with_the_offset():
+    rng = np.random.default_rng(3)
+    q, k = rng.standard_normal((1, 16)), rng.standard_normal((1, 16))
+    scores = [float(apply_rope(q, [m])[0] @ apply_rope(k, [0])[0]) for m in range(4)]
+    assert len({round(s, 9) for s in scores}) == 4
+
+
+def test_alibi_slopes_for_powers_of_two():
+    np.testing.assert_allclose(alibi_slopes(8), [2.0**-i for i in range(1, 9)], rtol=1e-15)
+    np.testing.assert_allclose(alibi_slopes(4), [2.0**-2, 2.0**-4, 2.0**-6, 2.0**-8], rtol=1e-15)
+    np.testing.assert_allclose(alibi_slopes(1), [2.0**-8], rtol=1e-15)
+
+
+def test_alibi_slopes_between_powers_of_two():
+    # 12 heads: the 8 slopes for n=8, then slopes 1, 3, 5, 7 (0-based 0, 2, 4, 6) for n=16
+    expected = [2.0**-i for i in range(1, 9)] + [2.0**-0.5, 2.0**-1.5, 2.0**-2.5, 2.0**-3.5]
+    np.testing.assert_allclose(alibi_slopes(12), expected, rtol=1e-15)
+    six = alibi_slopes(6)
+    np.testing.assert_allclose(six, [2.0**-2, 2.0**-4, 2.0**-6, 2.0**-8, 2.0**-1, 2.0**-3], 1e-15)
+
+
+def test_alibi_bias_is_a_causal_linear_distance_penalty():
+    H, T = 4, 5
+    bias = alibi_bias(H, T)
+    slopes = alibi_slopes(H)
+    assert bias.shape == (H, T, T)
+    for h in range(H):
+        for t in range(T):
+            for s in range(T):
+                expected = -slopes[h] * (t - s) if s <= t else -np.inf
+                assert bias[h, t, s] == expected
+    q = k = v = np.random.default_rng(0).standard_normal((H, T, 8))
+    _, weights = scaled_dot_product_attention(q, k, v, bias=bias)
+    assert np.all(weights[:, np.triu_indices(T, 1)[0], np.triu_indices(T, 1)[1]] == 0)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-12)
