@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from lmlab.sampling import entropy
+
 
 def causal_mask(T: int) -> np.ndarray:
     """(T, T) booleans, True where query t may attend to key s, i.e. s <= t."""
@@ -126,9 +128,8 @@ def scaling_effect(
         row = {"d_k": d_k, "max_entropy": math.log(n_keys)}
         for name, scores in (("unscaled", raw), ("scaled", raw / math.sqrt(d_k))):
             weights = _softmax(scores)
-            entropy = -np.sum(weights * np.log(np.maximum(weights, 1e-300)), axis=-1)
             row[f"score_std_{name}"] = float(scores.std())
-            row[f"entropy_{name}"] = float(entropy.mean())
+            row[f"entropy_{name}"] = float(entropy(weights).mean())
             row[f"max_weight_{name}"] = float(weights.max(axis=-1).mean())
         rows.append(row)
     return rows
@@ -139,7 +140,10 @@ def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis; -inf scores get weight exactly 0."""
+    """Softmax over the last axis; -inf scores get weight exactly 0.
+
+    Unlike ``lmlab.sampling.softmax`` it keeps the input's dtype, so float32 models stay float32.
+    """
     shifted = scores - scores.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)

@@ -213,3 +213,9 @@ def test_scaling_effect_numbers():
     assert rows[-1]["max_weight_unscaled"] > 0.9 > 0.5 > rows[-1]["max_weight_scaled"]
     assert rows[-1]["entropy_unscaled"] < 0.3 < 2.0 < rows[-1]["entropy_scaled"]
     assert rows == scaling_effect(d_k_values=(4, 64, 1024), n_keys=16, n_samples=400, seed=0)
+
+
+def test_float32_inputs_stay_float32():
+    x = np.random.default_rng(0).standard_normal((2, 4, 3)).astype(np.float32)
+    out, weights = scaled_dot_product_attention(x, x, x, mask=causal_mask(4))
+    assert out.dtype == np.float32 and weights.dtype == np.float32
