@@ -1,0 +1,197 @@
+"""Counting: the n-gram language model over characters.
+
+The simplest language model counts. To predict the next character of a name, look at the last
+n - 1 characters (the context), count what followed that context in the training names, and turn
+the counts into probabilities. With n = 2 this is the bigram model of makemore.
+
+Every name is wrapped in the special character "." (as in makemore): n - 1 dots in front, so the
+first letter has a context too, and one dot behind, so the model also learns when a name ends.
+"emma" as a bigram model sees the pairs .e em mm ma a. and as a trigram model the triples
+..e .em emm mma ma. -- so "." must not occur inside the names themselves.
+
+The table has one entry per possible n-gram: V**n entries for V characters. That is fine for
+bigrams (27 * 27 = 729) and hopeless for long contexts, which is why neural models replace
+counting with learned functions that generalise.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from lmlab.sampling import sample_index
+
+BOUNDARY = "."
+MAX_TABLE_ENTRIES = 5_000_000  # about 40 MB of counts and as much again of probabilities
+
+
+def table_size(n: int, vocab_size: int = 27) -> int:
+    """Entries in a full n-gram count table: vocab_size ** n (an exact Python int)."""
+    return vocab_size**n
+
+
+def table_growth(vocab_size: int = 27, max_n: int = 10) -> list[dict]:
+    """[{n, entries}] for n = 1..max_n: how fast counting longer contexts explodes."""
+    return [{"n": n, "entries": table_size(n, vocab_size)} for n in range(1, max_n + 1)]
+
+
+def build_alphabet(words: Sequence[str]) -> list[str]:
+    """The boundary "." first, then every character of the words in sorted order."""
+    chars = set("".join(words))
+    if BOUNDARY in chars:
+        raise ValueError(f"the words must not contain the boundary character {BOUNDARY!r}")
+    return [BOUNDARY, *sorted(chars)]
+
+
+class NGramModel:
+    """Character n-gram counts and probabilities with add-k smoothing.
+
+    counts[c1, ..., c_{n-1}, next] is how often ``next`` followed the context c1..c_{n-1};
+    probs is the same table with k added to every count and each context's row divided by its
+    total. With k = 0 a continuation never seen gets probability 0 (and an infinite loss); k = 1
+    is Laplace smoothing. A context never seen at all gets a row of zeros when k = 0.
+    """
+
+    def __init__(
+        self,
+        words: Sequence[str],
+        n: int = 2,
+        k: float = 0.0,
+        alphabet: Sequence[str] | None = None,
+    ) -> None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        if not k >= 0:
+            raise ValueError(f"smoothing k must be >= 0, got {k}")
+        if len(words) == 0 or not all(isinstance(w, str) and w for w in words):
+            raise ValueError("words must be a non-empty list of non-empty strings")
+        self.n = n
+        self.k = k
+        self.chars = list(alphabet) if alphabet is not None else build_alphabet(words)
+        if self.chars[0] != BOUNDARY:
+            raise ValueError(f"the alphabet must start with the boundary {BOUNDARY!r}")
+        self.index = {c: i for i, c in enumerate(self.chars)}
+        size = table_size(n, len(self.chars))
+        if size > MAX_TABLE_ENTRIES:
+            raise ValueError(
+                f"a {n}-gram table over {len(self.chars)} characters has {size:,} entries, "
+                f"more than the {MAX_TABLE_ENTRIES:,} this model allows: counting long "
+                "contexts explodes"
+            )
+        self.counts = np.zeros((len(self.chars),) * n, dtype=np.int64)
+        np.add.at(self.counts, tuple(self.ngrams(words).T), 1)
+        smoothed = self.counts + k
+        totals = smoothed.sum(axis=-1, keepdims=True)
+        self.probs = np.divide(
+            smoothed, totals, out=np.zeros(smoothed.shape), where=totals > 0
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> np.ndarray:
+        """Character ids of a string. text: str -> (len(text),) ints."""
+        try:
+            return np.array([self.index[c] for c in text], dtype=np.int64)
+        except KeyError as err:
+            raise ValueError(f"character {err.args[0]!r} is not in the model's alphabet") from None
+
+    def ngrams(self, words: Sequence[str]) -> np.ndarray:
+        """Every (context, next) window of the padded words. -> (M, n) ints, M = sum(len+1).
+
+        The words are padded and joined into one long id sequence; a window is kept when it
+        starts inside a word's own padded segment (so no window straddles two names).
+        """
+        pad = BOUNDARY * (self.n - 1)
+        ids = self.encode("".join(pad + w + BOUNDARY for w in words))
+        lengths = np.array([len(w) for w in words])
+        segment = lengths + self.n  # n - 1 leading dots, the word, one trailing dot
+        offset_in_segment = np.arange(len(ids)) - np.repeat(np.cumsum(segment) - segment, segment)
+        starts_window = offset_in_segment <= np.repeat(lengths, segment)
+        windows = np.lib.stride_tricks.sliding_window_view(ids, self.n)
+        return windows[starts_window[: len(windows)]]
+
+    def context(self, prefix: str) -> str:
+        """The n - 1 characters the model looks at after ``prefix`` (dots before the start)."""
+        return (BOUNDARY * (self.n - 1) + prefix)[len(prefix) :]
+
+    def next_probs(self, prefix: str) -> np.ndarray:
+        """P(next char | context(prefix)). prefix: the name so far -> (V,)."""
+        return self.probs[tuple(self.encode(self.context(prefix)))]
+
+    def nll(self, words: Sequence[str]) -> float:
+        """Average negative log-likelihood per predicted character (end markers included).
+
+        Lower is better; ln(V) is what a uniform guess scores. A continuation of probability 0
+        makes it infinite, which is what add-k smoothing prevents.
+        """
+        grams = self.ngrams(words)
+        with np.errstate(divide="ignore"):
+            return float(np.log(1 / self.probs[tuple(grams.T)]).mean())
+
+    def score_word(self, word: str) -> list[dict]:
+        """Per step of one word: {context, char, prob, nll}, to show where the loss comes from."""
+        grams = self.ngrams([word])
+        probs = self.probs[tuple(grams.T)]
+        with np.errstate(divide="ignore"):
+            nlls = np.log(1 / probs)  # -log p, written so that p = 1 gives 0.0 rather than -0.0
+        return [
+            {
+                "context": "".join(self.chars[i] for i in gram[:-1]),
+                "char": self.chars[gram[-1]],
+                "prob": float(p),
+                "nll": float(loss),
+            }
+            for gram, p, loss in zip(grams, probs, nlls, strict=True)
+        ]
+
+    def sample_trace(
+        self,
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+        top: int = 5,
+        max_length: int = 50,
+    ) -> list[dict]:
+        """Generate one name step by step, recording every choice.
+
+        Each step: {context (the last n - 1 chars), candidates (the ``top`` most likely next chars
+        as [{char, prob}]), roll (the uniform draw), chosen, prob}. The name ends when "." is
+        drawn, or after ``max_length`` characters.
+        """
+        if rng is None:
+            rng = np.random.default_rng(seed)
+        name = ""
+        steps = []
+        while len(name) < max_length:
+            probs = self.next_probs(name)
+            index, roll = sample_index(probs, rng)
+            best = np.argsort(-probs, kind="stable")[:top]
+            steps.append(
+                {
+                    "context": self.context(name),
+                    "candidates": [{"char": self.chars[i], "prob": float(probs[i])} for i in best],
+                    "roll": float(roll),
+                    "chosen": self.chars[index],
+                    "prob": float(probs[index]),
+                }
+            )
+            if index == 0:
+                break
+            name += self.chars[index]
+        return steps
+
+    def sample(
+        self, rng: np.random.Generator | None = None, seed: int | None = None, max_length: int = 50
+    ) -> str:
+        """One generated name (without its boundary dots)."""
+        steps = self.sample_trace(rng=rng, seed=seed, top=0, max_length=max_length)
+        return "".join(step["chosen"] for step in steps if step["chosen"] != BOUNDARY)
+
+    def sample_names(self, count: int, seed: int | None = None) -> list[str]:
+        """``count`` names drawn from one seeded stream."""
+        rng = np.random.default_rng(seed)
+        return [self.sample(rng=rng) for _ in range(count)]
+
+    def nonzero_fraction(self) -> float:
+        """Share of table entries ever observed: it collapses as n grows."""
+        return float(np.count_nonzero(self.counts) / self.counts.size)
