@@ -1,0 +1,167 @@
+"""Builds the static site into _site/: the lmlab wheel, self-hosted Pyodide + numpy, the bundled
+runtime, and every chapter rendered with its cells' outputs.
+
+    python build/make_site.py [--out _site]
+
+A rebuild with nothing changed reuses what it can (copies only changed files, caches cell
+outputs by content) and needs no network.
+"""
+
+import argparse
+import hashlib
+import html
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chapters
+import execute
+import vendor
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+REPO = Path(__file__).resolve().parent.parent
+WEB = REPO / "web"
+CACHE = REPO / ".cache"
+
+
+def step(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def copy_if_changed(src: Path, dest: Path) -> None:
+    if dest.exists() and dest.stat().st_size == src.stat().st_size and dest.stat().st_mtime >= src.stat().st_mtime:
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dest)
+
+
+def build_wheel(dest: Path) -> Path:
+    """The lmlab wheel, built by hatchling from pyproject.toml into dest."""
+    for old in dest.glob("lmlab-*.whl"):
+        old.unlink()
+    from hatchling.builders.wheel import WheelBuilder
+
+    (wheel,) = WheelBuilder(str(REPO)).build(directory=str(dest), versions=["standard"])
+    return Path(wheel)
+
+
+def vendor_pyodide(dest: Path) -> None:
+    step("Pyodide core and numpy")
+    for path in vendor.pyodide_core():
+        if path.name != "pyodide-lock.json":
+            copy_if_changed(path, dest / path.name)
+    for name in vendor.PYODIDE_PACKAGES:
+        wheel = vendor.pyodide_package(name)
+        copy_if_changed(wheel, dest / wheel.name)
+    step("lmlab wheel and the site's pyodide-lock.json")
+    wheel = build_wheel(dest)
+    vendor.site_lock([wheel], dest / "pyodide-lock.json")
+
+
+def bundle_runtime(assets: Path) -> None:
+    step("bundling the runtime (esbuild)")
+    esbuild = REPO / "node_modules" / ".bin" / "esbuild"
+    common = ["--bundle", "--minify", "--sourcemap", "--target=es2022", "--loader:.py=text",
+              "--legal-comments=linked", "--log-level=warning"]
+    subprocess.run([str(esbuild), str(WEB / "runtime/page.js"), "--format=esm",
+                    f"--outfile={assets / 'page.js'}", *common], check=True)
+    subprocess.run([str(esbuild), str(WEB / "runtime/worker.js"), "--format=iife",
+                    f"--outfile={assets / 'worker.js'}", *common], check=True)
+    for css in (WEB / "styles").glob("*.css"):
+        copy_if_changed(css, assets / css.name)
+    katex = REPO / "node_modules" / "katex" / "dist"
+    copy_if_changed(katex / "katex.min.css", assets / "katex" / "katex.min.css")
+    for font in (katex / "fonts").glob("*.woff2"):
+        copy_if_changed(font, assets / "katex" / "fonts" / font.name)
+
+
+def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
+    """cell id -> output HTML, from the cache when neither the cells nor lmlab changed."""
+    key = hashlib.sha256()
+    for path in sorted((REPO / "py").rglob("*.py")) + [WEB / "runtime" / "kernel.py"]:
+        key.update(path.read_bytes())
+    key.update(json.dumps([(c.id, c.code, c.options) for c in chapter.cells]).encode())
+    cached = CACHE / "outputs" / f"{chapter.slug}-{key.hexdigest()[:20]}.json"
+    if cached.exists():
+        results = json.loads(cached.read_text())
+    else:
+        step(f"running the cells of {chapter.slug} with CPython")
+        results = execute.run_chapter(chapter)
+        for old in cached.parent.glob(f"{chapter.slug}-*.json"):
+            old.unlink()
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(results))
+    return {cell_id: execute.outputs_html(outputs) for cell_id, outputs in results.items()}
+
+
+def render_pages(out: Path) -> list[chapters.Chapter]:
+    env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape())
+    template = env.get_template("page.html")
+    book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
+    for i, chapter in enumerate(book):
+        step(f"rendering {chapter.slug}")
+        body = chapters.render(chapter, chapter_outputs(chapter), {})
+        link = lambda c: c and {"href": f"{c.slug}.html", "title": c.title}  # noqa: E731
+        page = template.render(
+            title=chapter.title,
+            description=chapter.meta.get("summary", ""),
+            slug=chapter.slug,
+            body=Markup(body),
+            cells=bool(chapter.cells),
+            prev=link(book[i - 1] if i > 0 else None),
+            next=link(book[i + 1] if i + 1 < len(book) else None),
+        )
+        (out / f"{chapter.slug}.html").write_text(page)
+    (out / "index.html").write_text(
+        template.render(
+            title="Contents",
+            description="A live book about how language models work, running in your browser.",
+            slug="index",
+            body=Markup(index_body(book)),
+            cells=False,
+            prev=None,
+            next=book and {"href": f"{book[0].slug}.html", "title": book[0].title},
+        )
+    )
+    return book
+
+
+def index_body(book: list[chapters.Chapter]) -> str:
+    items = "\n".join(
+        f'<li><a href="{c.slug}.html" data-nav>{html.escape(c.title)}</a>'
+        f'<p>{html.escape(c.meta.get("summary", ""))}</p></li>'
+        for c in book
+    )
+    return (
+        "<h1>LM Lab</h1>\n<p class=\"lead\">How language models work, from counting bigrams to a "
+        "GPT, with every piece of code running in your browser. Edit any cell and run it; "
+        "nothing is sent anywhere.</p>\n"
+        f'<ol class="toc">\n{items}\n</ol>'
+    )
+
+
+class Markup(str):
+    """Already-safe HTML for Jinja's autoescape."""
+
+    def __html__(self) -> str:
+        return self
+
+
+def build(out: Path) -> None:
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    vendor_pyodide(out / "pyodide")
+    bundle_runtime(out / "assets")
+    copy_if_changed(WEB / "sw.js", out / "sw.js")
+    (out / ".nojekyll").write_text("")
+    render_pages(out)
+    step(f"built {out} in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "_site")
+    build(parser.parse_args().out.resolve())

@@ -1,0 +1,212 @@
+"""Runs a reader's cell: the one piece of Python between the page and their code.
+
+The browser's worker runs this file inside Pyodide; the site builder runs the same file with
+CPython to put each cell's output into the page before Python has loaded. Everything it sends
+back goes through one callback, ``emit(kind, payload)``:
+
+    ("stream", {"name": "stdout" | "stderr", "text": str})
+    ("display", {"mime": "text/plain" | "text/html" | "image/svg+xml" | "image/png", "data": str})
+    ("error", {"ename": str, "evalue": str, "traceback": str})
+
+Output is text unless the reader's code asks for something richer through ``display(obj)`` or an
+object with a ``_repr_html_`` / ``_repr_svg_`` / ``_repr_png_`` method.
+"""
+
+import ast
+import base64
+import importlib
+import json
+import linecache
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+Emit = Callable[[str, dict], None]
+
+# A cell that prints more than this is cut off, so a runaway print cannot sink the page.
+MAX_OUTPUT_CHARS = 1_000_000
+# Streamed text is sent in pieces at least this far apart, so a tight print loop stays cheap.
+FLUSH_SECONDS = 0.05
+
+
+def cell_filename(cell: str) -> str:
+    return f"<cell {cell}>"
+
+
+class _Stream:
+    """A file-like stdout/stderr that forwards text to the page while the cell is running."""
+
+    def __init__(self, name: str, run: "_Run") -> None:
+        self.name, self.run = name, run
+        self.pending: list[str] = []
+        self.last_flush = time.monotonic()
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.run.written += len(text)
+        allowed = MAX_OUTPUT_CHARS - (self.run.written - len(text))
+        if allowed <= 0:
+            return len(text)
+        self.pending.append(text[:allowed])
+        if self.run.written > MAX_OUTPUT_CHARS:
+            self.pending.append(f"\n[output cut off after {MAX_OUTPUT_CHARS:,} characters]\n")
+            self.flush()
+        elif time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.run.emit("stream", {"name": self.name, "text": "".join(self.pending)})
+            self.pending.clear()
+        self.last_flush = time.monotonic()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+class _Run:
+    def __init__(self, emit: Emit) -> None:
+        self.emit, self.written = emit, 0
+
+
+def mime_bundle(obj: object) -> tuple[str, str]:
+    """The richest representation an object offers: (mime type, data)."""
+    for method, mime in (
+        ("_repr_html_", "text/html"),
+        ("_repr_svg_", "image/svg+xml"),
+        ("_repr_png_", "image/png"),
+    ):
+        render = getattr(obj, method, None)
+        if callable(render) and not isinstance(obj, type):
+            data = render()
+            if data is None:
+                continue
+            if mime == "image/png" and isinstance(data, bytes):
+                data = base64.b64encode(data).decode("ascii")
+            return mime, data
+    return "text/plain", repr(obj)
+
+
+class Kernel:
+    """One namespace per page of the book; cells of a page share theirs."""
+
+    def __init__(self) -> None:
+        self.namespaces: dict[str, dict] = {}
+        self._emit: Emit | None = None
+
+    def namespace(self, page: str) -> dict:
+        if page not in self.namespaces:
+            self.namespaces[page] = {"__name__": "__main__", "display": self.display}
+        return self.namespaces[page]
+
+    def forget(self, page: str) -> None:
+        self.namespaces.pop(page, None)
+
+    def display(self, *objs: object) -> None:
+        """Show objects below the cell, as HTML/SVG/PNG where they offer it, else as text."""
+        if self._emit is None:
+            raise RuntimeError("display() works only while a cell is running")
+        sys.stdout.flush()
+        for obj in objs:
+            mime, data = mime_bundle(obj)
+            self._emit("display", {"mime": mime, "data": data})
+
+    def run(self, page: str, cell: str, code: str, emit: Emit) -> bool:
+        """Run a cell's code in its page's namespace. Returns False if it raised."""
+        filename = cell_filename(cell)
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        namespace = self.namespace(page)
+        run = _Run(emit)
+        streams = _Stream("stdout", run), _Stream("stderr", run)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = streams
+        self._emit = emit
+        try:
+            value = self._execute(code, filename, namespace)
+            if value is not None:
+                namespace["_"] = value
+                self.display(value)
+            return True
+        except BaseException as err:  # noqa: BLE001 - the reader's error is a result, not a crash
+            for stream in streams:
+                stream.flush()
+            emit("error", self.describe(err, filename))
+            return False
+        finally:
+            for stream in streams:
+                stream.flush()
+            sys.stdout, sys.stderr = saved
+            self._emit = None
+
+    @staticmethod
+    def _execute(code: str, filename: str, namespace: dict) -> object:
+        """exec the cell; evaluate and return a last bare expression, like a notebook."""
+        tree = ast.parse(code, filename, "exec")
+        last = tree.body[-1] if tree.body else None
+        if isinstance(last, ast.Expr):
+            tree.body.pop()
+            exec(compile(tree, filename, "exec"), namespace)
+            expression = ast.Expression(last.value)
+            return eval(compile(expression, filename, "eval"), namespace)
+        exec(compile(tree, filename, "exec"), namespace)
+        return None
+
+    @staticmethod
+    def describe(err: BaseException, filename: str) -> dict:
+        """The error as the reader should see it: only frames in cells, with their lines."""
+        ename = type(err).__name__
+        if isinstance(err, KeyboardInterrupt):
+            return {"ename": ename, "evalue": "", "traceback": "KeyboardInterrupt: stopped by you"}
+        if isinstance(err, SyntaxError) and (err.filename or "").startswith("<cell"):
+            lines = traceback.format_exception_only(type(err), err)
+            return {"ename": ename, "evalue": str(err.msg), "traceback": "".join(lines).rstrip()}
+        frames = traceback.extract_tb(err.__traceback__)
+        first = next((i for i, f in enumerate(frames) if f.filename.startswith("<cell")), None)
+        frames = frames[first:] if first is not None else frames
+        shown = [f for f in frames if f.filename.startswith("<cell")]
+        if frames and frames[-1] not in shown:
+            shown.append(frames[-1])  # where it was raised, even inside a library
+        lines = ["Traceback (most recent call last):\n"]
+        lines += traceback.format_list(shown)
+        lines += traceback.format_exception_only(type(err), err)
+        return {"ename": ename, "evalue": str(err), "traceback": "".join(lines).rstrip()}
+
+    def call(self, page: str, function: str, args_json: str) -> str:
+        """Call a function for a widget: JSON in, JSON out.
+
+        ``function`` is either a dotted path into a module ("lmlab.sampling.softmax") or the
+        name of a function the reader defined on the page. Arrays come back as lists.
+        """
+        args = json.loads(args_json)
+        try:
+            result = self.resolve(page, function)(*args.get("args", []), **args.get("kwargs", {}))
+            return json.dumps({"ok": True, "value": to_json(result)})
+        except Exception as err:  # noqa: BLE001 - shown inside the widget
+            return json.dumps({"ok": False, "error": self.describe(err, "")["traceback"]})
+
+    def resolve(self, page: str, function: str) -> Callable:
+        namespace = self.namespace(page)
+        if function in namespace:
+            return namespace[function]
+        module_name, _, attribute = function.rpartition(".")
+        if not module_name:
+            raise NameError(f"no function named {function!r} is defined on this page")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+def to_json(value: object) -> object:
+    """numpy arrays and scalars to lists and numbers; tuples to lists; dicts recursively."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value

@@ -1,0 +1,98 @@
+// Entry point of every page: starts Python at once, brings the page's cells and widgets to
+// life, and keeps Python alive across chapters by swapping pages in place (router.js).
+import { Cell } from "./cell.js";
+import { ensureIsolation } from "./isolation.js";
+import { Python } from "./python.js";
+import { enableRouter } from "./router.js";
+import { showStatus } from "./status.js";
+import { mountWidgets } from "./widgets.js";
+import { allEdits, restoreEdits } from "./storage.js";
+
+const siteRoot = new URL("../", import.meta.url);
+
+class Page {
+  constructor(python) {
+    this.python = python;
+    this.slug = document.body.dataset.page;
+    this.liveRegion = document.getElementById("announcer");
+    const announce = (text) => this.announce(text);
+    const onRunAndNext = (cell) => this.runAndNext(cell);
+    this.cells = [...document.querySelectorAll(".cell")].map(
+      (element) => new Cell(element, { page: this.slug, python, announce, onRunAndNext }),
+    );
+    this.widgets = mountWidgets(document, { page: this.slug, python, siteRoot });
+    this.bindToolbar();
+    for (const cell of this.cells) if (cell.options.autorun) cell.run();
+  }
+
+  announce(text) {
+    this.liveRegion.textContent = text;
+  }
+
+  runAndNext(cell) {
+    cell.run();
+    const next = this.cells[this.cells.indexOf(cell) + 1];
+    if (next) next.focus();
+  }
+
+  // Like a notebook's Run all: stop at the first error, except the ones the book shows on purpose.
+  async runAll() {
+    const runs = this.cells.map((cell) => [cell, cell.run()]);
+    for (const [cell, run] of runs) {
+      if (!(await run) && !cell.options.raises) {
+        this.python.cancelQueued();
+        break;
+      }
+    }
+  }
+
+  bindToolbar() {
+    const actions = {
+      "run-all": () => this.runAll(),
+      stop: () => this.python.stop(this.slug),
+      restart: () => this.python.restart(),
+      "reset-all": () => {
+        if (confirm("Put every cell on this page back to the book's code? Your edits here will be lost.")) {
+          for (const cell of this.cells) cell.reset();
+        }
+      },
+      download: () => downloadEdits(),
+      upload: () => uploadEdits(),
+    };
+    for (const button of document.querySelectorAll("[data-action]")) {
+      button.addEventListener("click", () => actions[button.dataset.action]());
+    }
+  }
+}
+
+function downloadEdits() {
+  const blob = new Blob([JSON.stringify(allEdits(), null, 1)], { type: "application/json" });
+  const link = Object.assign(document.createElement("a"), {
+    href: URL.createObjectURL(blob),
+    download: "lmlab-my-work.json",
+  });
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+function uploadEdits() {
+  const input = Object.assign(document.createElement("input"), { type: "file", accept: ".json,application/json" });
+  input.onchange = async () => {
+    restoreEdits(JSON.parse(await input.files[0].text()));
+    location.reload();
+  };
+  input.click();
+}
+
+async function main() {
+  if (!(await ensureIsolation(siteRoot))) return; // the page reloads under the service worker
+  const python = new Python(siteRoot);
+  showStatus(python);
+  let page = new Page(python);
+  globalThis.lmlab = { python, get page() { return page; } }; // for the curious reader's console, and tests
+  enableRouter(() => {
+    page = new Page(python);
+  });
+}
+
+main();

@@ -1,0 +1,170 @@
+// The page's handle on Python: one worker for the whole visit, a queue of jobs (cell runs and
+// widget calls) sent one at a time, Stop, and Restart. Jobs queued before Python is ready wait.
+import { toWorker } from "./protocol.js";
+
+const PACKAGES = ["numpy", "lmlab"];
+
+export class Python extends EventTarget {
+  constructor(siteRoot) {
+    super();
+    this.siteRoot = siteRoot;
+    this.queue = [];
+    this.current = null;
+    this.nextId = 1;
+    // page -> Map(cell -> code) of the cells that ran without error, in the order they last ran:
+    // what a replacement worker runs again to restore the page's variables.
+    this.history = new Map();
+    this.isolated = Boolean(globalThis.crossOriginIsolated && globalThis.SharedArrayBuffer);
+    this.start();
+  }
+
+  start() {
+    this.ready = false;
+    this.interrupt = this.isolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    this.worker = new Worker(new URL("assets/worker.js", this.siteRoot));
+    this.worker.onmessage = ({ data }) => this.receive(data);
+    this.worker.onerror = (event) => this.fatal(event.message || "the Python worker failed to start");
+    const indexURL = new URL("pyodide/", this.siteRoot).href;
+    this.worker.postMessage(toWorker.boot(indexURL, PACKAGES, this.interrupt));
+    this.emit("status", { state: "loading", stage: "Starting Python", fraction: 0.02 });
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // Run a cell. handlers: {onStart, onOutput(kind, payload), onDone(ok)}; resolves to ok.
+  run(page, cell, code, handlers = {}) {
+    return this.enqueue({ kind: "run", page, cell, code, handlers });
+  }
+
+  // Call a Python function for a widget; resolves to {ok, value} or {ok: false, error}.
+  call(page, fn, args = [], kwargs = {}) {
+    return this.enqueue({ kind: "call", page, fn, args: { args, kwargs }, handlers: {} });
+  }
+
+  forget(page) {
+    this.history.delete(page);
+    this.enqueue({ kind: "forget", page, handlers: {} });
+  }
+
+  enqueue(job) {
+    return new Promise((resolve) => {
+      job.id = this.nextId++;
+      job.resolve = resolve;
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  pump() {
+    if (!this.ready || this.current || !this.queue.length) return;
+    const job = (this.current = this.queue.shift());
+    job.handlers.onStart?.();
+    if (job.kind === "run") this.worker.postMessage(toWorker.run(job.id, job.page, job.cell, job.code));
+    else if (job.kind === "call") this.worker.postMessage(toWorker.call(job.id, job.page, job.fn, job.args));
+    else {
+      this.worker.postMessage(toWorker.forget(job.page));
+      this.finish(undefined);
+    }
+  }
+
+  finish(value) {
+    const job = this.current;
+    this.current = null;
+    job.resolve(value);
+    this.pump();
+  }
+
+  receive(message) {
+    const job = this.current;
+    switch (message.type) {
+      case "progress":
+        this.emit("status", { state: "loading", stage: message.stage, fraction: message.fraction });
+        break;
+      case "ready":
+        this.ready = true;
+        this.emit("status", { state: "ready" });
+        this.pump();
+        break;
+      case "output":
+        if (job && job.id === message.id) job.handlers.onOutput?.(message.kind, message.payload);
+        break;
+      case "done":
+        if (!job || job.id !== message.id) break;
+        if (message.ok) this.remember(job);
+        job.handlers.onDone?.(message.ok);
+        this.finish(message.ok);
+        break;
+      case "result":
+        if (job && job.id === message.id) this.finish(message.reply);
+        break;
+      case "fatal":
+        this.fatal(message.message);
+        break;
+    }
+  }
+
+  remember({ page, cell, code }) {
+    if (!this.history.has(page)) this.history.set(page, new Map());
+    const cells = this.history.get(page);
+    cells.delete(cell);
+    cells.set(cell, code);
+  }
+
+  // Stop whatever is running and drop what is queued. With SharedArrayBuffer this raises
+  // KeyboardInterrupt in Python and every variable survives. Without it the only way to stop
+  // a busy worker is to replace it; the page's earlier cells are then re-run to restore state.
+  stop(page) {
+    this.cancelQueued();
+    if (!this.current) return;
+    if (this.interrupt) {
+      this.interrupt[0] = 2; // SIGINT
+      return;
+    }
+    const replay = [...(this.history.get(page) || new Map())];
+    this.history.clear();
+    this.replace("stopped");
+    for (const [cell, code] of replay) {
+      this.enqueue({ kind: "run", page, cell, code, handlers: {} });
+    }
+    this.emit("notice", {
+      text: replay.length
+        ? `Python was restarted to stop your code. The ${replay.length} cell(s) that had run on this page were run again, so their variables are back.`
+        : "Python was restarted to stop your code.",
+    });
+  }
+
+  restart() {
+    this.cancelQueued();
+    this.history.clear();
+    this.replace("restarted");
+    this.emit("notice", { text: "Python restarted: every page starts with a fresh namespace." });
+  }
+
+  replace(reason) {
+    const job = this.current;
+    this.current = null;
+    this.worker.terminate();
+    if (job) {
+      job.handlers.onOutput?.("error", { ename: "Stopped", evalue: reason, traceback: `Stopped: Python was ${reason}.` });
+      job.handlers.onDone?.(false);
+      job.resolve(job.kind === "call" ? { ok: false, error: `Python was ${reason}` } : false);
+    }
+    this.start();
+  }
+
+  cancelQueued() {
+    for (const job of this.queue.splice(0)) {
+      job.handlers.onCancel?.();
+      job.resolve(job.kind === "call" ? { ok: false, error: "cancelled" } : false);
+    }
+  }
+
+  fatal(message) {
+    console.warn("Python worker failed:", message);
+    this.emit("notice", { text: "Python stopped working (out of memory?). It is being restarted." });
+    this.history.clear();
+    this.replace("restarted after a crash");
+  }
+}

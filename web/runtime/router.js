@@ -1,0 +1,36 @@
+// Moving between chapters without reloading, so the Python worker (and its loaded numpy) stays.
+// Links marked data-nav are fetched and swapped in; everything else behaves as usual, and a
+// failed fetch falls back to ordinary navigation.
+export function enableRouter(onPageChange) {
+  const go = async (url, push) => {
+    let html;
+    try {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(response.statusText);
+      html = await response.text();
+    } catch {
+      location.href = url;
+      return;
+    }
+    const next = new DOMParser().parseFromString(html, "text/html");
+    document.title = next.title;
+    document.body.dataset.page = next.body.dataset.page;
+    document.querySelector("main").replaceWith(document.adoptNode(next.querySelector("main")));
+    document.querySelector(".site-nav").replaceWith(document.adoptNode(next.querySelector(".site-nav")));
+    if (push) history.pushState({}, "", url);
+    const target = new URL(url).hash;
+    if (target) document.querySelector(target)?.scrollIntoView();
+    else window.scrollTo(0, 0);
+    document.querySelector("main h1")?.focus({ preventScroll: true });
+    onPageChange();
+  };
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-nav]");
+    if (!link || event.defaultPrevented || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    go(link.href, true);
+  });
+  window.addEventListener("popstate", () => go(location.href, false));
+}

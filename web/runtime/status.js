@@ -1,0 +1,21 @@
+// The "Python is waking up" indicator in the header, and the runtime's notices to the reader.
+export function showStatus(python) {
+  const box = document.getElementById("python-status");
+  const text = box.querySelector(".status-text");
+  const bar = box.querySelector("progress");
+  const notices = document.getElementById("notices");
+  python.addEventListener("status", ({ detail }) => {
+    box.dataset.state = detail.state;
+    if (detail.state === "ready") {
+      text.textContent = "Python ready";
+      bar.value = 1;
+    } else {
+      text.textContent = `${detail.stage}…`;
+      bar.value = detail.fraction;
+    }
+  });
+  python.addEventListener("notice", ({ detail }) => {
+    notices.textContent = detail.text;
+    notices.hidden = false;
+  });
+}
