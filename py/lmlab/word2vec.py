@@ -76,77 +76,78 @@ def sample_negatives(rng: np.random.Generator, noise: np.ndarray, shape: tuple) 
 def skipgram_examples(sentence: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Every (centre, neighbour) pair at distance 1..window within the sentence.
 
-    sentence: (T,) ids -> inputs: (n, 1) centre ids, targets: (n,) neighbour ids, ordered by
-    centre position, then by neighbour position.
+    sentence: (T,) ids -> centres: (n,), neighbours: (n,), ordered by centre position, then
+    by neighbour position.
     """
     positions = np.arange(len(sentence))
     offsets = positions[None, :] - positions[:, None]
     centre, neighbour = np.nonzero((np.abs(offsets) <= window) & (offsets != 0))
-    return sentence[centre][:, None], sentence[neighbour]
+    return sentence[centre], sentence[neighbour]
 
 
 def cbow_examples(sentence: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Every centre word with the words around it, for CBOW.
 
-    sentence: (T,) ids -> inputs: (T, 2 * window) neighbour ids, -1 where the window runs past
-    the sentence; targets: (T,) centre ids. One-word sentences have no examples.
+    sentence: (T,) ids -> neighbours: (T, 2 * window) ids, -1 where the window runs past the
+    sentence; centres: (T,). One-word sentences have no examples.
     """
     T = len(sentence)
     offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
     positions = np.arange(T)[:, None] + offsets
     inside = (positions >= 0) & (positions < T)
-    inputs = np.where(inside, sentence[np.clip(positions, 0, T - 1)], -1)
+    neighbours = np.where(inside, sentence[np.clip(positions, 0, T - 1)], -1)
     has_context = inside.any(axis=1)
-    return inputs[has_context], sentence[has_context]
+    return neighbours[has_context], sentence[has_context]
 
 
 def sgns_loss_and_grads(
-    h: np.ndarray, v_pos: np.ndarray, v_neg: np.ndarray, keep: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    h: np.ndarray, v_out: np.ndarray, keep: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Negative-sampling loss of n examples and its gradients.
 
-    h: (n, d) input vectors, v_pos: (n, d) output vectors of the true words, v_neg: (n, k, d)
-    output vectors of the negatives, keep: (n, k) 1 for negatives that count, 0 for skipped ones.
-    loss_i = -log sigma(h_i . v_pos_i) - sum_j keep_ij log sigma(-h_i . v_neg_ij)
-    -> loss: (n,), dh: (n, d), dv_pos: (n, d), dv_neg: (n, k, d)
+    h: (n, d) input vectors; v_out: (n, 1 + k, d) output vectors, [:, 0] of the true word and
+    [:, 1:] of the k negatives; keep: (n, 1 + k), 1 for the words that count, 0 for skipped ones.
+    With scores s = v_out . h, each example is 1 + k logistic regressions with labels 1, 0, .., 0:
+    loss_i = -log sigma(s_i0) - sum_j keep_ij log sigma(-s_ij)
+    -> loss: (n,), dh: (n, d), dv_out: (n, 1 + k, d)
     """
     if keep is None:
-        keep = np.ones(v_neg.shape[:2])
-    pos_score = np.sum(h * v_pos, axis=-1)  # (n,)
-    neg_score = np.einsum("nd,nkd->nk", h, v_neg)  # (n, k)
-    loss = _softplus(-pos_score) + np.sum(keep * _softplus(neg_score), axis=-1)
-    # d/ds -log sigma(s) = sigma(s) - 1 and d/ds -log sigma(-s) = sigma(s)
-    g_pos = _sigmoid(pos_score) - 1.0
-    g_neg = keep * _sigmoid(neg_score)
-    dh = g_pos[:, None] * v_pos + np.einsum("nk,nkd->nd", g_neg, v_neg)
-    return loss, dh, g_pos[:, None] * h, g_neg[:, :, None] * h[:, None, :]
+        keep = np.ones(v_out.shape[:2])
+    labels = np.zeros(v_out.shape[1])
+    labels[0] = 1.0
+    scores = np.einsum("nkd,nd->nk", v_out, h)
+    # -log sigma(s) = softplus(s) - s, -log sigma(-s) = softplus(s); both slopes: sigma(s) - label
+    loss = (keep * (np.logaddexp(0.0, scores) - labels * scores)).sum(axis=1)
+    dscores = keep * (_sigmoid(scores) - labels)
+    dh = np.einsum("nk,nkd->nd", dscores, v_out)
+    return loss, dh, dscores[:, :, None] * h[:, None, :]
 
 
 def sgns_update(
     vectors: np.ndarray,
     context_vectors: np.ndarray,
     inputs: np.ndarray,
+    weights: np.ndarray,
     targets: np.ndarray,
     negatives: np.ndarray,
     lr: float,
 ) -> np.ndarray:
     """One SGD step on n examples at once, in place; returns the (n,) losses before the step.
 
-    inputs: (n, m) ids whose input vectors are averaged (-1 = padding), targets: (n,) true
-    output words, negatives: (n, k). All gradients are taken at the current parameters, then
-    added in with ``np.add.at`` so that a word used by several examples gets every push.
+    inputs: (n, m) ids and weights: (n, m) make each example's input vector
+    h_i = sum_j weights_ij vectors[inputs_ij] (skip-gram: m = 1, weight 1; CBOW: the mean of
+    the neighbours, weight 0 for padding). targets: (n,) true output words, negatives: (n, k).
+    All gradients are taken at the current parameters, then added in with ``np.add.at`` so that
+    a word used by several examples gets every push (plain ``+=`` would keep only one).
     A negative that happens to equal its example's target is skipped, as in word2vec's C code.
     """
-    used = inputs >= 0
-    share = used / used.sum(axis=1, keepdims=True)  # (n, m): each input's part of the average
-    h = np.einsum("nm,nmd->nd", share, vectors[np.where(used, inputs, 0)])
-    keep = (negatives != targets[:, None]).astype(np.float64)
-    loss, dh, dv_pos, dv_neg = sgns_loss_and_grads(
-        h, context_vectors[targets], context_vectors[negatives], keep
-    )
-    np.add.at(vectors, inputs[used], -lr * (share[..., None] * dh[:, None, :])[used])
-    np.add.at(context_vectors, targets, -lr * dv_pos)
-    np.add.at(context_vectors, negatives, -lr * dv_neg)
+    h = np.einsum("nm,nmd->nd", weights, vectors[inputs])
+    outputs = np.concatenate([targets[:, None], negatives], axis=1)  # (n, 1 + k)
+    keep = outputs != targets[:, None]
+    keep[:, 0] = True
+    loss, dh, dv_out = sgns_loss_and_grads(h, context_vectors[outputs], keep)
+    np.add.at(vectors, inputs, (-lr * weights[:, :, None]) * dh[:, None, :])
+    np.add.at(context_vectors, outputs, -lr * dv_out)
     return loss
 
 
@@ -190,12 +191,13 @@ def train_word2vec(
         raise ValueError("need epochs >= 0, lr > 0 and snapshot_every >= 0")
 
     words, corpus = build_vocab(sentences)
-    make_examples = skipgram_examples if model == "skipgram" else cbow_examples
-    examples = [ex for ex in (make_examples(s, window) for s in corpus) if len(ex[1])]
+    examples = [_examples(model, sentence, window) for sentence in corpus]
+    examples = [example for example in examples if len(example[2])]
     if not examples:
         raise ValueError("no training examples: every sentence is a single word")
-    noise = noise_distribution(np.bincount(np.concatenate(corpus), minlength=len(words)), noise_power)
-    n_examples = sum(len(targets) for _, targets in examples)
+    counts = np.bincount(np.concatenate(corpus), minlength=len(words))
+    noise = noise_distribution(counts, noise_power)
+    n_examples = sum(len(targets) for _, _, targets in examples)
 
     rng = np.random.default_rng(seed)
     vectors = (rng.random((len(words), dim)) - 0.5) / dim
@@ -208,20 +210,16 @@ def train_word2vec(
         # One draw per epoch; each sentence takes its slice, whatever the batching.
         drawn = sample_negatives(rng, noise, (n_examples, negatives))
         start, total = 0, 0.0
-        for s, (inputs, targets) in enumerate(examples):
-            step = (epoch - 1) * len(examples) + s
-            rate = lr * max(1.0 - step / steps, 1e-4)
-            negs = drawn[start : start + len(targets)]
-            start += len(targets)
-            if batch == "sentence":
-                total += sgns_update(vectors, context_vectors, inputs, targets, negs, rate).sum()
-            else:
-                for i in range(len(targets)):
-                    one = slice(i, i + 1)
-                    total += sgns_update(
-                        vectors, context_vectors, inputs[one], targets[one], negs[one], rate
-                    )[0]
-        losses.append(total / n_examples)
+        for s, (inputs, weights, targets) in enumerate(examples):
+            rate = lr * max(1.0 - ((epoch - 1) * len(examples) + s) / steps, 1e-4)
+            n = len(targets)
+            negs = drawn[start : start + n]
+            start += n
+            parts = [slice(None)] if batch == "sentence" else [slice(i, i + 1) for i in range(n)]
+            for part in parts:
+                example = (inputs[part], weights[part], targets[part], negs[part])
+                total += sgns_update(vectors, context_vectors, *example, rate).sum()
+        losses.append(float(total) / n_examples)
         if snapshot_every and (epoch % snapshot_every == 0 or epoch == epochs):
             snapshots.append({"epoch": epoch, "loss": losses[-1], "vectors": vectors.copy()})
     return {
@@ -233,6 +231,20 @@ def train_word2vec(
     }
 
 
+def _examples(
+    model: str, sentence: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sentence's examples as (inputs (n, m), weights (n, m), targets (n,)) for sgns_update."""
+    if model == "skipgram":
+        centres, neighbours = skipgram_examples(sentence, window)
+        return centres[:, None], np.ones((len(centres), 1)), neighbours
+    neighbours, centres = cbow_examples(sentence, window)
+    present = neighbours >= 0
+    weights = present / present.sum(axis=1, keepdims=True)
+    # padding points at word 0 with weight 0: it reads a vector and adds exactly 0 back
+    return np.where(present, neighbours, 0), weights, centres
+
+
 def cooccurrence_counts(corpus: Sequence[np.ndarray], vocab_size: int, window: int) -> np.ndarray:
     """(V, V) counts N[w, c] of word c within ``window`` positions of word w (symmetric).
 
@@ -241,7 +253,7 @@ def cooccurrence_counts(corpus: Sequence[np.ndarray], vocab_size: int, window: i
     counts = np.zeros((vocab_size, vocab_size))
     for sentence in corpus:
         centres, neighbours = skipgram_examples(sentence, window)
-        np.add.at(counts, (centres[:, 0], neighbours), 1.0)
+        np.add.at(counts, (centres, neighbours), 1.0)
     return counts
 
 
@@ -268,8 +280,3 @@ def ppmi(counts: np.ndarray, k: float = 1.0) -> np.ndarray:
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     # tanh form: no overflow warning for large |x|, unlike 1 / (1 + exp(-x))
     return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _softplus(x: np.ndarray) -> np.ndarray:
-    """log(1 + e^x) = -log sigma(-x), computed without overflow."""
-    return np.logaddexp(0.0, x)

@@ -1,0 +1,365 @@
+import math
+
+import numpy as np
+import pytest
+from lmlab.embeddings import WordVectors
+from lmlab.word2vec import (
+    TOY_CORPUS,
+    build_vocab,
+    cbow_examples,
+    cooccurrence_counts,
+    noise_distribution,
+    pmi,
+    ppmi,
+    sample_negatives,
+    sgns_loss_and_grads,
+    sgns_update,
+    skipgram_examples,
+    train_word2vec,
+)
+
+
+def test_toy_corpus_has_twenty_words():
+    words, corpus = build_vocab(TOY_CORPUS)
+    assert len(words) == 20
+    assert sum(len(s) for s in corpus) == 81
+    assert words[:3] == ["the", "on", "a"]
+
+
+def test_build_vocab_orders_by_count_then_first_appearance():
+    words, corpus = build_vocab(["b a c", "A c d"])
+    assert words == ["a", "c", "b", "d"]
+    assert [s.tolist() for s in corpus] == [[2, 0, 1], [0, 1, 3]]
+    with pytest.raises(ValueError, match="no words"):
+        build_vocab(["", "  "])
+
+
+def test_noise_distribution_and_sampling():
+    counts = np.array([16, 1, 0, 81])
+    noise = noise_distribution(counts)
+    expected = np.array([8.0, 1.0, 0.0, 27.0]) / 36.0  # count ** 0.75
+    np.testing.assert_allclose(noise, expected, rtol=1e-14)
+    np.testing.assert_allclose(noise_distribution(counts, power=1.0), counts / 98, rtol=1e-14)
+    draws = sample_negatives(np.random.default_rng(0), noise, (200_000,))
+    freq = np.bincount(draws, minlength=4) / draws.size
+    np.testing.assert_allclose(freq, expected, atol=0.003)
+    assert freq[2] == 0
+
+
+def test_skipgram_examples_by_hand():
+    centres, neighbours = skipgram_examples(np.array([10, 11, 12, 13]), window=2)
+    pairs = list(zip(centres.tolist(), neighbours.tolist(), strict=True))
+    assert pairs == [
+        (10, 11), (10, 12),
+        (11, 10), (11, 12), (11, 13),
+        (12, 10), (12, 11), (12, 13),
+        (13, 11), (13, 12),
+    ]  # fmt: skip
+
+
+def test_cbow_examples_by_hand():
+    neighbours, centres = cbow_examples(np.array([10, 11, 12]), window=2)
+    assert centres.tolist() == [10, 11, 12]
+    assert neighbours.tolist() == [[-1, -1, 11, 12], [-1, 10, 12, -1], [10, 11, -1, -1]]
+    assert len(cbow_examples(np.array([7]), window=2)[1]) == 0
+
+
+def test_sgns_loss_at_zero_vectors_is_log2_per_counted_word():
+    h, v_out = np.zeros((2, 3)), np.zeros((2, 4, 3))
+    keep = np.array([[1, 1, 1, 1], [1, 0, 1, 0]], dtype=float)
+    loss, dh, dv = sgns_loss_and_grads(h, v_out, keep)
+    np.testing.assert_allclose(loss, [4 * math.log(2), 2 * math.log(2)], rtol=1e-15)
+
+
+def test_sgns_loss_by_hand():
+    h = np.array([[1.0, 2.0]])
+    v_out = np.array([[[0.5, 0.0], [0.0, -1.0], [1.0, 1.0]]])  # scores 0.5, -2, 3
+    loss, _, _ = sgns_loss_and_grads(h, v_out)
+
+    def sigma(x):
+        return 1 / (1 + math.exp(-x))
+
+    expected = -math.log(sigma(0.5)) - math.log(sigma(2.0)) - math.log(sigma(-3.0))
+    assert loss[0] == pytest.approx(expected, rel=1e-14)
+
+
+def numeric_gradient(f, x, h=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        saved = x[index]
+        x[index] = saved + h
+        up = f()
+        x[index] = saved - h
+        down = f()
+        x[index] = saved
+        grad[index] = (up - down) / (2 * h)
+    return grad
+
+
+def random_sgns_inputs(seed):
+    rng = np.random.default_rng(seed)
+    n, k, d = 3, 4, 5
+    h = rng.standard_normal((n, d))
+    v_out = rng.standard_normal((n, 1 + k, d))
+    keep = (rng.random((n, 1 + k)) < 0.7).astype(float)
+    keep[:, 0] = 1
+    return h, v_out, keep
+
+
+def test_sgns_gradients_match_finite_differences():
+    h, v_out, keep = random_sgns_inputs(0)
+    _, dh, dv = sgns_loss_and_grads(h, v_out, keep)
+
+    def total():
+        return float(sgns_loss_and_grads(h, v_out, keep)[0].sum())
+
+    np.testing.assert_allclose(dh, numeric_gradient(total, h), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(dv, numeric_gradient(total, v_out), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.reference
+def test_sgns_loss_and_gradients_match_torch():
+    import torch
+
+    h, v_out, keep = random_sgns_inputs(1)
+    loss, dh, dv = sgns_loss_and_grads(h, v_out, keep)
+    th = torch.tensor(h, requires_grad=True)
+    tv = torch.tensor(v_out, requires_grad=True)
+    scores = torch.einsum("nkd,nd->nk", tv, th)
+    logsig = torch.nn.functional.logsigmoid
+    ref = -logsig(scores[:, 0]) - (torch.tensor(keep[:, 1:]) * logsig(-scores[:, 1:])).sum(1)
+    ref.sum().backward()
+    np.testing.assert_allclose(loss, ref.detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(dh, th.grad.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dv, tv.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+# --- a plain loop version of the same SGD, the reference for the vectorised one -------------
+
+
+def loop_example_update(U, C, inputs, target, negatives, rate):
+    """One example, word by word: the gradients at the current parameters, as deltas."""
+    h = sum(U[i] for i in inputs) / len(inputs)
+    dh, dU, dC, loss = np.zeros_like(h), {}, {}, 0.0
+    outputs = [(target, 1.0)] + [(w, 0.0) for w in negatives if w != target]
+    for word, label in outputs:
+        score = float(h @ C[word])
+        sig = 1 / (1 + math.exp(-score))
+        loss -= math.log(sig) if label else math.log(1 - sig)
+        dh += (sig - label) * C[word]
+        dC[word] = dC.get(word, 0) - rate * (sig - label) * h
+    for i in inputs:
+        dU[i] = dU.get(i, 0) - rate * dh / len(inputs)
+    return dU, dC, loss
+
+
+def loop_examples(model, sentence, window):
+    """(input ids, target) per example, built with plain loops in the library's order."""
+    T, examples = len(sentence), []
+    for i in range(T):
+        if model == "skipgram":
+            for j in range(T):
+                if 0 < abs(i - j) <= window:
+                    examples.append(([sentence[i]], sentence[j]))
+        else:
+            around = [
+                sentence[j] for j in range(max(0, i - window), min(T, i + window + 1)) if j != i
+            ]
+            if around:
+                examples.append((around, sentence[i]))
+    return examples
+
+
+def loop_train(sentences, model, dim, window, k, epochs, lr, seed, batch):
+    words, corpus = build_vocab(sentences)
+    examples = [loop_examples(model, s.tolist(), window) for s in corpus]
+    examples = [e for e in examples if e]
+    counts = np.bincount(np.concatenate(corpus), minlength=len(words))
+    noise = noise_distribution(counts)
+    n_examples = sum(len(e) for e in examples)
+    rng = np.random.default_rng(seed)
+    U = (rng.random((len(words), dim)) - 0.5) / dim
+    C = np.zeros((len(words), dim))
+    losses, steps = [], epochs * len(examples)
+    for epoch in range(epochs):
+        drawn = sample_negatives(rng, noise, (n_examples, k)).tolist()
+        total = 0.0
+        for s, sentence_examples in enumerate(examples):
+            rate = lr * max(1 - (epoch * len(examples) + s) / steps, 1e-4)
+            updates = []
+            for inputs, target in sentence_examples:
+                dU, dC, loss = loop_example_update(U, C, inputs, target, drawn.pop(0), rate)
+                total += loss
+                if batch == "example":
+                    for table, delta in ((U, dU), (C, dC)):
+                        for word, change in delta.items():
+                            table[word] += change
+                else:
+                    updates.append((dU, dC))
+            for dU, dC in updates:  # batch == "sentence": all at once, after the whole sentence
+                for table, delta in ((U, dU), (C, dC)):
+                    for word, change in delta.items():
+                        table[word] += change
+        losses.append(total / n_examples)
+    return U, C, losses
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+@pytest.mark.parametrize("batch", ["sentence", "example"])
+def test_training_equals_the_loop_reference(model, batch):
+    settings = dict(model=model, dim=4, window=2, epochs=3, lr=0.2, seed=5, batch=batch)
+    result = train_word2vec(TOY_CORPUS, negatives=3, **settings)
+    U, C, losses = loop_train(
+        TOY_CORPUS, model, dim=4, window=2, k=3, epochs=3, lr=0.2, seed=5, batch=batch
+    )
+    np.testing.assert_allclose(result["vectors"], U, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(result["context_vectors"], C, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(result["loss"], losses, rtol=1e-12)
+
+
+def test_update_accumulates_repeated_words_and_skips_negatives_equal_to_the_target():
+    rng = np.random.default_rng(3)
+    U, C = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    inputs, weights = np.array([[1], [1], [2]]), np.ones((3, 1))
+    targets = np.array([0, 3, 0])
+    negatives = np.array([[0, 2], [3, 3], [1, 1]])  # example 0 draws its own target, etc.
+    expected_U, expected_C, total = U.copy(), C.copy(), 0.0
+    for i in range(3):
+        dU, dC, loss = loop_example_update(U, C, [inputs[i, 0]], targets[i], negatives[i], 0.1)
+        total += loss
+        for table, delta in ((expected_U, dU), (expected_C, dC)):
+            for word, change in delta.items():
+                table[word] += change
+    loss = sgns_update(U, C, inputs, weights, targets, negatives, 0.1)
+    assert loss.sum() == pytest.approx(total, rel=1e-13)
+    np.testing.assert_allclose(U, expected_U, rtol=1e-13)
+    np.testing.assert_allclose(C, expected_C, rtol=1e-13)
+
+
+def test_sentence_and_example_batching_differ_but_agree_for_small_steps():
+    def run(batch, lr):
+        return train_word2vec(TOY_CORPUS, epochs=5, lr=lr, seed=1, batch=batch)
+
+    start = train_word2vec(TOY_CORPUS, epochs=0, seed=1)["vectors"]
+    for lr in (0.025, 0.001):
+        a, b = run("sentence", lr), run("example", lr)
+        moved = np.abs(a["vectors"] - start).max()
+        gap = np.abs(a["vectors"] - b["vectors"]).max()
+        assert 0 < gap < 0.1 * moved
+    longer_a = train_word2vec(TOY_CORPUS, epochs=30, batch="sentence")["loss"]
+    longer_b = train_word2vec(TOY_CORPUS, epochs=30, batch="example")["loss"]
+    assert longer_a[-1] < 0.7 * longer_a[0]
+    assert longer_a[-1] == pytest.approx(longer_b[-1], rel=0.01)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_skipgram_on_the_toy_corpus_groups_words_by_category(seed):
+    result = train_word2vec(TOY_CORPUS, seed=seed)
+    assert result["loss"][-1] < 0.6 * result["loss"][0]
+    wv = WordVectors(result["words"], result["vectors"])
+    assert wv.similarity("cat", "dog") > wv.similarity("cat", "rug")
+    assert wv.similarity("cat", "dog") > wv.similarity("cat", "fish")
+    assert wv.similarity("mat", "rug") > wv.similarity("mat", "fish")
+    assert wv.similarity("fish", "meat") > wv.similarity("fish", "sofa")
+    assert wv.intruder(["cat", "dog", "bird", "rug"])["intruder"] == "rug"
+    assert wv.nearest_neighbours("mat", k=2, exclude=["on", "the"])[0][0] in {"rug", "sofa"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cbow_on_the_toy_corpus_groups_words_by_category(seed):
+    result = train_word2vec(TOY_CORPUS, model="cbow", lr=0.05, seed=seed)
+    assert result["loss"][-1] < 0.6 * result["loss"][0]
+    wv = WordVectors(result["words"], result["vectors"])
+    assert wv.similarity("cat", "dog") > wv.similarity("cat", "rug")
+    assert wv.similarity("mat", "rug") > wv.similarity("mat", "fish")
+
+
+def test_training_is_seeded():
+    a = train_word2vec(TOY_CORPUS, epochs=3, seed=4)
+    b = train_word2vec(TOY_CORPUS, epochs=3, seed=4)
+    c = train_word2vec(TOY_CORPUS, epochs=3, seed=5)
+    np.testing.assert_array_equal(a["vectors"], b["vectors"])
+    assert not np.array_equal(a["vectors"], c["vectors"])
+
+
+def test_snapshots_for_animation():
+    result = train_word2vec(TOY_CORPUS, dim=2, epochs=25, snapshot_every=10, seed=0)
+    snaps = result["snapshots"]
+    assert [s["epoch"] for s in snaps] == [0, 10, 20, 25]
+    assert snaps[0]["loss"] is None
+    assert snaps[1]["loss"] == result["loss"][9]
+    np.testing.assert_array_equal(snaps[-1]["vectors"], result["vectors"])
+    np.testing.assert_array_equal(
+        snaps[0]["vectors"], train_word2vec(TOY_CORPUS, dim=2, epochs=0)["vectors"]
+    )
+    assert snaps[0]["vectors"].shape == (20, 2)
+    assert np.abs(snaps[0]["vectors"]).max() <= 0.25
+    assert train_word2vec(TOY_CORPUS, epochs=2)["snapshots"] == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"model": "glove"}, "model must be"),
+        ({"batch": "epoch"}, "batch must be"),
+        ({"dim": 0}, "dim must be"),
+        ({"window": 0}, "window must be"),
+        ({"negatives": 0}, "negatives must be"),
+        ({"lr": 0.0}, "lr > 0"),
+    ],
+)
+def test_training_validates_its_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train_word2vec(TOY_CORPUS, epochs=1, **kwargs)
+
+
+def test_single_word_sentences_give_no_examples():
+    with pytest.raises(ValueError, match="no training examples"):
+        train_word2vec(["cat", "dog"], epochs=1)
+
+
+def test_cooccurrence_counts_are_the_skipgram_pairs():
+    words, corpus = build_vocab(TOY_CORPUS)
+    counts = cooccurrence_counts(corpus, len(words), window=2)
+    np.testing.assert_array_equal(counts, counts.T)
+    assert counts.sum() == sum(len(skipgram_examples(s, 2)[0]) for s in corpus)
+    the, cat, sat = (words.index(w) for w in ("the", "cat", "sat"))
+    # "the" is near "cat" once in "the cat sat/lay on ..." and twice in "the cat ate/drank the ..."
+    assert counts[cat, the] == 6 and counts[cat, sat] == 1
+
+
+def test_pmi_by_hand():
+    counts = np.array([[0.0, 2.0, 1.0], [2.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    # total 8; row sums 3, 3, 2: PMI(0, 1) = log(2 * 8 / (3 * 3))
+    table = pmi(counts)
+    assert table[0, 1] == pytest.approx(math.log(16 / 9))
+    assert table[0, 2] == pytest.approx(math.log(8 / 6))
+    assert table[0, 0] == -np.inf
+    np.testing.assert_allclose(pmi(counts, k=5), table - math.log(5))
+    positive = ppmi(counts, k=1.5)
+    assert positive[0, 0] == 0 and positive[0, 1] == pytest.approx(math.log(16 / 9 / 1.5))
+    assert positive[0, 2] == 0  # log(4/3) - log(1.5) < 0
+    assert np.all(np.isfinite(positive)) and np.all(positive >= 0)
+
+
+def test_skipgram_dot_products_track_shifted_pmi():
+    """Levy and Goldberg: u_w . v_c approaches PMI(w, c) - log k on the pairs that occur.
+
+    Only approximately here: the noise comes from word counts while PMI uses pair counts (they
+    differ at the edges of short sentences), and SGD stops short of the optimum.
+    """
+    k = 5
+    result = train_word2vec(
+        TOY_CORPUS, dim=20, negatives=k, epochs=300, lr=0.1, noise_power=1.0, seed=0
+    )
+    words, corpus = build_vocab(TOY_CORPUS)
+    counts = cooccurrence_counts(corpus, len(words), window=2)
+    shifted, plain = pmi(counts, k=k), pmi(counts)
+    dots = result["vectors"] @ result["context_vectors"].T
+    seen = np.isfinite(shifted)
+    assert np.corrcoef(dots[seen], shifted[seen])[0, 1] > 0.85
+    # the shift is real: the dot products sit near PMI - log k, far from PMI itself
+    error_shifted = np.abs(dots[seen] - shifted[seen]).mean()
+    assert error_shifted < np.abs(dots[seen] - plain[seen]).mean() / 3
+    # pairs never seen together (PMI = -inf) are pushed below every pair that is
+    assert np.median(dots[~seen]) < np.min(dots[seen])
