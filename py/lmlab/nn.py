@@ -112,12 +112,13 @@ class GELU(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
-        self.t = np.tanh(GELU_C * (x + 0.044715 * x**3))
+        x_squared = x * x  # x * x, not x**3 below: a general power is many times slower
+        self.t = np.tanh(GELU_C * x * (1 + 0.044715 * x_squared))
         return 0.5 * x * (1 + self.t)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         x, t = self.x, self.t
-        dinner = GELU_C * (1 + 3 * 0.044715 * x**2)
+        dinner = GELU_C * (1 + 3 * 0.044715 * x * x)
         return dout * (0.5 * (1 + t) + 0.5 * x * (1 - t**2) * dinner)
 
 
