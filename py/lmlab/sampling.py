@@ -137,23 +137,45 @@ def sample(
     return indices
 
 
-def temperature_explorer(logits: list[float], temperature: float) -> dict:
-    """What the TemperatureExplorer widget draws for one slider position.
+def describe_distribution(probs: list[float], rank_by: list[float] | None = None) -> dict:
+    """What a widget shows for one distribution, whoever computed it. probs: (V,) -> dict.
 
     Returns {probs, entropy (nats), entropy_bits, top_prob, effective_tokens, order}, where
-    ``order`` lists the token indices from most to least likely (the same at every temperature).
+    ``order`` lists the indices from most to least likely: by ``rank_by`` when given (the logits,
+    whose order no temperature changes, even where probabilities underflow to equal zeros), else
+    by probs. A widget passes a reader's own softmax through here, so anything that is not a
+    distribution gets a ValueError saying what is wrong with it.
     """
-    probs = softmax(logits, temperature)
+    probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 1:
-        raise ValueError(f"logits must be a flat list of scores, got shape {probs.shape}")
+        raise ValueError(f"expected a flat list of probabilities, got shape {probs.shape}")
+    if not np.isfinite(probs).all():
+        raise ValueError(
+            "probabilities must be finite, got nan or inf "
+            "(did exp() overflow? subtracting the largest logit first prevents that)"
+        )
+    if (probs < 0).any():
+        raise ValueError(f"probabilities cannot be negative, got {probs.min():.4g}")
+    if abs(probs.sum() - 1) > 1e-6:
+        raise ValueError(f"probabilities must sum to 1, these sum to {probs.sum():.6g}")
+    ranking = probs if rank_by is None else np.asarray(rank_by, dtype=np.float64)
     return {
         "probs": probs.tolist(),
         "entropy": float(entropy(probs)),
         "entropy_bits": float(entropy_bits(probs)),
         "top_prob": float(probs.max()),
         "effective_tokens": float(effective_num_tokens(probs)),
-        "order": np.argsort(-np.asarray(logits, dtype=np.float64), kind="stable").tolist(),
+        "order": np.argsort(-ranking, kind="stable").tolist(),
     }
+
+
+def temperature_explorer(logits: list[float], temperature: float) -> dict:
+    """What the TemperatureExplorer widget draws for one slider position: describe_distribution
+    of softmax(logits / T), ranked by the logits (the same order at every temperature)."""
+    probs = softmax(logits, temperature)
+    if probs.ndim != 1:
+        raise ValueError(f"logits must be a flat list of scores, got shape {probs.shape}")
+    return describe_distribution(probs, rank_by=logits)
 
 
 def sample_token(logits: list[float], temperature: float, seed: int) -> int:

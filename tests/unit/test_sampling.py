@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from lmlab.sampling import (
+    describe_distribution,
     effective_num_tokens,
     entropy,
     entropy_bits,
@@ -239,3 +240,17 @@ def test_widget_functions_return_plain_values():
     assert {sample_token(LOGITS, 0.05, seed=s) for s in range(20)} == {0}
     with pytest.raises(ValueError, match="flat"):
         temperature_explorer([[1.0, 2.0]], 1.0)
+
+
+def test_describe_distribution_checks_a_readers_softmax():
+    probs = softmax(LOGITS, 0.7).tolist()
+    assert describe_distribution(probs, rank_by=LOGITS) == temperature_explorer(LOGITS, 0.7)
+    assert describe_distribution([0.2, 0.5, 0.3])["order"] == [1, 2, 0]
+    for bad, message in [
+        ([[0.5, 0.5]], "flat"),
+        ([0.5, float("nan")], "finite"),
+        ([1.5, -0.5], "negative"),
+        (np.exp(LOGITS).tolist(), "sum to 1"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            describe_distribution(bad)
