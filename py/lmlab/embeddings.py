@@ -209,7 +209,7 @@ def _check_ids(ids: np.ndarray | Sequence[int] | int, num_classes: int) -> np.nd
     ids = np.asarray(ids)
     if ids.size and not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"ids must be integers, got dtype {ids.dtype}")
-    ids = ids.astype(np.int64, copy=False)
+    ids = ids.astype(np.intp, copy=False)
     if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
         bad = ids.min() if ids.min() < 0 else ids.max()
         raise ValueError(f"id {bad} is out of range for a table of {num_classes} rows")

@@ -54,7 +54,7 @@ def build_vocab(sentences: Sequence[str]) -> tuple[list[str], list[np.ndarray]]:
         raise ValueError("the corpus has no words")
     words = sorted(counts, key=lambda word: -counts[word])  # sorted() is stable: ties keep order
     index = {word: i for i, word in enumerate(words)}
-    return words, [np.array([index[w] for w in sentence], dtype=np.int64) for sentence in tokens]
+    return words, [np.array([index[w] for w in sentence], dtype=np.intp) for sentence in tokens]
 
 
 def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
