@@ -250,3 +250,14 @@ def test_intruder_has_lowest_mean_similarity():
     assert wv.intruder(["cat", "dog", "car"])["intruder"] == "car"
     with pytest.raises(ValueError, match="at least 3"):
         wv.intruder(["cat", "dog"])
+
+
+def test_word_vectors_keep_float32_and_accept_float16():
+    wv = toy_vectors()
+    for dtype in (np.float32, np.float16):
+        small = WordVectors(wv.words, wv.vectors.astype(dtype))
+        assert small.unit.dtype == np.float32
+        assert small.analogy("man", "king", "woman")[0][0] == "queen"
+        assert small.similarity("king", "queen") == pytest.approx(
+            wv.similarity("king", "queen"), 1e-3
+        )
