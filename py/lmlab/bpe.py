@@ -18,9 +18,11 @@ same problem as a word tokenizer's [UNK], one level down.
 
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from typing import TypeVar
 
 Pair = tuple[int, int]
+Symbol = TypeVar("Symbol", bound=Hashable)  # token ids here; GPT-2's tokenizer merges strings
 NUM_BYTES = 256
 
 
@@ -32,7 +34,9 @@ def get_pair_counts(ids: Sequence[int]) -> dict[Pair, int]:
     return Counter(zip(ids, ids[1:], strict=False))
 
 
-def merge_pair(ids: Sequence[int], pair: Pair, new_id: int) -> list[int]:
+def merge_pair(
+    ids: Sequence[Symbol], pair: tuple[Symbol, Symbol], new_id: Symbol
+) -> list[Symbol]:
     """Replace every occurrence of ``pair`` (left to right, not overlapping) by ``new_id``."""
     merged = []
     i = 0

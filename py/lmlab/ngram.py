@@ -30,8 +30,14 @@ def table_size(n: int, vocab_size: int = 27) -> int:
 
 
 def table_growth(vocab_size: int = 27, max_n: int = 10) -> list[dict]:
-    """[{n, entries}] for n = 1..max_n: how fast counting longer contexts explodes."""
-    return [{"n": n, "entries": table_size(n, vocab_size)} for n in range(1, max_n + 1)]
+    """[{n, contexts, entries}] for n = 1..max_n: how fast counting longer contexts explodes.
+
+    contexts = vocab_size ** (n - 1) rows, each with vocab_size entries.
+    """
+    return [
+        {"n": n, "contexts": table_size(n - 1, vocab_size), "entries": table_size(n, vocab_size)}
+        for n in range(1, max_n + 1)
+    ]
 
 
 def build_alphabet(words: Sequence[str]) -> list[str]:

@@ -145,6 +145,7 @@ def test_max_length_stops_runaway_names():
 def test_table_growth_explodes():
     assert [row["entries"] for row in table_growth(27, 5)] == [27, 729, 19_683, 531_441,
                                                                14_348_907]
+    assert [row["contexts"] for row in table_growth(27, 3)] == [1, 27, 729]
     assert table_size(10) == 205_891_132_094_649  # about 205 trillion
     assert table_size(2, 50_000) == 2_500_000_000
     assert table_size(3, 50_000) == 125_000_000_000_000
