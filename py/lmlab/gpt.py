@@ -18,7 +18,7 @@ import numpy as np
 from lmlab.embeddings import Embedding
 from lmlab.losses import cross_entropy
 from lmlab.module import Module
-from lmlab.nn import Block, LayerNorm, Rng
+from lmlab.nn import Block, LayerNorm, Rng, matmul
 from lmlab.optim import SGD, AdamW, train_step
 from lmlab.position import LearnedPositionEmbedding
 from lmlab.sampling import greedy, sample
@@ -128,7 +128,9 @@ class GPT(Module):
         for block, layer_cache in zip(self.h, layer_caches, strict=True):
             x = block.forward(x, layer_cache)
         self.x_final = self.ln_f(x)
-        logits = self.x_final @ self.wte.params["weight"].T  # tied output projection
+        # The output projection is the token embedding, transposed (weight tying).
+        rows = matmul(self.x_final.reshape(-1, self.config.n_embd), self.wte.params["weight"].T)
+        logits = rows.reshape(*idx.shape, self.config.vocab_size)
         if targets is None:
             self.dlogits = None
             return logits, None
@@ -141,10 +143,12 @@ class GPT(Module):
             if self.dlogits is None:
                 raise ValueError("forward had no targets, so there is no loss to backpropagate")
             dlogits = self.dlogits
-        V, C = self.wte.params["weight"].shape
+        wte = self.wte.params["weight"]
+        V, C = wte.shape
+        dlogits_rows = dlogits.reshape(-1, V)
         # The tied matrix collects gradient from both of its uses: here, and in the lookup below.
-        self.wte.grads["weight"] += dlogits.reshape(-1, V).T @ self.x_final.reshape(-1, C)
-        dx = self.ln_f.backward(dlogits @ self.wte.params["weight"])
+        self.wte.grads["weight"] += matmul(dlogits_rows.T, self.x_final.reshape(-1, C))
+        dx = self.ln_f.backward(matmul(dlogits_rows, wte).reshape(self.x_final.shape))
         for block in reversed(self.h):
             dx = block.backward(dx)
         self.wte.backward(dx)

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+from lmlab import nn
 from lmlab.nn import (
     GELU,
     MLP,
@@ -83,6 +84,19 @@ def test_parameter_gradients_accumulate_over_calls():
     layer(x)
     layer.backward(dout)
     np.testing.assert_allclose(layer.grads["weight"], 2 * once)
+
+
+@pytest.mark.parametrize("in_browser", [False, True])
+def test_both_matmul_routes_give_the_product(monkeypatch, in_browser):
+    # The einsum route runs in Pyodide, the @ route in CPython: check each everywhere.
+    monkeypatch.setattr(nn, "IN_BROWSER", in_browser)
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((5, 3)), rng.standard_normal((3, 4))
+    np.testing.assert_allclose(nn.matmul(a, b), a @ b, rtol=1e-13)
+    np.testing.assert_allclose(nn.matmul(b.T, a.T), (a @ b).T, rtol=1e-13)
+    layer = Linear(3, 4, rng=rng, dtype=np.float64)
+    randomise(layer, rng)
+    assert_gradients_match_finite_differences(layer, rng.standard_normal((2, 5, 3)))
 
 
 def test_linear_layout_and_init():
