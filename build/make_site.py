@@ -97,13 +97,44 @@ def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
     return {cell_id: execute.outputs_html(outputs) for cell_id, outputs in results.items()}
 
 
+def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
+    """widget index -> its first paint. The builder computes config.fn(*args, **kwargs) with
+    CPython through the kernel's call (the very path a widget's calls take in the browser), embeds
+    the result as JSON, and draws it with the widget's own render() in Node."""
+    if not chapter.widgets:
+        return {}
+    sys.path.insert(0, str(REPO / "py"))
+    kernel = execute.load_kernel().Kernel()
+    items = []
+    for index, widget in enumerate(chapter.widgets):
+        config = widget["config"]
+        call = {"args": config.get("args", []), "kwargs": config.get("kwargs", {})}
+        reply = json.loads(kernel.call(chapter.slug, config["fn"], json.dumps(call)))
+        if not reply["ok"]:
+            raise ValueError(f"{chapter.slug}, widget {widget['name']}:\n{reply['error']}")
+        items.append({**widget, "state": reply["value"], "key": f"w{index + 1}"})
+    done = subprocess.run(
+        ["node", str(REPO / "build" / "render_widgets.mjs")],
+        input=json.dumps(items), capture_output=True, text=True, cwd=REPO, check=False,
+    )
+    if done.returncode != 0:
+        raise ValueError(f"{chapter.slug}: drawing its widgets failed:\n{done.stderr.strip()}")
+    markup = {}
+    for index, (item, html_text) in enumerate(zip(items, json.loads(done.stdout), strict=True)):
+        # JSON reads "<\/" as "</", and so it can never close the script element early.
+        state = json.dumps(item["state"]).replace("</", "<\\/")
+        markup[index] = f'<script type="application/json" class="widget-state">{state}</script>'
+        markup[index] += html_text
+    return markup
+
+
 def render_pages(out: Path) -> list[chapters.Chapter]:
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape())
     template = env.get_template("page.html")
     book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
     for i, chapter in enumerate(book):
         step(f"rendering {chapter.slug}")
-        body = chapters.render(chapter, chapter_outputs(chapter), {})
+        body = chapters.render(chapter, chapter_outputs(chapter), widget_markup(chapter))
         link = lambda c: c and {"href": f"{c.slug}.html", "title": c.title}  # noqa: E731
         page = template.render(
             title=chapter.title,

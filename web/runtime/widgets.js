@@ -1,18 +1,57 @@
-// Widgets placed in a chapter by the ::: widget directive. Each is a module exporting
-// mount(element, context); context.call(fn, args, kwargs) runs a Python function in the worker.
-const registry = {};
+// Widgets placed in a chapter by the `::: widget NAME {config}` directive.
+//
+// A widget is an ES module in widgets/NAME.js that draws with SVG and computes nothing itself:
+//   render(config, state, key) -> HTML   pure; the builder runs it in Node, so the page shows the
+//                                         widget before any script has loaded
+//   mount(element, context)               brings that markup to life in the browser
+// config.fn names the Python function behind the widget (a dotted path into lmlab) and
+// config.args / config.kwargs its arguments; the builder calls it with CPython and embeds the
+// result as the initial `state`. The context a widget gets:
+//   config, state, key         as above; key is unique on the page (for element ids)
+//   call(fn, args, kwargs)     run a Python function in the worker -> {ok, value} | {ok, error};
+//                              fn is a dotted path or the name of a function the reader defined
+//   ready                      a Promise that resolves once Python can answer
+import * as temperatureExplorer from "./widgets/temperature-explorer.js";
 
-export function mountWidgets(root, { page, python, siteRoot }) {
-  return [...root.querySelectorAll("[data-widget]")].map((element) => {
-    const widget = registry[element.dataset.widget];
-    if (!widget) throw new Error(`unknown widget ${element.dataset.widget}`);
-    const context = {
-      page,
-      siteRoot,
-      config: JSON.parse(element.dataset.config || "{}"),
-      call: (fn, args, kwargs) => python.call(page, fn, args, kwargs),
-      python,
+export const registry = {
+  "temperature-explorer": temperatureExplorer,
+};
+
+function whenReady(python) {
+  if (python.ready) return Promise.resolve();
+  return new Promise((resolve) => {
+    const listen = ({ detail }) => {
+      if (detail.state !== "ready") return;
+      python.removeEventListener("status", listen);
+      resolve();
     };
-    return widget.mount(element, context);
+    python.addEventListener("status", listen);
+  });
+}
+
+export function mountWidgets(root, { page, python }) {
+  const ready = whenReady(python);
+  return [...root.querySelectorAll("[data-widget]")].map((element, index) => {
+    try {
+      const widget = registry[element.dataset.widget];
+      if (!widget) throw new Error(`there is no widget called ${element.dataset.widget}`);
+      const stateScript = element.querySelector("script.widget-state");
+      const context = {
+        config: JSON.parse(element.dataset.config || "{}"),
+        state: stateScript ? JSON.parse(stateScript.textContent) : null,
+        key: `w${index + 1}`,
+        call: (fn, args = [], kwargs = {}) => python.call(page, fn, args, kwargs),
+        ready,
+      };
+      return widget.mount(element, context);
+    } catch (err) {
+      // One broken widget must not take the page (or the other widgets) down with it.
+      console.warn("widget failed to start:", err);
+      const note = document.createElement("p");
+      note.className = "widget-error";
+      note.textContent = `This widget could not start: ${err.message}`;
+      element.append(note);
+      return null;
+    }
   });
 }

@@ -1,0 +1,16 @@
+// Draws every widget's initial state at build time with the widget's own render() from
+// web/runtime/widgets/NAME.js, so a page shows each widget before any script has loaded.
+// stdin: JSON [{name, config, state, key}], stdout: JSON [html]. A failing render fails the build.
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const widgets = join(dirname(fileURLToPath(import.meta.url)), "..", "web", "runtime", "widgets");
+
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+const html = [];
+for (const { name, config, state, key } of JSON.parse(input)) {
+  const widget = await import(pathToFileURL(join(widgets, `${name}.js`)).href);
+  html.push(widget.render(config, state, key));
+}
+process.stdout.write(JSON.stringify(html));
