@@ -1,0 +1,97 @@
+"""Every number in chapter 1's prose, recomputed with lmlab from the chapter's own cells."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
+from lmlab import sampling
+
+PATH = REPO / "web/chapters/01-what-is-a-language-model.md"
+CHAPTER = load(PATH)
+
+GIVENS = [
+    "offers three guesses: *5*, *a*, *10*",
+    "Chapter 2", "Chapter 3", "Chapter 9",
+    "$$P(x_t \\mid x_1, x_2, \\dots, x_{t-1})$$",
+    "\\sum_{j=1}^{V}",
+    'continue "2 + 3 =" may well answer "23"',
+    "$T < 1$", "$T > 1$", "$T = 1$", "$T = 0.1$", "$T = 3$", "$k = 3$", "$p = 0.9$",
+]
+
+
+@pytest.fixture(scope="module")
+def page() -> dict:
+    return run_cells(CHAPTER)
+
+
+def nucleus_size(logits, p: float, temperature: float = 1.0) -> int:
+    return int(np.isfinite(sampling.top_p_filter(np.asarray(logits) / temperature, p)).sum())
+
+
+def claims(page: dict, gpt2_vocabulary: int) -> list[str]:
+    tokens, logits = page["tokens"], page["logits"]
+    probs = sampling.softmax(logits)
+    top = int(probs.argmax())
+    second, third = np.argsort(-probs)[1:3]
+    stats = {t: sampling.temperature_explorer(logits.tolist(), t) for t in (0.1, 1.0, 3.0)}
+    top3 = sampling.softmax(sampling.top_k_filter(logits, 3))
+    kept = np.flatnonzero(top3)
+    sentence = page["sentence"]
+    return [
+        f"GPT-2's vocabulary has {gpt2_vocabulary:,} tokens",
+        f"one for each of its {gpt2_vocabulary:,} tokens",
+        f'"{tokens[top]}" is the favourite with probability {probs[top]:.3f}',
+        f'"{tokens[second]}" ({probs[second]:.3f}) and "{tokens[third]}" ({probs[third]:.3f})',
+        f"One sentence of {len(sentence)} tokens gives {len(sentence) - 1} examples",
+        f'At $T = 0.1$ "{tokens[top]}" takes {stats[0.1]["top_prob"]:.3f} of the probability',
+        f'$T = 3$ it keeps only {stats[3.0]["top_prob"]:.3f}',
+        f'For our logits it is {stats[1.0]["effective_tokens"]:.2f} at $T = 1$ (entropy '
+        f'{stats[1.0]["entropy"]:.2f} nats), {stats[0.1]["effective_tokens"]:.2f} at $T = 0.1$, '
+        f'and {stats[3.0]["effective_tokens"]:.2f} at $T = 3$, close to the {len(tokens)} '
+        "candidates there are",
+        "With $k = 3$ our distribution becomes "
+        + ", ".join(f'"{tokens[i]}" {top3[i]:.3f}' for i in kept[:-1])
+        + f' and "{tokens[kept[-1]]}" {top3[kept[-1]]:.3f}',
+        f"With $p = 0.9$ the open context keeps {nucleus_size(logits, 0.9)} tokens and "
+        f'"Once upon a" keeps {nucleus_size(page["once_logits"], 0.9)}',
+        f"the same $p$ keeps {nucleus_size(logits, 0.9, 0.5)} tokens at $T = 0.5$ and "
+        f"{nucleus_size(logits, 0.9, 2.0)} at $T = 2$",
+    ]
+
+
+@pytest.fixture(scope="module")
+def gpt2_vocabulary(gpt2_files) -> int:
+    return len(json.loads(gpt2_files["encoder.json"].read_text()))
+
+
+def test_every_claim_is_in_the_prose(page, gpt2_vocabulary):
+    assert missing_phrases(CHAPTER, claims(page, gpt2_vocabulary)) == []
+
+
+def test_no_number_in_the_prose_goes_unchecked(page, gpt2_vocabulary):
+    assert unchecked_numbers(CHAPTER, claims(page, gpt2_vocabulary) + GIVENS) == []
+
+
+def test_statements_in_words(page):
+    probs = sampling.softmax(page["logits"])
+    assert probs.max() < 1 / 3  # "it gets less than a third of the total"
+    # "sampling has become greedy decoding": the widget's first draws at T = 0.1 are all the top
+    # token, as the chapter tells the reader to try.
+    draws = {sampling.sample_token(page["logits"].tolist(), 0.1, seed) for seed in range(20)}
+    assert draws == {int(probs.argmax())}
+    # "greedy decoding goes round that circle forever": the->cat->sat->on->the, again and again.
+    context = ["the"]
+    for _ in range(12):
+        options = page["next_word"][context[-1]]
+        context.append(list(options)[int(sampling.greedy(np.log(list(options.values()))))])
+    assert context[:5] == ["the", "cat", "sat", "on", "the"] and context[4:] == context[:-4]
+
+
+def test_the_widget_shows_the_cells_example(page):
+    match = re.search(r"^::: widget temperature-explorer (.*)$", PATH.read_text(), re.M)
+    config = json.loads(match.group(1))
+    assert config["tokens"] == page["tokens"]
+    assert config["kwargs"]["logits"] == page["logits"].tolist()
+    assert callable(page[config["reader"]["fn"]])
