@@ -18,12 +18,11 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
-
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 CELL_OPTIONS = {"readonly", "hidden", "autorun", "raises"}
@@ -117,7 +116,8 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
     widget_html: widget index -> its prerendered initial state."""
     md = markdown()
     tokens = md.parse(chapter.source)
-    math = [(t.content, t.type in DISPLAY_MATH) for t in _walk(tokens) if t.type.startswith("math_")]
+    math_tokens = [t for t in _walk(tokens) if t.type.startswith("math_")]
+    math = [(t.content, t.type in DISPLAY_MATH) for t in math_tokens]
     rendered_math = iter(render_math(math))
     cells = iter(chapter.cells)
     widgets = iter(enumerate(chapter.widgets))
@@ -189,7 +189,8 @@ aria-label="Code cell {cell.number}">
 <div class="cell-bar"><span class="cell-label" aria-hidden="true">[{cell.number}]</span>\
 <span class="cell-state">not run</span>\
 <button type="button" class="cell-run" aria-label="Run cell {cell.number}">Run</button>\
-<button type="button" class="cell-reset" hidden aria-label="Reset cell {cell.number} to the book's code">Reset</button></div>
+<button type="button" class="cell-reset" hidden \
+aria-label="Reset cell {cell.number} to the book's code">Reset</button></div>
 <div class="cell-changed" role="note" hidden>This cell changed in the book since you edited it. \
 You still have your version; <b>Reset</b> shows the new one. \
 <button type="button" class="cell-changed-keep">Keep mine</button></div>

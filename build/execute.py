@@ -31,9 +31,14 @@ def run_chapter(chapter: Chapter) -> dict[str, list[tuple[str, dict]]]:
     results = {}
     for cell in chapter.cells:
         outputs: list[tuple[str, dict]] = []
-        ok = kernel.run(chapter.slug, str(cell.number), cell.code, lambda kind, p: outputs.append((kind, p)))
+
+        def collect(kind: str, payload: dict, outputs: list = outputs) -> None:
+            outputs.append((kind, payload))
+
+        ok = kernel.run(chapter.slug, str(cell.number), cell.code, collect)
         if ok == bool(cell.options.get("raises")):
-            detail = next((p["traceback"] for k, p in outputs if k == "error"), "it did not raise")
+            errors = (p["traceback"] for k, p in outputs if k == "error")
+            detail = next(errors, "it did not raise")
             raise CellFailed(f"{chapter.slug} cell {cell.number} ({cell.id}):\n{detail}")
         results[cell.id] = merge_streams(outputs)
     return results
@@ -44,8 +49,9 @@ def merge_streams(outputs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     merged: list[tuple[str, dict]] = []
     for kind, payload in outputs:
         last = merged[-1] if merged else None
-        if kind == "stream" and last and last[0] == "stream" and last[1]["name"] == payload["name"]:
-            merged[-1] = (kind, {"name": payload["name"], "text": last[1]["text"] + payload["text"]})
+        if kind == "stream" and last and last[0] == kind and last[1]["name"] == payload["name"]:
+            text = last[1]["text"] + payload["text"]
+            merged[-1] = (kind, {"name": payload["name"], "text": text})
         else:
             merged.append((kind, dict(payload)))
     return merged
@@ -57,13 +63,15 @@ def outputs_html(outputs: list[tuple[str, dict]]) -> str:
     for kind, p in outputs:
         if kind == "stream":
             name = p["name"]
-            parts.append(f'<pre class="output-{name}" data-stream="{name}">{html.escape(p["text"])}</pre>')
+            text = html.escape(p["text"])
+            parts.append(f'<pre class="output-{name}" data-stream="{name}">{text}</pre>')
         elif kind == "error":
             parts.append(f'<pre class="output-error">{html.escape(p["traceback"])}</pre>')
         elif p["mime"] in ("text/html", "image/svg+xml"):
             parts.append(f'<div class="output-rich">{p["data"]}</div>')
         elif p["mime"] == "image/png":
-            parts.append(f'<img class="output-image" alt="image output" src="data:image/png;base64,{p["data"]}">')
+            src = f"data:image/png;base64,{p['data']}"
+            parts.append(f'<img class="output-image" alt="image output" src="{src}">')
         else:
             parts.append(f'<pre class="output-value">{html.escape(p["data"])}</pre>')
     return "".join(parts)

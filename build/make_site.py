@@ -32,8 +32,10 @@ def step(message: str) -> None:
 
 
 def copy_if_changed(src: Path, dest: Path) -> None:
-    if dest.exists() and dest.stat().st_size == src.stat().st_size and dest.stat().st_mtime >= src.stat().st_mtime:
-        return
+    if dest.exists():
+        have, want = dest.stat(), src.stat()
+        if have.st_size == want.st_size and have.st_mtime >= want.st_mtime:
+            return
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dest)
 

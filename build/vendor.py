@@ -54,7 +54,7 @@ def official_lock() -> dict:
     lock = json.loads((PYODIDE_NPM / "pyodide-lock.json").read_text())
     version = lock["info"]["version"]
     if version != PYODIDE_VERSION:
-        raise SystemExit(f"node_modules has Pyodide {version}, expected {PYODIDE_VERSION}: run npm ci")
+        raise SystemExit(f"node_modules has Pyodide {version}, not {PYODIDE_VERSION}: run npm ci")
     return lock
 
 

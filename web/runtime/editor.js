@@ -44,6 +44,7 @@ export function createEditor(parent, options) {
       syntaxHighlighting(highlight),
       keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
       EditorState.readOnly.of(options.readOnly),
+      EditorView.lineWrapping, // no sideways scrolling, on a phone or for a screen reader
       EditorView.contentAttributes.of({
         "aria-label": options.label,
         "aria-describedby": options.describedBy,

@@ -2,6 +2,12 @@
 // sends COOP/COEP headers gives it directly; on hosts that cannot (GitHub Pages) our service
 // worker adds the headers, which takes one reload the first time.
 const RELOADED = "lmlab:isolation-reload";
+// A registration that neither succeeds nor fails (some browsers, some policies) must not keep
+// Python from starting: after this long, go on without isolation.
+const PATIENCE_MS = 3000;
+
+const within = (promise, ms) =>
+  Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve(false), ms))]);
 
 // Resolves to false when the page is about to reload under the service worker.
 export async function ensureIsolation(siteRoot) {
@@ -14,8 +20,9 @@ export async function ensureIsolation(siteRoot) {
     return true; // already isolated by the server's headers: don't wait for the worker
   }
   // Reload once when the worker has just taken over; never loop if isolation still fails.
-  if (!(await registration) || sessionStorage.getItem(RELOADED)) return true;
-  await navigator.serviceWorker.ready;
+  if (sessionStorage.getItem(RELOADED) || navigator.serviceWorker.controller) return true;
+  if (!(await within(registration, PATIENCE_MS))) return true;
+  if (!(await within(navigator.serviceWorker.ready.then(() => true), PATIENCE_MS))) return true;
   sessionStorage.setItem(RELOADED, "1");
   location.reload();
   return false;

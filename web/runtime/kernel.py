@@ -45,12 +45,13 @@ class _Stream:
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self.run.written += len(text)
-        allowed = MAX_OUTPUT_CHARS - (self.run.written - len(text))
-        if allowed <= 0:
-            return len(text)
-        self.pending.append(text[:allowed])
-        if self.run.written > MAX_OUTPUT_CHARS:
+        run = self.run
+        room = MAX_OUTPUT_CHARS - run.written
+        run.written += len(text)
+        if room > 0:
+            self.pending.append(text[:room])
+        if len(text) > room and not run.cut_off:
+            run.cut_off = True
             self.pending.append(f"\n[output cut off after {MAX_OUTPUT_CHARS:,} characters]\n")
             self.flush()
         elif time.monotonic() - self.last_flush >= FLUSH_SECONDS:
@@ -73,7 +74,7 @@ class _Stream:
 
 class _Run:
     def __init__(self, emit: Emit) -> None:
-        self.emit, self.written = emit, 0
+        self.emit, self.written, self.cut_off = emit, 0, False
 
 
 def mime_bundle(obj: object) -> tuple[str, str]:

@@ -1,0 +1,143 @@
+"""Playwright against the built site in Debian's headless Chromium, served on 127.0.0.1.
+
+Fixtures:
+  site           the built _site folder (built by build/lab test; built here if missing)
+  server         base URLs of the site served with COOP/COEP (isolated) and without (plain)
+  browser        one Chromium for the session
+  open_page      open_page(path, isolated=True, **context_options) -> a Page that records every
+                 request and console error; after the test it asserts that nothing left
+                 127.0.0.1 and that no error was logged.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "build"))
+
+from serve_site import serve_in_background  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+BOOT_TIMEOUT = 90_000  # ms; a cold Pyodide + numpy boot takes about 4 s on these machines
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    root = REPO / "_site"
+    if not (root / "index.html").exists():
+        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    isolated, isolated_url = serve_in_background(site, isolation=True)
+    plain, plain_url = serve_in_background(site, isolation=False)
+    yield {"isolated": isolated_url, "plain": plain_url}
+    isolated.shutdown()
+    plain.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class PageRecord:
+    def __init__(self, page: Page):
+        self.page = page
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+    def foreign_requests(self) -> list[str]:
+        allowed = {"127.0.0.1"}
+        return [
+            url for url in self.requests
+            if urlparse(url).scheme not in ("data", "blob") and urlparse(url).hostname not in allowed
+        ]
+
+
+@pytest.fixture
+def open_page(browser, server):
+    """open_page(path, isolated=True, service_workers="block", **context options) -> Page.
+
+    Without isolation the service worker is blocked, as on a host that sends no headers and
+    a browser that has no service worker: the worst case, where Stop must replace the worker.
+    """
+    records: list[PageRecord] = []
+    contexts = []
+
+    def open_(path: str = "", isolated: bool = True, wait_ready: bool = True, **options):
+        options.setdefault("service_workers", "block" if not isolated else "allow")
+        context = browser.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        record = PageRecord(page)
+        records.append(record)
+        page.goto(server["isolated" if isolated else "plain"] + path)
+        if wait_ready:
+            wait_ready_state(page)
+        return page
+
+    yield open_
+    for record in records:
+        assert record.foreign_requests() == [], "requests left 127.0.0.1"
+        assert record.errors == [], "the page logged errors"
+    for context in contexts:
+        context.close()
+
+
+def wait_ready_state(page: Page) -> None:
+    page.wait_for_selector("#python-status[data-state=ready]", timeout=BOOT_TIMEOUT)
+
+
+def cell(page: Page, number: int):
+    return page.locator(f'.cell[data-number="{number}"]')
+
+
+def run_cell(page: Page, number: int, timeout: float = 30_000) -> str:
+    """Click Run on cell `number`, wait until it finishes, return its state."""
+    target = cell(page, number)
+    target.locator(".cell-run").click()
+    page.wait_for_function(
+        """n => { const c = document.querySelector(`.cell[data-number="${n}"]`);
+                  return c && ["done", "error", "stopped"].includes(c.dataset.state); }""",
+        arg=number, timeout=timeout,
+    )
+    return target.get_attribute("data-state")
+
+
+def set_code(page: Page, number: int, code: str) -> None:
+    """Replace a cell's code through its editor (a change like any keystroke: it is saved)."""
+    page.evaluate(
+        """([n, code]) => {
+            const view = lmlab.page.cells.find((c) => c.number === String(n)).editor;
+            view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: code } });
+        }""",
+        [number, code],
+    )
+
+
+def output_text(page: Page, number: int) -> str:
+    return cell(page, number).locator(".cell-output").inner_text()
