@@ -31,7 +31,7 @@ os.chdir(REPO)
 if ARGS[:1] == ["--script"]:
     path = ARGS[1]
     sys.argv = [path, *ARGS[2:]]
-    exec(compile(open(path).read(), path, "exec"), {"__name__": "__main__"})
+    exec(compile(open(path).read(), path, "exec"), {"__name__": "__main__", "__file__": path})
     exit_code = 0
 else:
     import pytest
