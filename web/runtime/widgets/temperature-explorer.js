@@ -84,6 +84,7 @@ export function mount(element, context) {
   const status = $(".widget-status");
   const announcer = $(".tx-announce");
   const draws = [];
+  let seedsUsed = 0;
   let state = context.state;
   let wanted = null; // the temperature still to draw, if any
   let busy = false;
@@ -179,7 +180,7 @@ export function mount(element, context) {
 
   async function sampleOne() {
     const t = temperature();
-    const seed = config.seed + draws.length;
+    const seed = config.seed + seedsUsed++; // counted now, so quick presses never share a seed
     const result = await context.call("lmlab.sampling.sample_token", [config.kwargs.logits, t, seed]);
     if (!result.ok) {
       showError("Sampling failed:", result.error);
@@ -201,6 +202,7 @@ export function mount(element, context) {
   $(".tx-sample").addEventListener("click", sampleOne);
   $(".tx-clear").addEventListener("click", () => {
     draws.length = 0;
+    seedsUsed = 0;
     sampled = null;
     $(".tx-draws").textContent = "No draws yet.";
     for (const row of element.querySelectorAll(".tx-row")) row.classList.remove("is-sampled");
