@@ -282,3 +282,15 @@ def test_page_fits_a_narrow_phone(open_page):
     page = open_page(TOUR, viewport={"width": 375, "height": 740})
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+
+
+def test_running_out_of_memory_is_an_error_not_a_crash(open_page):
+    page = open_page(TOUR)
+    set_code(page, 1, "survivor = 'intact'")
+    assert run_cell(page, 1) == "done"
+    set_code(page, 2, "import numpy as np\nblocks = [np.ones((20_000, 10_000)) for _ in range(4)]  # 6.4 GB, more than wasm32 has")
+    assert run_cell(page, 2, timeout=90_000) == "error"
+    assert "MemoryError" in output_text(page, 2)
+    set_code(page, 7, "survivor")
+    assert run_cell(page, 7, timeout=90_000) == "done"
+    assert output_text(page, 7).strip() == "'intact'"

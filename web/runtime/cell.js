@@ -33,7 +33,7 @@ export class Cell {
     this.notice = element.querySelector(".cell-changed");
     this.setState(this.output.element.childElementCount ? "prerendered" : "idle");
     this.mountEditor(onRunAndNext);
-    this.runButton.addEventListener("click", () => (this.busy ? this.python.stop(this.page) : this.run()));
+    this.runButton.addEventListener("click", () => (this.busy ? this.python.stop() : this.run()));
     this.resetButton.addEventListener("click", () => this.reset());
   }
 

@@ -49,7 +49,7 @@ class Page {
   bindToolbar() {
     const actions = {
       "run-all": () => this.runAll(),
-      stop: () => this.python.stop(this.slug),
+      stop: () => this.python.stop(),
       restart: () => this.python.restart(),
       "reset-all": () => {
         if (confirm("Put every cell on this page back to the book's code? Your edits here will be lost.")) {

@@ -114,23 +114,18 @@ export class Python extends EventTarget {
 
   // Stop whatever is running and drop what is queued. With SharedArrayBuffer this raises
   // KeyboardInterrupt in Python and every variable survives. Without it the only way to stop
-  // a busy worker is to replace it; the page's earlier cells are then re-run to restore state.
-  stop(page) {
+  // a busy worker is to replace it; the cells that had run are then run again to restore state.
+  stop() {
     this.cancelQueued();
     if (!this.current) return;
     if (this.interrupt) {
       this.interrupt[0] = 2; // SIGINT
       return;
     }
-    const replay = [...(this.history.get(page) || new Map())];
-    this.history.clear();
-    this.replace("stopped");
-    for (const [cell, code] of replay) {
-      this.enqueue({ kind: "run", page, cell, code, handlers: {} });
-    }
+    const replayed = this.replaceAndReplay("stopped");
     this.emit("notice", {
-      text: replay.length
-        ? `Python was restarted to stop your code. The ${replay.length} cell(s) that had run on this page were run again, so their variables are back.`
+      text: replayed
+        ? `Python was restarted to stop your code. The ${replayed} cell(s) that had run were run again, so their variables are back.`
         : "Python was restarted to stop your code.",
     });
   }
@@ -140,6 +135,21 @@ export class Python extends EventTarget {
     this.history.clear();
     this.replace("restarted");
     this.emit("notice", { text: "Python restarted: every page starts with a fresh namespace." });
+  }
+
+  // A new worker, then every page's successful cells again, in the order they last ran.
+  replaceAndReplay(reason) {
+    const pages = [...this.history].map(([page, cells]) => [page, [...cells]]);
+    this.history.clear();
+    this.replace(reason);
+    let count = 0;
+    for (const [page, cells] of pages) {
+      for (const [cell, code] of cells) {
+        this.enqueue({ kind: "run", page, cell, code, handlers: {} });
+        count++;
+      }
+    }
+    return count;
   }
 
   replace(reason) {
@@ -161,10 +171,16 @@ export class Python extends EventTarget {
     }
   }
 
+  // The worker died (out of memory, a broken runtime). Before Python was ever ready that means
+  // it cannot load here, and retrying would loop; after, replace it and restore the state.
   fatal(message) {
     console.warn("Python worker failed:", message);
-    this.emit("notice", { text: "Python stopped working (out of memory?). It is being restarted." });
-    this.history.clear();
-    this.replace("restarted after a crash");
+    if (!this.ready) {
+      this.emit("status", { state: "failed", stage: "Python could not start" });
+      this.emit("notice", { text: `Python could not start in this browser: ${message.split("\n")[0]}` });
+      return;
+    }
+    this.replaceAndReplay("restarted after a crash");
+    this.emit("notice", { text: "Python crashed (out of memory?) and was restarted; the cells that had run were run again." });
   }
 }

@@ -9,6 +9,8 @@ export function showStatus(python) {
     if (detail.state === "ready") {
       text.textContent = "Python ready";
       bar.value = 1;
+    } else if (detail.state === "failed") {
+      text.textContent = detail.stage;
     } else {
       text.textContent = `${detail.stage}…`;
       bar.value = detail.fraction;
