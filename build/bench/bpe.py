@@ -6,7 +6,6 @@ same merges (checked here too). Text: commander's README from node_modules (Engl
 """
 
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -14,17 +13,9 @@ sys.path[:0] = [str(REPO / "py"), str(REPO / "tests" / "unit")]
 
 from lmlab.bpe import char_alphabet, text_to_ids, train_bpe  # noqa: E402
 from test_bpe import naive_train_bpe  # noqa: E402
+from timing import best_of  # noqa: E402
 
 TEXT_FILE = REPO / "node_modules" / "commander" / "Readme.md"
-
-
-def best_of(repeats, fn, *args, **kwargs):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn(*args, **kwargs)
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main():

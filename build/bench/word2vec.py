@@ -8,7 +8,6 @@ the cost of a Python loop over examples. The target is under 0.2 s for skip-gram
 """
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +17,9 @@ sys.path[:0] = [str(REPO / "py"), str(REPO / "tests" / "unit")]
 
 from lmlab.word2vec import TOY_CORPUS, train_word2vec  # noqa: E402
 from test_word2vec import loop_train  # noqa: E402
+from timing import best_of  # noqa: E402
 
 SETTINGS = dict(dim=10, window=2, epochs=100, lr=0.025, seed=0)
-
-
-def best_of(repeats, fn, *args, **kwargs):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn(*args, **kwargs)
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main():
