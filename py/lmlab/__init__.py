@@ -1,7 +1,23 @@
 """lmlab: the numpy code behind LM Lab, a live book about how language models work.
 
-One module per concept, in the order the book teaches them. Every function is plain numpy
-so that a reader can open it and follow the math.
+One module per concept, in the order the book teaches them. Every function is plain numpy so a
+reader can open it and follow the math; the book's widgets call these same functions.
+
+    sampling     softmax with temperature, entropy, greedy, top-k, top-p, seeded sampling
+    ngram        counting bigrams (and n-grams): tables, smoothing, sampling names, NLL
+    tokenizers   character and word tokenizers, [UNK]
+    bpe          byte-pair encoding: the five notebook functions and a trace for the visualizer
+    gpt2         GPT-2's byte-level BPE tokenizer, exact, from its own files
+    embeddings   one-hot, the Embedding table and its sparse gradient, word-vector queries
+    word2vec     skip-gram and CBOW with negative sampling, PMI
+    position     sinusoidal, learned, RoPE and ALiBi position information
+    attention    scaled dot-product and multi-head attention, causal masks
+    module       the forward/backward contract of every trainable layer
+    losses       log-softmax and cross-entropy with its gradient
+    nn           Linear, GELU, LayerNorm, MLP, causal self-attention, the transformer block
+    mlp_lm       a Bengio-style MLP language model over characters
+    gpt          a GPT-2-style transformer: training, KV-cached generation, parameter counts
+    optim        SGD and AdamW
 """
 
 __version__ = "0.1.0"
