@@ -141,3 +141,13 @@ def set_code(page: Page, number: int, code: str) -> None:
 
 def output_text(page: Page, number: int) -> str:
     return cell(page, number).locator(".cell-output").inner_text()
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Run axe-core (from npm) on the page as it is now; one line per violated rule."""
+    page.add_script_tag(path=str(REPO / "node_modules" / "axe-core" / "axe.min.js"))
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['html'][:160]})"
+        for v in result["violations"]
+    ]

@@ -5,7 +5,7 @@ axe-core, and a 375 px phone."""
 import json
 
 import pytest
-from conftest import REPO, cell, run_cell, set_code
+from conftest import axe_violations, cell, run_cell, set_code
 from lmlab import sampling
 
 PAGE = "01-what-is-a-language-model.html"
@@ -198,12 +198,7 @@ def test_axe_finds_no_violations_in_any_widget_state(open_page):
     page.locator(f"{WIDGET} .tx-sample").click()
     page.locator(f"{WIDGET} .tx-mine").check()  # the cell has not run: the error box shows
     page.wait_for_function("sel => !document.querySelector(sel + ' .widget-error').hidden", arg=WIDGET)
-    page.add_script_tag(path=str(REPO / "node_modules" / "axe-core" / "axe.min.js"))
-    result = page.evaluate("async () => await axe.run(document)")
-    violations = [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['html'][:160]})"
-        for v in result["violations"]
-    ]
+    violations = axe_violations(page)
     assert not violations, "\n".join(violations)
 
 

@@ -4,7 +4,7 @@ persistence, navigation, keyboard use and accessibility, with and without cross-
 import json
 
 import pytest
-from conftest import REPO, cell, output_text, run_cell, set_code, wait_ready_state
+from conftest import REPO, axe_violations, cell, output_text, run_cell, set_code, wait_ready_state
 
 TOUR = "00-how-this-book-works.html"
 CHAPTERS = sorted(p.stem for p in (REPO / "web" / "chapters").glob("*.md"))
@@ -269,12 +269,7 @@ def test_site_works_under_a_sub_path(browser, site):
 @pytest.mark.parametrize("path", ["", "credits.html", *[f"{slug}.html" for slug in CHAPTERS]])
 def test_axe_finds_no_violations(open_page, path):
     page = open_page(path)
-    page.add_script_tag(path=str(REPO / "node_modules" / "axe-core" / "axe.min.js"))
-    result = page.evaluate("async () => await axe.run(document)")
-    violations = [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['html'][:120]})"
-        for v in result["violations"]
-    ]
+    violations = axe_violations(page)
     assert not violations, "\n".join(violations)
 
 
