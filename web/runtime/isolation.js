@@ -11,16 +11,17 @@ const within = (promise, ms) =>
 
 // Resolves to false when the page is about to reload under the service worker.
 export async function ensureIsolation(siteRoot) {
+  if (globalThis.crossOriginIsolated) {
+    // The server's own headers did it: no service worker needed, and none in the way of loading.
+    sessionStorage.removeItem(RELOADED);
+    return true;
+  }
   if (!("serviceWorker" in navigator) || location.protocol === "file:") return true;
+  // Reload once when the worker has just taken over; never loop if isolation still fails.
+  if (sessionStorage.getItem(RELOADED) || navigator.serviceWorker.controller) return true;
   const registration = navigator.serviceWorker
     .register(new URL("sw.js", siteRoot), { scope: siteRoot.pathname })
     .then(() => true, () => false); // blocked or private mode: Stop falls back to a restart
-  if (globalThis.crossOriginIsolated) {
-    sessionStorage.removeItem(RELOADED);
-    return true; // already isolated by the server's headers: don't wait for the worker
-  }
-  // Reload once when the worker has just taken over; never loop if isolation still fails.
-  if (sessionStorage.getItem(RELOADED) || navigator.serviceWorker.controller) return true;
   if (!(await within(registration, PATIENCE_MS))) return true;
   if (!(await within(navigator.serviceWorker.ready.then(() => true), PATIENCE_MS))) return true;
   sessionStorage.setItem(RELOADED, "1");
