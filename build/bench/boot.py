@@ -1,0 +1,322 @@
+"""How fast chapter 1 comes to life, against a bare Pyodide page measured in the same run.
+
+    .venv/bin/python build/bench/boot.py [--rounds 5] [--no-build]
+
+Builds the site, serves it on 127.0.0.1 with COOP/COEP (as the dev server does, counting the
+bytes it sends), and drives headless Chromium. The bare page is the least any Pyodide page can do:
+a worker that loads the same pyodide.js, wasm, stdlib and numpy wheel from the same server and
+runs chapter 1's first cell. Each round measures, in this order or its reverse:
+
+  cold  a fresh browser profile (empty cache): navigation -> first cell result, and for LM Lab
+        navigation -> first text painted (first-contentful-paint). LM Lab's cell is run as soon as
+        the page has mounted it, as a reader's click would be.
+  warm  the same context, navigating again (everything cached, revalidated).
+  next  LM Lab only: on chapter 0, after its first cell has run, click "next" -> chapter 1's
+        first cell result (the page is swapped in place and the Python worker is kept).
+  slider LM Lab only: 50 slider inputs on the TemperatureExplorer -> widget redrawn (the DOM
+        updated from Python's answer), and -> the next animation frame after that.
+
+Times are from the navigation's start (performance.now() in the page) or from the input event;
+medians over the rounds. Ratios are LM Lab / bare page.
+"""
+
+import argparse
+import functools
+import http.server
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "build"))
+
+from serve_site import Handler  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+CHAPTER = "01-what-is-a-language-model"
+BEFORE = "00-how-this-book-works"
+TIMEOUT = 120_000
+SLIDER_INPUTS = 50
+
+BARE_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bare Pyodide page</title></head>
+<body><h1>Bare Pyodide page</h1><pre id="out">loading…</pre>
+<script>
+const worker = new Worker("bare-worker.js");
+worker.onmessage = ({ data }) => {
+  window.__bench = { firstResult: performance.now() };
+  document.getElementById("out").textContent = data;
+};
+</script></body></html>
+"""
+
+BARE_WORKER = """importScripts("../pyodide/pyodide.js");
+(async () => {
+  const pyodide = await loadPyodide({ indexURL: new URL("../pyodide/", self.location).href });
+  await pyodide.loadPackage(["numpy"], { messageCallback: () => {} });
+  const printed = [];
+  pyodide.setStdout({ batched: (line) => printed.push(line) });
+  pyodide.runPython(CODE);
+  postMessage(printed.join("\\n"));
+})();
+"""
+
+# Runs in every LM Lab page of a context: clicks Run on cell 1 of `target` as soon as the page
+# has brought its cells to life, and records when that run is done.
+LMLAB_INIT = """
+window.__benchArm = (target) => {
+  const marks = (window.__bench = { firstResult: null, clicked: null });
+  const observer = new MutationObserver(() => {
+    if (window.lmlab?.page?.slug !== target) return; // the page's cells are live
+    const cell = document.querySelector('.cell[data-number="1"]');
+    if (marks.clicked === null) {
+      marks.clicked = performance.now();
+      cell.querySelector(".cell-run").click();
+    } else if (cell.dataset.state === "done") {
+      marks.firstResult = performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(document, { subtree: true, childList: true, attributes: true,
+                               attributeFilter: ["data-state", "data-page"] });
+};
+window.__benchArm(location.pathname.split("/").pop().replace(/\\.html$/, ""));
+"""
+
+SLIDER_JS = """async (values) => {
+  const widget = document.querySelector(".widget[data-widget=temperature-explorer]");
+  const slider = widget.querySelector(".tx-input");
+  const drawn = [], framed = [];
+  for (const value of values) {
+    const redrawn = new Promise((resolve) =>
+      widget.addEventListener("widget:drawn", resolve, { once: true }));
+    const start = performance.now();
+    slider.value = value;
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    await redrawn;
+    drawn.push(performance.now() - start);
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    framed.push(performance.now() - start);
+  }
+  return { drawn, framed };
+}"""
+
+
+class Counter:
+    """Bytes of response bodies the server sent since the last reset."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.bytes = 0
+
+    def reset(self) -> None:
+        with self.lock:
+            self.bytes = 0
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.bytes += n
+
+
+def serve(root: Path, counter: Counter) -> tuple[http.server.ThreadingHTTPServer, str]:
+    class Counting(Handler):
+        status = 0
+
+        def send_response(self, code, message=None):
+            self.status = code
+            super().send_response(code, message)
+
+        def send_header(self, keyword, value):
+            if keyword.lower() == "content-length" and self.status == 200:
+                counter.add(int(value))
+            super().send_header(keyword, value)
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Counting, directory=str(root))
+    )
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def first_cell_code() -> str:
+    sys.path.insert(0, str(REPO / "build"))
+    import chapters
+
+    return chapters.load(REPO / "web" / "chapters" / f"{CHAPTER}.md").cells[0].code
+
+
+def write_bare_page(site: Path) -> None:
+    folder = site / "_bench"
+    folder.mkdir(exist_ok=True)
+    (folder / "bare.html").write_text(BARE_HTML)
+    worker = BARE_WORKER.replace("CODE", json.dumps(first_cell_code()))
+    (folder / "bare-worker.js").write_text(worker)
+
+
+def load(page, url: str, counter: Counter) -> dict:
+    """Navigate, wait for the first cell result; returns times (ms) and bytes sent."""
+    counter.reset()
+    page.goto(url)
+    page.wait_for_function("() => window.__bench && window.__bench.firstResult !== null",
+                           timeout=TIMEOUT)
+    page.wait_for_timeout(300)  # let stragglers finish, so they are counted
+    marks = page.evaluate(
+        """() => ({
+            result: window.__bench.firstResult,
+            paint: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null,
+        })"""
+    )
+    return {**marks, "bytes": counter.bytes}
+
+
+def fresh_context(playwright, profile: str):
+    """A browser with an empty profile: an empty HTTP cache on disk, no service worker yet. (An
+    incognito context would keep its cache in memory, where a 10 MB wasm file is never stored, so
+    "warm" would not be warm.)"""
+    return playwright.chromium.launch_persistent_context(
+        profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+
+
+def bare_round(playwright, base: str, counter: Counter) -> dict:
+    with tempfile.TemporaryDirectory() as profile:
+        context = fresh_context(playwright, profile)
+        return bare_visit(context, base, counter)
+
+
+def bare_visit(context, base: str, counter: Counter) -> dict:
+    page = context.new_page()
+    cold = load(page, base + "_bench/bare.html", counter)
+    warm = load(page, base + "_bench/bare.html", counter)
+    context.close()
+    return {"cold": cold, "warm": warm}
+
+
+def lmlab_round(playwright, base: str, counter: Counter, slider_values: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as profile:
+        context = fresh_context(playwright, profile)
+        return lmlab_visit(context, base, counter, slider_values)
+
+
+def lmlab_visit(context, base: str, counter: Counter, slider_values: list[str]) -> dict:
+    context.add_init_script(LMLAB_INIT)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    cold = load(page, base + f"{CHAPTER}.html", counter)
+    warm = load(page, base + f"{CHAPTER}.html", counter)
+    slider = page.evaluate(SLIDER_JS, slider_values)
+
+    # Next chapter: open chapter 0 and run its first cell (which imports numpy, as chapter 1's
+    # does: the measure is the runtime's, not numpy's first import), then follow "next".
+    page.goto(base + f"{BEFORE}.html")
+    page.wait_for_function("() => window.__bench.firstResult !== null", timeout=TIMEOUT)
+    page.evaluate(f"() => window.__benchArm('{CHAPTER}')")
+    page.evaluate(
+        """() => document.addEventListener("click", () => {
+                window.__bench.navigated = performance.now();
+            }, { capture: true, once: true })"""
+    )
+    page.click("a[rel=next]")
+    page.wait_for_function("() => window.__bench.firstResult !== null", timeout=TIMEOUT)
+    marks = page.evaluate("() => window.__bench")
+    next_chapter = marks["firstResult"] - marks["navigated"]
+    context.close()
+    if errors:
+        raise RuntimeError(f"the page logged errors: {errors}")
+    return {"cold": cold, "warm": warm, "next": next_chapter, "slider": slider}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-build", action="store_true", help="use _site as it is")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    site = REPO / "_site"
+    if not args.no_build:
+        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
+                       stdout=subprocess.DEVNULL)
+    write_bare_page(site)
+    counter = Counter()
+    server, base = serve(site, counter)
+    grid = [f"{0.1 + 0.05 * i:.2f}" for i in range(59)]
+    rng = random.Random(0)
+    slider_values = [rng.choice(grid) for _ in range(SLIDER_INPUTS)]
+    bare, ours = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        version = browser.version
+        browser.close()
+        for r in range(args.rounds):
+            # Alternate the order, so that neither side always runs on a warmer machine.
+            if r % 2:
+                ours.append(lmlab_round(p, base, counter, slider_values))
+                bare.append(bare_round(p, base, counter))
+            else:
+                bare.append(bare_round(p, base, counter))
+                ours.append(lmlab_round(p, base, counter, slider_values))
+            print(f"  round {r + 1}/{args.rounds}: cold {ours[-1]['cold']['result']:.0f} ms, "
+                  f"warm {ours[-1]['warm']['result']:.0f} ms (bare {bare[-1]['cold']['result']:.0f}"
+                  f", {bare[-1]['warm']['result']:.0f} ms)", file=sys.stderr, flush=True)
+    server.shutdown()
+    report(bare, ours, version, args.rounds)
+
+
+def report(bare: list[dict], ours: list[dict], version: str, rounds: int) -> None:
+    med = statistics.median
+    cold, bare_cold = med(o["cold"]["result"] for o in ours), med(b["cold"]["result"] for b in bare)
+    warm, bare_warm = med(o["warm"]["result"] for o in ours), med(b["warm"]["result"] for b in bare)
+    paint = med(o["cold"]["paint"] for o in ours)
+    next_chapter = med(o["next"] for o in ours)
+    drawn = [t for o in ours for t in o["slider"]["drawn"]]
+    framed = [t for o in ours for t in o["slider"]["framed"]]
+    cold_mb, bare_cold_mb = (med(r["cold"]["bytes"] for r in rows) / 1e6 for rows in (ours, bare))
+    warm_mb, bare_warm_mb = (med(r["warm"]["bytes"] for r in rows) / 1e6 for rows in (ours, bare))
+    s = lambda ms: f"{ms / 1000:.2f} s"  # noqa: E731
+    rows = [
+        ("cold navigation -> first cell result", s(cold), s(bare_cold), f"{cold / bare_cold:.2f}x",
+         "<= 1.15x bare", cold <= 1.15 * bare_cold),
+        ("warm navigation -> first cell result", s(warm), s(bare_warm), f"{warm / bare_warm:.2f}x",
+         "<= 1.00x bare", warm <= bare_warm),
+        ("navigation -> first text painted", s(paint), "", "", "<= 0.5 s", paint <= 500),
+        ("next chapter -> Python ready (cell result)", f"{next_chapter / 1000:.3f} s", "", "",
+         "<= 0.2 s", next_chapter <= 200),
+        ("slider input -> redrawn, median", f"{med(drawn):.1f} ms", "", "", "", None),
+        ("slider input -> redrawn, p95", f"{percentile(drawn, 0.95):.1f} ms", "", "", "<= 50 ms",
+         percentile(drawn, 0.95) <= 50),
+        ("slider input -> next frame, median", f"{med(framed):.1f} ms", "", "", "", None),
+        ("slider input -> next frame, p95", f"{percentile(framed, 0.95):.1f} ms", "", "", "", None),
+        ("bytes transferred, cold", f"{cold_mb:.2f} MB", f"{bare_cold_mb:.2f} MB",
+         f"{cold_mb / bare_cold_mb:.2f}x", "", None),
+        ("bytes transferred, warm", f"{warm_mb:.3f} MB", f"{bare_warm_mb:.3f} MB", "", "", None),
+    ]
+    print(f"Boot benchmark, chapter 1: Chromium {version}, headless, median of {rounds} rounds "
+          f"({len(drawn)} slider inputs)")
+    widths = [44, 9, 10, 7, 14, 6]
+    header = ["measure", "LM Lab", "bare page", "ratio", "bar"]
+    for *cells, ok in [(*header, None), *rows]:
+        verdict = "" if ok is None else ("ok" if ok else "MISSED")
+        line = "  ".join(str(c).ljust(w) for c, w in zip([*cells, verdict], widths, strict=True))
+        print(line.rstrip())
+
+
+if __name__ == "__main__":
+    main()
