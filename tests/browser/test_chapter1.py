@@ -217,3 +217,18 @@ def test_usable_at_375_px(open_page):
     assert clipped == []
     slide_to(page, "2")
     assert shown(page) == expected(config(page), 2.0)
+
+
+@pytest.mark.parametrize("preference", ["reduce", "no-preference"])
+def test_reduced_motion_turns_the_animations_off(open_page, preference):
+    page = open_page(PAGE, reduced_motion=preference)
+    page.locator(f"{WIDGET} .tx-sample").click()
+    page.wait_for_selector(f"{WIDGET} .tx-row.is-sampled")
+    motion = page.evaluate(
+        """sel => {
+            const style = (s) => getComputedStyle(document.querySelector(sel + " " + s));
+            return [style(".tx-fill").transitionDuration, style(".tx-row.is-sampled").animationName];
+        }""",
+        WIDGET,
+    )
+    assert (motion == ["0s", "none"]) == (preference == "reduce")
