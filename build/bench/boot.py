@@ -35,13 +35,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "build"))
 
+from chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: E402
 from serve_site import Handler  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
 CHAPTER = "01-what-is-a-language-model"
 BEFORE = "00-how-this-book-works"
 TIMEOUT = 120_000
@@ -262,7 +258,7 @@ def main() -> None:
     slider_values = [rng.choice(grid) for _ in range(SLIDER_INPUTS)]
     bare, ours = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        browser = launch(p)
         version = browser.version
         browser.close()
         for r in range(args.rounds):

@@ -20,13 +20,9 @@ from playwright.sync_api import Page, sync_playwright
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "build"))
 
+from chromium import launch  # noqa: E402
 from serve_site import serve_in_background  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
 BOOT_TIMEOUT = 90_000  # ms; a cold Pyodide + numpy boot takes about 4 s on these machines
 
 
@@ -56,7 +52,7 @@ def server(site):
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        chromium = launch(p)
         yield chromium
         chromium.close()
 
