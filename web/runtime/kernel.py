@@ -187,7 +187,11 @@ class Kernel:
         """
         args = json.loads(args_json)
         try:
-            result = self.resolve(page, function)(*args.get("args", []), **args.get("kwargs", {}))
+            target = self.resolve(page, function)
+        except (NameError, ImportError, AttributeError) as err:  # no frames: none are the reader's
+            return json.dumps({"ok": False, "error": f"{type(err).__name__}: {err}"})
+        try:
+            result = target(*args.get("args", []), **args.get("kwargs", {}))
             return json.dumps({"ok": True, "value": to_json(result)})
         except Exception as err:  # noqa: BLE001 - shown inside the widget
             return json.dumps({"ok": False, "error": self.describe(err, "")["traceback"]})

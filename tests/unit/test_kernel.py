@@ -1,0 +1,95 @@
+"""The kernel that runs readers' cells (web/runtime/kernel.py), the same file the browser's worker
+and the site builder run."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+KERNEL_FILE = Path(__file__).resolve().parents[2] / "web" / "runtime" / "kernel.py"
+
+
+@pytest.fixture
+def kernel():
+    spec = importlib.util.spec_from_file_location("lmlab_kernel_under_test", KERNEL_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(kernel_module, code, page="p", cell="1", k=None):
+    k = k or kernel_module.Kernel()
+    outputs = []
+    ok = k.run(page, cell, code, lambda kind, payload: outputs.append((kind, payload)))
+    return ok, outputs, k
+
+
+def test_last_bare_expression_is_shown_and_prints_stream(kernel):
+    ok, outputs, _ = run(kernel, "print('hi')\nx = 2\nx * 21")
+    assert ok
+    assert outputs == [
+        ("stream", {"name": "stdout", "text": "hi\n"}),
+        ("display", {"mime": "text/plain", "data": "42"}),
+    ]
+
+
+def test_cells_of_a_page_share_a_namespace_and_pages_do_not(kernel):
+    _, _, k = run(kernel, "shared = 'yes'", page="a")
+    ok, outputs, _ = run(kernel, "shared", page="a", k=k)
+    assert ok and outputs[-1][1]["data"] == "'yes'"
+    ok, outputs, _ = run(kernel, "shared", page="b", k=k)
+    assert not ok and outputs[-1][1]["ename"] == "NameError"
+
+
+def test_rich_output_only_through_an_object_that_offers_it(kernel):
+    code = "class S:\n    def _repr_svg_(self):\n        return '<svg/>'\ndisplay(S())\n'<b>'"
+    ok, outputs, _ = run(kernel, code)
+    assert ok
+    assert outputs == [
+        ("display", {"mime": "image/svg+xml", "data": "<svg/>"}),
+        ("display", {"mime": "text/plain", "data": "'<b>'"}),
+    ]
+
+
+def test_traceback_shows_only_the_cells_frames_with_their_lines(kernel):
+    ok, outputs, _ = run(kernel, "def f(x):\n    return 1 / x\n\nf(0)", cell="7")
+    assert not ok
+    (kind, error), = outputs
+    assert kind == "error" and error["ename"] == "ZeroDivisionError"
+    assert 'File "<cell 7>", line 4, in <module>' in error["traceback"]
+    assert 'File "<cell 7>", line 2, in f' in error["traceback"]
+    assert "kernel" not in error["traceback"]
+
+
+def test_a_runaway_print_is_cut_off_once(kernel):
+    limit = kernel.MAX_OUTPUT_CHARS
+    ok, outputs, _ = run(kernel, f"for i in range({limit // 10 + 100}):\n    print('123456789')")
+    assert ok
+    text = "".join(payload["text"] for _, payload in outputs)
+    assert text.count("[output cut off") == 1
+    assert len(text) < limit + 100
+
+
+def test_call_reaches_lmlab_and_the_pages_own_functions(kernel):
+    _, _, k = run(kernel, "def double(xs):\n    return [2 * x for x in xs]")
+    reply = json.loads(k.call("p", "double", json.dumps({"args": [[1, 2]]})))
+    assert reply == {"ok": True, "value": [2, 4]}
+    reply = json.loads(k.call("p", "lmlab.sampling.softmax", json.dumps({"args": [[0.0, 0.0]]})))
+    assert reply == {"ok": True, "value": [0.5, 0.5]}
+
+
+def test_call_of_a_missing_function_says_so_without_kernel_frames(kernel):
+    k = kernel.Kernel()
+    reply = json.loads(k.call("p", "softmax", json.dumps({})))
+    message = "NameError: no function named 'softmax' is defined on this page"
+    assert reply == {"ok": False, "error": message}
+    reply = json.loads(k.call("p", "lmlab.sampling.nope", json.dumps({})))
+    assert not reply["ok"] and reply["error"].startswith("AttributeError:")
+
+
+def test_call_of_a_raising_function_returns_its_error(kernel):
+    _, _, k = run(kernel, "def bad():\n    raise ValueError('broken')")
+    reply = json.loads(k.call("p", "bad", json.dumps({})))
+    assert not reply["ok"]
+    assert "ValueError: broken" in reply["error"] and 'File "<cell 1>", line 2' in reply["error"]
