@@ -60,6 +60,9 @@ export class Python extends EventTarget {
   pump() {
     if (!this.ready || this.current || !this.queue.length) return;
     const job = (this.current = this.queue.shift());
+    // Cleared here, not in the worker: a Stop pressed before the worker picks the job up must
+    // still stop it.
+    if (this.interrupt) this.interrupt[0] = 0;
     job.handlers.onStart?.();
     if (job.kind === "run") this.worker.postMessage(toWorker.run(job.id, job.page, job.cell, job.code));
     else if (job.kind === "call") this.worker.postMessage(toWorker.call(job.id, job.page, job.fn, job.args));

@@ -5,7 +5,6 @@ import { fromWorker } from "./protocol.js";
 
 let pyodide = null;
 let kernel = null;
-let interruptBuffer = null;
 let readyPromise = null;
 
 function post(message) {
@@ -17,10 +16,7 @@ async function boot({ indexURL, packages, interrupt }) {
   self.importScripts(`${indexURL}pyodide.js`);
   pyodide = await self.loadPyodide({ indexURL, lockFileURL: `${indexURL}pyodide-lock.json` });
   post(fromWorker.progress("Loading numpy and lmlab", 0.6));
-  if (interrupt) {
-    interruptBuffer = interrupt;
-    pyodide.setInterruptBuffer(interruptBuffer);
-  }
+  if (interrupt) pyodide.setInterruptBuffer(interrupt); // the page writes 2 (SIGINT) to stop
   await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
   const module = pyodide.runPython(`
 import sys, types
@@ -34,7 +30,6 @@ kernel_module`);
 }
 
 function run({ id, page, cell, code }) {
-  if (interruptBuffer) interruptBuffer[0] = 0;
   const emit = (kind, payload) => {
     post(fromWorker.output(id, kind, payload.toJs({ dict_converter: Object.fromEntries })));
     payload.destroy();
@@ -43,7 +38,6 @@ function run({ id, page, cell, code }) {
 }
 
 function call({ id, page, fn, args }) {
-  if (interruptBuffer) interruptBuffer[0] = 0;
   const reply = JSON.parse(kernel.call(page, fn, JSON.stringify(args)));
   post(fromWorker.result(id, reply));
 }
