@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 from lmlab.embeddings import WordVectors
+from lmlab.nn import numerical_gradient
 from lmlab.word2vec import (
     TOY_CORPUS,
     build_vocab,
@@ -83,19 +84,6 @@ def test_sgns_loss_by_hand():
     assert loss[0] == pytest.approx(expected, rel=1e-14)
 
 
-def numeric_gradient(f, x, h=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        saved = x[index]
-        x[index] = saved + h
-        up = f()
-        x[index] = saved - h
-        down = f()
-        x[index] = saved
-        grad[index] = (up - down) / (2 * h)
-    return grad
-
-
 def random_sgns_inputs(seed):
     rng = np.random.default_rng(seed)
     n, k, d = 3, 4, 5
@@ -113,8 +101,8 @@ def test_sgns_gradients_match_finite_differences():
     def total():
         return float(sgns_loss_and_grads(h, v_out, keep)[0].sum())
 
-    np.testing.assert_allclose(dh, numeric_gradient(total, h), rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(dv, numeric_gradient(total, v_out), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(dh, numerical_gradient(total, h), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(dv, numerical_gradient(total, v_out), rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.reference
