@@ -15,30 +15,9 @@ const STATE_TEXT = {
   stopped: "stopped",
 };
 
-// A cell's editor is built when the cell comes near the screen, when it is first used, or at the
-// latest in an idle moment once Python has started.
-const cells = new WeakMap(); // element -> Cell, for the observer below
-const nearScreen = new IntersectionObserver(
-  (entries) => {
-    for (const entry of entries) if (entry.isIntersecting) cells.get(entry.target)?.editor;
-  },
-  { rootMargin: "100% 0px" },
-);
-
-function whenPythonIsReady(python, then) {
-  if (python.ready) return then();
-  const listen = ({ detail }) => {
-    if (detail.state !== "ready") return;
-    python.removeEventListener("status", listen);
-    then();
-  };
-  python.addEventListener("status", listen);
-}
-
 export class Cell {
   constructor(element, { page, python, announce, onRunAndNext }) {
     this.element = element;
-    cells.set(element, this);
     this.page = page;
     this.python = python;
     this.announce = announce;
@@ -53,46 +32,33 @@ export class Cell {
     this.resetButton = element.querySelector(".cell-reset");
     this.notice = element.querySelector(".cell-changed");
     this.setState(this.output.element.childElementCount ? "prerendered" : "idle");
-    this.onRunAndNext = onRunAndNext;
-    this.saved = loadEdit(this.page, this.id);
-    if (this.saved) element.querySelector(".cell-source code").textContent = this.saved.code;
-    this.showEdited(Boolean(this.saved));
-    if (this.saved && this.saved.base !== this.base) this.showChanged();
-    nearScreen.observe(element);
-    whenPythonIsReady(python, () => requestIdleCallback(() => element.isConnected && this.editor, {
-      timeout: 3000,
-    }));
+    this.mountEditor(onRunAndNext);
     this.runButton.addEventListener("click", () => (this.busy ? this.python.stop() : this.run()));
     this.resetButton.addEventListener("click", () => this.reset());
   }
 
-  // Not all at once while the page starts: each editor costs a layout of the page, and a long
-  // chapter's worth blocks the page (and, on a small machine, Python's start) for half a second.
-  get editor() {
-    if (!this.view) this.view = this.mountEditor();
-    return this.view;
-  }
-
-  mountEditor() {
-    nearScreen.unobserve(this.element);
+  mountEditor(onRunAndNext) {
+    const saved = loadEdit(this.page, this.id);
+    const code = saved ? saved.code : this.original;
     const source = this.element.querySelector(".cell-source");
     const host = document.createElement("div");
     host.className = "cell-editor";
     source.replaceWith(host);
-    return createEditor(host, {
-      code: this.saved ? this.saved.code : this.original,
+    this.editor = createEditor(host, {
+      code,
       label: `Code cell ${this.number}`,
       readOnly: Boolean(this.options.readonly),
       describedBy: "editor-keys",
       onChange: (text) => this.edited(text),
       onRun: () => this.run(),
-      onRunAndNext: () => this.onRunAndNext(this),
+      onRunAndNext: () => onRunAndNext(this),
     });
+    this.showEdited(Boolean(saved));
+    if (saved && saved.base !== this.base) this.showChanged();
   }
 
   get code() {
-    if (!this.view) return this.saved ? this.saved.code : this.original;
-    return this.view.state.doc.toString();
+    return this.editor.state.doc.toString();
   }
 
   edited(text) {
