@@ -98,17 +98,22 @@ def load(path: Path) -> Chapter:
     return chapter
 
 
-def render_math(items: list[tuple[str, bool]]) -> list[str]:
+def node_render(script: str, items: list) -> list[str]:
+    """Runs build/<script> (JSON items on stdin, JSON list of HTML on stdout); fails the build
+    with the script's message if it fails."""
     if not items:
         return []
-    payload = json.dumps([{"tex": tex, "display": display} for tex, display in items])
     done = subprocess.run(
-        ["node", str(REPO / "build" / "katex_render.mjs")],
-        input=payload, capture_output=True, text=True, cwd=REPO, check=False,
+        ["node", str(REPO / "build" / script)],
+        input=json.dumps(items), capture_output=True, text=True, cwd=REPO, check=False,
     )
     if done.returncode != 0:
-        raise ValueError(f"KaTeX failed: {done.stderr.strip()}")
+        raise ValueError(f"{script} failed: {done.stderr.strip()}")
     return json.loads(done.stdout)
+
+
+def render_math(items: list[tuple[str, bool]]) -> list[str]:
+    return node_render("katex_render.mjs", [{"tex": t, "display": d} for t, d in items])
 
 
 def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str]) -> str:
@@ -119,7 +124,8 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
     math_tokens = [t for t in _walk(tokens) if t.type.startswith("math_")]
     math = [(t.content, t.type in DISPLAY_MATH) for t in math_tokens]
     rendered_math = iter(render_math(math))
-    cells = iter(chapter.cells)
+    code_views = node_render("highlight_code.mjs", [c.code for c in chapter.cells])
+    cells = iter(zip(chapter.cells, code_views, strict=True))
     widgets = iter(enumerate(chapter.widgets))
 
     def math_rule(self, tokens, idx, options, env):
@@ -131,8 +137,8 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
         token = tokens[idx]
         if token.info.split()[:1] != ["python"]:
             return default_fence(tokens, idx, options, env)
-        cell = next(cells)
-        return cell_html(cell, outputs.get(cell.id, ""))
+        cell, code_view = next(cells)
+        return cell_html(cell, code_view, outputs.get(cell.id, ""))
 
     def container_rule(kind):
         def rule(self, tokens, idx, options, env):
@@ -177,10 +183,11 @@ def _walk(tokens):
             yield from _walk(token.children)
 
 
-def cell_html(cell: CellSpec, output_html: str) -> str:
+def cell_html(cell: CellSpec, code_view: str, output_html: str) -> str:
+    """code_view: the cell's code as highlight_code.mjs rendered it; the browser builds the
+    editor in its place (focusable, so Tab or a click reaches it before that)."""
     options = html.escape(json.dumps(cell.options))
-    code = html.escape(cell.code)
-    editor = f'<pre class="cell-source"><code>{code}</code></pre>'
+    editor = f'<div class="cell-source" tabindex="0">{code_view}</div>'
     if cell.options.get("hidden"):
         editor = f'<details class="cell-hidden"><summary>Show the code</summary>{editor}</details>'
     return f"""<section class="cell" id="cell-{cell.id}" data-cell="{cell.id}" \

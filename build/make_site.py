@@ -68,8 +68,13 @@ def bundle_runtime(assets: Path) -> None:
     esbuild = REPO / "node_modules" / ".bin" / "esbuild"
     common = ["--bundle", "--minify", "--sourcemap", "--target=es2022", "--loader:.py=text",
               "--legal-comments=linked", "--log-level=warning"]
-    subprocess.run([str(esbuild), str(WEB / "runtime/page.js"), "--format=esm",
-                    f"--outfile={assets / 'page.js'}", *common], check=True)
+    # page.js splits: the editor (CodeMirror) becomes a chunk of its own, loaded when a cell
+    # first needs it, so the entry that starts the Python worker stays small.
+    for old in (assets / "chunks").glob("*"):
+        old.unlink()
+    subprocess.run([str(esbuild), str(WEB / "runtime/page.js"), "--format=esm", "--splitting",
+                    f"--outdir={assets}", "--chunk-names=chunks/[name]-[hash]", *common],
+                   check=True)
     subprocess.run([str(esbuild), str(WEB / "runtime/worker.js"), "--format=iife",
                     f"--outfile={assets / 'worker.js'}", *common], check=True)
     for css in (WEB / "styles").glob("*.css"):
@@ -115,14 +120,9 @@ def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
         if not reply["ok"]:
             raise ValueError(f"{chapter.slug}, widget {widget['name']}:\n{reply['error']}")
         items.append({**widget, "state": reply["value"], "key": f"w{index + 1}"})
-    done = subprocess.run(
-        ["node", str(REPO / "build" / "render_widgets.mjs")],
-        input=json.dumps(items), capture_output=True, text=True, cwd=REPO, check=False,
-    )
-    if done.returncode != 0:
-        raise ValueError(f"{chapter.slug}: drawing its widgets failed:\n{done.stderr.strip()}")
     markup = {}
-    for index, (item, html_text) in enumerate(zip(items, json.loads(done.stdout), strict=True)):
+    drawn = chapters.node_render("render_widgets.mjs", items)
+    for index, (item, html_text) in enumerate(zip(items, drawn, strict=True)):
         # JSON reads "<\/" as "</", and so it can never close the script element early.
         state = json.dumps(item["state"]).replace("</", "<\\/")
         markup[index] = f'<script type="application/json" class="widget-state">{state}</script>'

@@ -127,12 +127,17 @@ def run_cell(page: Page, number: int, timeout: float = 30_000) -> str:
 def set_code(page: Page, number: int, code: str) -> None:
     """Replace a cell's code through its editor (a change like any keystroke: it is saved)."""
     page.evaluate(
-        """([n, code]) => {
-            const view = lmlab.page.cells.find((c) => c.number === String(n)).editor;
+        """async ([n, code]) => {
+            const view = await lmlab.page.cells.find((c) => c.number === String(n)).mountEditor();
             view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: code } });
         }""",
         [number, code],
     )
+
+
+def shown_code(page: Page, number: int) -> str:
+    """The code a cell shows: its static view (before its editor is built) or its editor."""
+    return cell(page, number).locator(".code-view code, .cm-content").inner_text()
 
 
 def output_text(page: Page, number: int) -> str:

@@ -4,7 +4,16 @@ persistence, navigation, keyboard use and accessibility, with and without cross-
 import json
 
 import pytest
-from conftest import REPO, axe_violations, cell, output_text, run_cell, set_code, wait_ready_state
+from conftest import (
+    REPO,
+    axe_violations,
+    cell,
+    output_text,
+    run_cell,
+    set_code,
+    shown_code,
+    wait_ready_state,
+)
 
 TOUR = "00-how-this-book-works.html"
 CHAPTERS = sorted(p.stem for p in (REPO / "web" / "chapters").glob("*.md"))
@@ -159,16 +168,16 @@ def test_edits_persist_across_reload_reset_and_reset_all(open_page):
     assert cell(page, 2).locator(".cell-reset").is_visible()
     page.reload()
     wait_ready_state(page)
-    assert "edited two" in cell(page, 2).locator(".cm-content").inner_text()
-    assert "edited seven" in cell(page, 7).locator(".cm-content").inner_text()
+    assert "edited two" in shown_code(page, 2)
+    assert "edited seven" in shown_code(page, 7)
     cell(page, 2).locator(".cell-reset").click()
-    assert "message.upper()" in cell(page, 2).locator(".cm-content").inner_text()
+    assert "message.upper()" in shown_code(page, 2)
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("[data-action=reset-all]")
-    assert "sum(range(1, 101))" in cell(page, 7).locator(".cm-content").inner_text()
+    assert "sum(range(1, 101))" in shown_code(page, 7)
     page.reload()
     wait_ready_state(page)
-    assert "sum(range(1, 101))" in cell(page, 7).locator(".cm-content").inner_text()
+    assert "sum(range(1, 101))" in shown_code(page, 7)
     assert not cell(page, 7).locator(".cell-reset").is_visible()
 
 
@@ -184,12 +193,12 @@ def test_a_cell_changed_by_the_book_since_the_reader_edited_it_says_so(open_page
     notice = cell(page, 7).locator(".cell-changed")
     assert notice.is_visible()
     assert "changed in the book" in notice.inner_text()
-    assert "my_old_version" in cell(page, 7).locator(".cm-content").inner_text()
+    assert "my_old_version" in shown_code(page, 7)
     notice.locator(".cell-changed-keep").click()
     page.reload()
     wait_ready_state(page)
     assert not cell(page, 7).locator(".cell-changed").is_visible()
-    assert "my_old_version" in cell(page, 7).locator(".cm-content").inner_text()
+    assert "my_old_version" in shown_code(page, 7)
 
 
 def test_next_chapter_keeps_python_running(open_page):
@@ -217,12 +226,14 @@ def test_next_chapter_keeps_python_running(open_page):
 def test_a_cell_is_usable_from_the_keyboard_alone(open_page):
     page = open_page(TOUR)
     editor = cell(page, 1).locator(".cm-content")
-    # Tab from the page's start reaches the first cell's editor through real controls only.
+    # Tab from the page's start reaches the first cell's code through real controls only; landing
+    # on the code (still its static view, or already the editor) gives the editor the focus.
     page.keyboard.press("Tab")
     for _ in range(40):
-        if page.evaluate("document.activeElement.classList.contains('cm-content')"):
+        if page.evaluate("!!document.activeElement.closest('.cell-source')"):
             break
         page.keyboard.press("Tab")
+    page.wait_for_function("() => document.activeElement.classList.contains('cm-content')")
     assert editor.evaluate("el => el === document.activeElement")
     page.keyboard.press("Control+A")
     page.keyboard.type("answer = 40 + 2")

@@ -1,7 +1,9 @@
-// One runnable cell: its editor, its buttons, its state (idle, queued, running, done, error) and
-// its saved edits. The built page carries the cell's original code and, where the builder ran
-// it, its output; this brings both to life.
-import { createEditor, setCode } from "./editor.js";
+// One runnable cell: its code, its buttons, its state (idle, queued, running, done, error) and
+// its saved edits. The built page carries the cell's code as a static view laid out exactly like
+// the editor (code-view.js) and, where the builder ran it, its output. The CodeMirror editor is
+// built only when the cell comes near the screen or the reader reaches for it, so a chapter with
+// many cells comes to life at once; until then the cell runs the code it shows.
+import { codeViewHTML, gutterDigits } from "./code-view.js";
 import { OutputArea } from "./output.js";
 import { dropEdit, loadEdit, saveEdit } from "./storage.js";
 
@@ -21,9 +23,12 @@ export class Cell {
     this.page = page;
     this.python = python;
     this.announce = announce;
+    this.onRunAndNext = onRunAndNext;
     this.id = element.dataset.cell;
     this.number = element.dataset.number;
-    this.original = element.querySelector(".cell-source").textContent;
+    this.source = element.querySelector(".cell-source");
+    this.bookView = this.source.innerHTML;
+    this.original = this.source.querySelector("code").textContent;
     this.base = element.dataset.hash;
     this.options = JSON.parse(element.dataset.options || "{}");
     this.output = new OutputArea(element.querySelector(".cell-output"));
@@ -31,37 +36,67 @@ export class Cell {
     this.runButton = element.querySelector(".cell-run");
     this.resetButton = element.querySelector(".cell-reset");
     this.notice = element.querySelector(".cell-changed");
+    this.editor = null;
     this.setState(this.output.element.childElementCount ? "prerendered" : "idle");
-    this.mountEditor(onRunAndNext);
+    const saved = loadEdit(this.page, this.id);
+    this.current = saved ? saved.code : this.original;
+    if (saved) this.showCode(saved.code);
+    this.showEdited(Boolean(saved));
+    if (saved && saved.base !== this.base) this.showChanged();
+    // Reaching for the code (a click, or Tab onto it) builds the editor and puts the caret there.
+    this.source.addEventListener("pointerdown", ({ clientX: x, clientY: y }) => {
+      if (!this.editor) this.pointer = { x, y };
+    });
+    this.source.addEventListener("focusin", () => this.editor || this.startEditing());
     this.runButton.addEventListener("click", () => (this.busy ? this.python.stop() : this.run()));
     this.resetButton.addEventListener("click", () => this.reset());
   }
 
-  mountEditor(onRunAndNext) {
-    const saved = loadEdit(this.page, this.id);
-    const code = saved ? saved.code : this.original;
-    const source = this.element.querySelector(".cell-source");
-    const host = document.createElement("div");
-    host.className = "cell-editor";
-    source.replaceWith(host);
-    this.editor = createEditor(host, {
-      code,
-      label: `Code cell ${this.number}`,
-      readOnly: Boolean(this.options.readonly),
-      describedBy: "editor-keys",
-      onChange: (text) => this.edited(text),
-      onRun: () => this.run(),
-      onRunAndNext: () => onRunAndNext(this),
+  // The static view of `code`: the book's own (highlighted at build time) or the reader's.
+  showCode(code) {
+    this.source.innerHTML = code === this.original ? this.bookView : codeViewHTML(code);
+  }
+
+  /** Builds the editor in place of the static view (once); resolves to the EditorView. */
+  mountEditor() {
+    this.editorPromise ??= import("./editor.js").then(({ createEditor }) => {
+      this.source.replaceChildren();
+      this.source.removeAttribute("tabindex");
+      this.source.style.setProperty("--digits", gutterDigits(this.current.split("\n").length));
+      this.editor = createEditor(this.source, {
+        code: this.current,
+        label: `Code cell ${this.number}`,
+        readOnly: Boolean(this.options.readonly),
+        describedBy: "editor-keys",
+        onChange: (text, lineCount) => {
+          this.source.style.setProperty("--digits", gutterDigits(lineCount));
+          this.edited(text);
+        },
+        onRun: () => this.run(),
+        onRunAndNext: () => this.onRunAndNext(this),
+      });
+      return this.editor;
     });
-    this.showEdited(Boolean(saved));
-    if (saved && saved.base !== this.base) this.showChanged();
+    return this.editorPromise;
+  }
+
+  async startEditing() {
+    const editor = await this.mountEditor();
+    // Building the editor took the focus from the static view; give it back unless the reader
+    // has moved on meanwhile.
+    if (!this.source.contains(document.activeElement) && document.activeElement !== document.body) return;
+    editor.focus();
+    // The static view had the editor's geometry, so the click lands on the same character.
+    const at = this.pointer && editor.posAtCoords(this.pointer);
+    if (at != null) editor.dispatch({ selection: { anchor: at } });
   }
 
   get code() {
-    return this.editor.state.doc.toString();
+    return this.current;
   }
 
   edited(text) {
+    this.current = text;
     if (text === this.original) dropEdit(this.page, this.id);
     else saveEdit(this.page, this.id, this.base, text);
     this.showEdited(text !== this.original);
@@ -84,13 +119,16 @@ export class Cell {
 
   reset() {
     dropEdit(this.page, this.id);
-    setCode(this.editor, this.original);
+    this.current = this.original;
+    if (this.editor) {
+      this.editor.dispatch({ changes: { from: 0, to: this.editor.state.doc.length, insert: this.original } });
+    } else this.showCode(this.original);
     this.notice.hidden = true;
     this.showEdited(false);
   }
 
-  focus() {
-    this.editor.focus();
+  async focus() {
+    (await this.mountEditor()).focus();
   }
 
   get busy() {

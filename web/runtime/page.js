@@ -1,5 +1,7 @@
 // Entry point of every page: starts Python at once, brings the page's cells and widgets to
-// life, and keeps Python alive across chapters by swapping pages in place (router.js).
+// life, and keeps Python alive across chapters by swapping pages in place (router.js). This
+// module and what it imports are kept small so the worker starts early; the editor (CodeMirror)
+// is a separate chunk that cells load when they first need it.
 import { Cell } from "./cell.js";
 import { ensureIsolation } from "./isolation.js";
 import { Python } from "./python.js";
@@ -23,6 +25,11 @@ class Page {
     this.widgets = mountWidgets(document, { page: this.slug, python, siteRoot });
     this.bindToolbar();
     for (const cell of this.cells) if (cell.options.autorun) cell.run();
+    this.editorsOnScreen = buildEditorsOnScreen(this.cells);
+  }
+
+  leave() {
+    this.editorsOnScreen.disconnect();
   }
 
   announce(text) {
@@ -65,6 +72,33 @@ class Page {
   }
 }
 
+// Each cell's editor is built while the cell is on screen, one per idle moment, so neither the
+// first paint nor a chapter switch waits for a dozen editors. Only on screen: CodeMirror measures
+// its lines only while visible, and an editor built off screen would guess its height and then
+// correct it as the reader scrolls to it. The static view it replaces has the same geometry, so
+// the swap itself changes no pixel.
+function buildEditorsOnScreen(cells) {
+  const cellOf = new Map(cells.map((cell) => [cell.source, cell]));
+  const onScreen = new Set();
+  const whenIdle = globalThis.requestIdleCallback ?? ((task) => setTimeout(task, 50));
+  const observer = new IntersectionObserver((entries) => {
+    for (const { isIntersecting, target } of entries) {
+      if (!isIntersecting) {
+        onScreen.delete(target);
+        continue;
+      }
+      onScreen.add(target);
+      whenIdle(() => {
+        if (!onScreen.has(target)) return; // scrolled away first: wait for the next visit
+        observer.unobserve(target);
+        cellOf.get(target).mountEditor();
+      }, { timeout: 500 });
+    }
+  });
+  for (const source of cellOf.keys()) observer.observe(source);
+  return observer;
+}
+
 function downloadEdits() {
   const blob = new Blob([JSON.stringify(allEdits(), null, 1)], { type: "application/json" });
   const link = Object.assign(document.createElement("a"), {
@@ -91,6 +125,7 @@ async function main() {
   let page = new Page(python);
   globalThis.lmlab = { python, get page() { return page; } }; // for the curious reader's console, and tests
   enableRouter(() => {
+    page.leave();
     page = new Page(python);
   });
 }

@@ -87,6 +87,7 @@ export class Python extends EventTarget {
         break;
       case "ready":
         this.ready = true;
+        this.restoredStart = message.restored; // for the curious and the tests
         this.emit("status", { state: "ready" });
         this.pump();
         break;

@@ -11,22 +11,59 @@ function post(message) {
   self.postMessage(message);
 }
 
+// Starting CPython inside Pyodide (it imports its own modules: about two seconds here) is done
+// once per browser. The first boot saves the interpreter's memory right after start-up, with the
+// kernel loaded, to Cache Storage; later boots (a new visit, Restart, a Stop that had to replace
+// the worker) restore it. numpy and lmlab are loaded afterwards on every boot: a memory snapshot
+// cannot hold the compiled code of numpy's extension modules.
+const SNAPSHOT_CACHE = "lmlab-python-start";
+
+async function snapshotRequest(indexURL) {
+  // Keyed by the kernel's source (it is inside the snapshot) and by where Pyodide lives; a
+  // snapshot from another Pyodide build is refused by Pyodide itself (build id check).
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(kernelSource));
+  const hex = [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return new Request(`${indexURL}python-start-${hex}`);
+}
+
+async function startPython(options) {
+  const request = await snapshotRequest(options.indexURL);
+  const cache = await caches.open(SNAPSHOT_CACHE).catch(() => null); // no Cache Storage: no snapshot
+  const saved = await cache?.match(request);
+  if (saved) {
+    try {
+      const restored = await self.loadPyodide({ ...options, _loadSnapshot: saved.arrayBuffer() });
+      // Every restore must not replay the same "random" numbers: reseed from the OS.
+      restored.runPython("import random; random.seed()");
+      return { pyodide: restored, restored: true };
+    } catch (err) {
+      console.warn("Python's saved start-up could not be restored; starting afresh.", err);
+      await cache.delete(request);
+    }
+  }
+  const fresh = await self.loadPyodide({ ...options, _makeSnapshot: true });
+  fresh.runPython(`
+import sys, types
+kernel = types.ModuleType("lmlab_kernel")
+exec(compile(${JSON.stringify(kernelSource)}, "lmlab_kernel.py", "exec"), kernel.__dict__)
+sys.modules["lmlab_kernel"] = kernel
+del kernel`);
+  if (cache) cache.put(request, new Response(fresh.makeMemorySnapshot())).catch(() => {});
+  return { pyodide: fresh, restored: false };
+}
+
 async function boot({ indexURL, packages, interrupt }) {
   post(fromWorker.progress("Downloading Python", 0.1));
   self.importScripts(`${indexURL}pyodide.js`);
-  pyodide = await self.loadPyodide({ indexURL, lockFileURL: `${indexURL}pyodide-lock.json` });
+  const started = await startPython({ indexURL, lockFileURL: `${indexURL}pyodide-lock.json` });
+  pyodide = started.pyodide;
   post(fromWorker.progress("Loading numpy and lmlab", 0.6));
   if (interrupt) pyodide.setInterruptBuffer(interrupt); // the page writes 2 (SIGINT) to stop
   await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
-  const module = pyodide.runPython(`
-import sys, types
-kernel_module = types.ModuleType("lmlab_kernel")
-exec(compile(${JSON.stringify(kernelSource)}, "lmlab_kernel.py", "exec"), kernel_module.__dict__)
-sys.modules["lmlab_kernel"] = kernel_module
-kernel_module`);
+  const module = pyodide.pyimport("lmlab_kernel");
   kernel = module.Kernel();
   module.destroy();
-  post(fromWorker.ready());
+  post(fromWorker.ready(started.restored));
 }
 
 function run({ id, page, cell, code }) {
