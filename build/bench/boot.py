@@ -49,20 +49,27 @@ BARE_HTML = """<!doctype html>
 <script>
 const worker = new Worker("bare-worker.js");
 worker.onmessage = ({ data }) => {
-  window.__bench = { firstResult: performance.now() };
-  document.getElementById("out").textContent = data;
+  const stages = Object.fromEntries(
+    Object.entries(data.stages).map(([stage, t]) => [stage, t - performance.timeOrigin]));
+  window.__bench = { firstResult: performance.now(), stages };
+  document.getElementById("out").textContent = data.printed;
 };
 </script></body></html>
 """
 
-BARE_WORKER = """importScripts("../pyodide/pyodide.js");
+BARE_WORKER = """const stages = { worker: performance.timeOrigin + performance.now() };
+const mark = (stage) => (stages[stage] = performance.timeOrigin + performance.now());
+importScripts("../pyodide/pyodide.js");
+mark("loader");
 (async () => {
   const pyodide = await loadPyodide({ indexURL: new URL("../pyodide/", self.location).href });
+  mark("python");
   await pyodide.loadPackage(["numpy"], { messageCallback: () => {} });
+  mark("packages");
   const printed = [];
   pyodide.setStdout({ batched: (line) => printed.push(line) });
   pyodide.runPython(CODE);
-  postMessage(printed.join("\\n"));
+  postMessage({ printed: printed.join("\\n"), stages });
 })();
 """
 
@@ -170,6 +177,7 @@ def load(page, url: str, counter: Counter) -> dict:
         """() => ({
             result: window.__bench.firstResult,
             paint: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null,
+            stages: window.lmlab ? window.lmlab.python.bootStages : window.__bench.stages,
         })"""
     )
     return {**marks, "bytes": counter.bytes}
@@ -304,8 +312,39 @@ def report(bare: list[dict], ours: list[dict], version: str, rounds: int) -> Non
          f"{cold_mb / bare_cold_mb:.2f}x", "", None),
         ("bytes transferred, warm", f"{warm_mb:.3f} MB", f"{bare_warm_mb:.3f} MB", "", "", None),
     ]
+    print_table(rows, version, rounds, len(drawn))
+    print_stages(bare, ours)
+
+
+STAGES = [
+    ("worker", "worker started"),
+    ("loader", "pyodide.js read"),
+    ("python", "Python started"),
+    ("packages", "numpy (and lmlab) loaded"),
+    ("kernel", "kernel ready"),
+    ("result", "first cell result"),
+]
+
+
+def print_stages(bare: list[dict], ours: list[dict]) -> None:
+    """When each boot stage ended, ms from navigation (medians): where the time goes."""
+    print("\nWhere the time goes: each stage's end, ms from navigation (median)")
+    columns = [("cold", ours, "LM Lab"), ("cold", bare, "bare"), ("warm", ours, "LM Lab"),
+               ("warm", bare, "bare")]
+    print(f"{'stage':28}" + "".join(f"{kind + ' ' + who:>14}" for kind, _, who in columns))
+    for stage, label in STAGES:
+        cells = []
+        for kind, rounds, _ in columns:
+            times = [r[kind]["result"] if stage == "result" else r[kind]["stages"].get(stage)
+                     for r in rounds]
+            times = [t for t in times if t is not None]
+            cells.append(f"{statistics.median(times):14.0f}" if times else f"{'':14}")
+        print(f"{label:28}" + "".join(cells))
+
+
+def print_table(rows: list[tuple], version: str, rounds: int, inputs: int) -> None:
     print(f"Boot benchmark, chapter 1: Chromium {version}, headless, median of {rounds} rounds "
-          f"({len(drawn)} slider inputs)")
+          f"({inputs} slider inputs)")
     widths = [44, 9, 10, 7, 14, 6]
     header = ["measure", "LM Lab", "bare page", "ratio", "bar"]
     for *cells, ok in [(*header, None), *rows]:

@@ -151,6 +151,69 @@ def test_restart_gives_a_fresh_namespace(open_page):
     assert "NameError" in output_text(page, 7)
 
 
+# Python's saved start-up (worker.js): is there one, at least a megabyte, not filled with 7s?
+SAVED_START = """async () => {
+    const cache = await caches.open("lmlab-python-start");
+    const [request] = await cache.keys();
+    if (!request) return false;
+    const bytes = new Uint8Array(await (await cache.match(request)).arrayBuffer());
+    return bytes.length > 1_000_000 && bytes.subarray(0, 64).some((b) => b !== 7);
+}"""
+
+
+def wait_saved_start(page) -> None:
+    """Until a boot has saved Python's start-up (it does so in the background)."""
+    page.wait_for_function(SAVED_START, timeout=30_000)
+
+
+def test_later_visits_start_python_from_the_saved_start_up(open_page):
+    page = open_page(TOUR)
+    assert page.evaluate("lmlab.python.restoredStart") is False
+    wait_saved_start(page)
+    draws = []
+    for visit in range(3):
+        set_code(page, 1, "import random\nprint(random.random())")
+        assert run_cell(page, 1) == "done"
+        draws.append(output_text(page, 1).strip())
+        page.reload()
+        wait_ready_state(page)
+        assert page.evaluate("lmlab.python.restoredStart") is True, f"visit {visit + 2}"
+    assert run_cell(page, 7) == "done"  # numpy and lmlab load on top of the restored start
+    # The saved start-up holds the random module's state; each restore reseeds it.
+    assert len(set(draws)) == 3, draws
+
+
+DAMAGE = {
+    # cut short, as by a full disk
+    "cut short": "(bytes) => bytes.slice(0, 4096)",
+    # the right size, but not a snapshot Pyodide recognises (its header overwritten)
+    "overwritten": "(bytes) => { new Uint8Array(bytes).fill(7, 0, 64); return bytes; }",
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_saved_start_up_is_thrown_away(open_page, damage):
+    page = open_page(TOUR)
+    wait_saved_start(page)
+    page.evaluate(
+        f"""async () => {{
+            const cache = await caches.open("lmlab-python-start");
+            const [request] = await cache.keys();
+            const saved = await cache.match(request);
+            const damaged = ({DAMAGE[damage]})(await saved.arrayBuffer());
+            await cache.put(request, new Response(damaged, {{ headers: saved.headers }}));
+        }}"""
+    )
+    page.reload()
+    wait_ready_state(page)
+    assert page.evaluate("lmlab.python.restoredStart") is False
+    assert run_cell(page, 7) == "done"
+    wait_saved_start(page)  # a good one replaces it
+    page.reload()
+    wait_ready_state(page)
+    assert page.evaluate("lmlab.python.restoredStart") is True
+
+
 def test_a_runaway_print_is_cut_off_and_the_page_survives(open_page):
     page = open_page(TOUR)
     set_code(page, 3, "for i in range(2_000_000):\n    print('spam spam spam spam')")

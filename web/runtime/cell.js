@@ -44,8 +44,10 @@ export class Cell {
     this.showEdited(Boolean(saved));
     if (saved && saved.base !== this.base) this.showChanged();
     // Reaching for the code (a click, or Tab onto it) builds the editor and puts the caret there.
-    this.source.addEventListener("pointerdown", ({ clientX: x, clientY: y }) => {
-      if (!this.editor) this.pointer = { x, y };
+    this.source.addEventListener("mousedown", (event) => {
+      if (this.editor || event.button !== 0) return;
+      event.preventDefault(); // no caret in the static text, which is about to go
+      this.startEditing({ x: event.clientX, y: event.clientY });
     });
     this.source.addEventListener("focusin", () => this.editor || this.startEditing());
     this.runButton.addEventListener("click", () => (this.busy ? this.python.stop() : this.run()));
@@ -80,14 +82,15 @@ export class Cell {
     return this.editorPromise;
   }
 
-  async startEditing() {
+  // pointer: where the reader clicked, if they did. The static view has the editor's geometry,
+  // so the caret goes to the very character they clicked.
+  async startEditing(pointer = null) {
     const editor = await this.mountEditor();
-    // Building the editor took the focus from the static view; give it back unless the reader
-    // has moved on meanwhile.
+    // Unless the reader has moved on meanwhile, the editor gets the focus the static view had
+    // (building the editor took it) or the click meant to give it.
     if (!this.source.contains(document.activeElement) && document.activeElement !== document.body) return;
-    editor.focus();
-    // The static view had the editor's geometry, so the click lands on the same character.
-    const at = this.pointer && editor.posAtCoords(this.pointer);
+    const at = pointer && editor.posAtCoords(pointer);
+    editor.contentDOM.focus({ preventScroll: true });
     if (at != null) editor.dispatch({ selection: { anchor: at } });
   }
 

@@ -29,7 +29,7 @@ class Page {
   }
 
   leave() {
-    this.editorsOnScreen.disconnect();
+    this.editorsOnScreen.stop();
   }
 
   announce(text) {
@@ -96,7 +96,12 @@ function buildEditorsOnScreen(cells) {
     }
   });
   for (const source of cellOf.keys()) observer.observe(source);
-  return observer;
+  return {
+    stop() {
+      observer.disconnect();
+      onScreen.clear(); // and so the builds already waiting for an idle moment are dropped
+    },
+  };
 }
 
 function downloadEdits() {
@@ -118,9 +123,14 @@ function uploadEdits() {
   input.click();
 }
 
+// The page loads this module with `async`, so it may run before the document is parsed: Python
+// starts at once, and the cells and widgets are brought to life once they exist.
 async function main() {
   if (!(await ensureIsolation(siteRoot))) return; // the page reloads under the service worker
   const python = new Python(siteRoot);
+  if (document.readyState === "loading") {
+    await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
+  }
   showStatus(python);
   let page = new Page(python);
   globalThis.lmlab = { python, get page() { return page; } }; // for the curious reader's console, and tests

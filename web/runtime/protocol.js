@@ -12,8 +12,8 @@ export const toWorker = {
 // worker -> page
 export const fromWorker = {
   progress: (stage, fraction) => ({ type: "progress", stage, fraction }),
-  // restored: Python started from the snapshot a previous boot saved (worker.js)
-  ready: (restored) => ({ type: "ready", restored }),
+  // restored: Python started from the snapshot a previous boot saved; stages: {stage: epoch ms}
+  ready: (restored, stages) => ({ type: "ready", restored, stages }),
   // kind: "stream" | "display" | "error"; payload as documented in kernel.py
   output: (id, kind, payload) => ({ type: "output", id, kind, payload }),
   done: (id, ok) => ({ type: "done", id, ok }),

@@ -18,11 +18,15 @@ export function enableRouter(onPageChange) {
     document.querySelector("main").replaceWith(document.adoptNode(next.querySelector("main")));
     document.querySelector(".site-nav").replaceWith(document.adoptNode(next.querySelector(".site-nav")));
     if (push) history.pushState({}, "", url);
-    const target = new URL(url).hash;
-    if (target) document.querySelector(target)?.scrollIntoView();
-    else window.scrollTo(0, 0);
-    document.querySelector("main h1")?.focus({ preventScroll: true });
     onPageChange();
+    // Scrolling to a target and moving the focus force a layout of the whole new chapter; the
+    // new page's cells can already be run while that happens.
+    requestAnimationFrame(() => {
+      const target = new URL(url).hash;
+      if (target) document.querySelector(target)?.scrollIntoView();
+      else window.scrollTo(0, 0);
+      document.querySelector("main h1")?.focus({ preventScroll: true });
+    });
   };
 
   document.addEventListener("click", (event) => {

@@ -4,7 +4,7 @@ export function showStatus(python) {
   const text = box.querySelector(".status-text");
   const bar = box.querySelector("progress");
   const notices = document.getElementById("notices");
-  python.addEventListener("status", ({ detail }) => {
+  const showState = (detail) => {
     box.dataset.state = detail.state;
     if (detail.state === "ready") {
       text.textContent = "Python ready";
@@ -15,9 +15,13 @@ export function showStatus(python) {
       text.textContent = `${detail.stage}…`;
       bar.value = detail.fraction;
     }
-  });
-  python.addEventListener("notice", ({ detail }) => {
+  };
+  const showNotice = (detail) => {
     notices.textContent = detail.text;
     notices.hidden = false;
-  });
+  };
+  if (python.latest.status) showState(python.latest.status);
+  if (python.latest.notice) showNotice(python.latest.notice);
+  python.addEventListener("status", ({ detail }) => showState(detail));
+  python.addEventListener("notice", ({ detail }) => showNotice(detail));
 }

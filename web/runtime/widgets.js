@@ -11,9 +11,10 @@
 //   call(fn, args, kwargs)     run a Python function in the worker -> {ok, value} | {ok, error};
 //                              fn is a dotted path or the name of a function the reader defined
 //   ready                      a Promise that resolves once Python can answer
-import * as temperatureExplorer from "./widgets/temperature-explorer.js";
+import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 
-export const registry = {
+// name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
+const mounts = {
   "temperature-explorer": temperatureExplorer,
 };
 
@@ -33,8 +34,8 @@ export function mountWidgets(root, { page, python }) {
   const ready = whenReady(python);
   return [...root.querySelectorAll("[data-widget]")].map((element, index) => {
     try {
-      const widget = registry[element.dataset.widget];
-      if (!widget) throw new Error(`there is no widget called ${element.dataset.widget}`);
+      const mount = mounts[element.dataset.widget];
+      if (!mount) throw new Error(`there is no widget called ${element.dataset.widget}`);
       const stateScript = element.querySelector("script.widget-state");
       const context = {
         config: JSON.parse(element.dataset.config || "{}"),
@@ -43,7 +44,7 @@ export function mountWidgets(root, { page, python }) {
         call: (fn, args = [], kwargs = {}) => python.call(page, fn, args, kwargs),
         ready,
       };
-      return widget.mount(element, context);
+      return mount(element, context);
     } catch (err) {
       // One broken widget must not take the page (or the other widgets) down with it.
       console.warn("widget failed to start:", err);

@@ -17,6 +17,7 @@ function post(message) {
 // the worker) restore it. numpy and lmlab are loaded afterwards on every boot: a memory snapshot
 // cannot hold the compiled code of numpy's extension modules.
 const SNAPSHOT_CACHE = "lmlab-python-start";
+const SNAPSHOT_SIZE = "x-snapshot-bytes";
 
 async function snapshotRequest(indexURL) {
   // Keyed by the kernel's source (it is inside the snapshot) and by where Pyodide lives; a
@@ -32,7 +33,11 @@ async function startPython(options) {
   const saved = await cache?.match(request);
   if (saved) {
     try {
-      const restored = await self.loadPyodide({ ...options, _loadSnapshot: saved.arrayBuffer() });
+      const snapshot = await saved.arrayBuffer();
+      // A cut-short snapshot would size the wasm memory wrongly, and Pyodide then waits forever
+      // instead of failing; anything else wrong with it, Pyodide refuses by itself.
+      if (snapshot.byteLength !== Number(saved.headers.get(SNAPSHOT_SIZE))) throw new Error("cut short");
+      const restored = await self.loadPyodide({ ...options, _loadSnapshot: snapshot });
       // Every restore must not replay the same "random" numbers: reseed from the OS.
       restored.runPython("import random; random.seed()");
       return { pyodide: restored, restored: true };
@@ -48,22 +53,34 @@ kernel = types.ModuleType("lmlab_kernel")
 exec(compile(${JSON.stringify(kernelSource)}, "lmlab_kernel.py", "exec"), kernel.__dict__)
 sys.modules["lmlab_kernel"] = kernel
 del kernel`);
-  if (cache) cache.put(request, new Response(fresh.makeMemorySnapshot())).catch(() => {});
+  if (cache) {
+    const snapshot = fresh.makeMemorySnapshot();
+    const headers = { [SNAPSHOT_SIZE]: String(snapshot.byteLength) };
+    cache.put(request, new Response(snapshot, { headers })).catch(() => {});
+  }
   return { pyodide: fresh, restored: false };
 }
 
 async function boot({ indexURL, packages, interrupt }) {
+  // When each stage ended, in ms since the epoch (the page converts them; the boot benchmark
+  // prints them): where start-up time goes, measured on every boot.
+  const stages = { worker: performance.timeOrigin + performance.now() };
+  const mark = (stage) => (stages[stage] = performance.timeOrigin + performance.now());
   post(fromWorker.progress("Downloading Python", 0.1));
   self.importScripts(`${indexURL}pyodide.js`);
+  mark("loader");
   const started = await startPython({ indexURL, lockFileURL: `${indexURL}pyodide-lock.json` });
   pyodide = started.pyodide;
+  mark("python");
   post(fromWorker.progress("Loading numpy and lmlab", 0.6));
   if (interrupt) pyodide.setInterruptBuffer(interrupt); // the page writes 2 (SIGINT) to stop
   await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+  mark("packages");
   const module = pyodide.pyimport("lmlab_kernel");
   kernel = module.Kernel();
   module.destroy();
-  post(fromWorker.ready(started.restored));
+  mark("kernel");
+  post(fromWorker.ready(started.restored, stages));
 }
 
 function run({ id, page, cell, code }) {
