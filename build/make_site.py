@@ -41,7 +41,8 @@ def copy_if_changed(src: Path, dest: Path) -> None:
 
 
 def build_wheel(dest: Path) -> Path:
-    """The lmlab wheel, built by hatchling from pyproject.toml into dest."""
+    """The lmlab wheel, built by hatchling from pyproject.toml into dest (a build folder: the site
+    ships its precompiled copy)."""
     for old in dest.glob("lmlab-*.whl"):
         old.unlink()
     from hatchling.builders.wheel import WheelBuilder
@@ -50,17 +51,52 @@ def build_wheel(dest: Path) -> Path:
     return Path(wheel)
 
 
+def precompiled(wheels: list[Path]) -> list[Path]:
+    """Each wheel with bytecode next to its Python files (build/precompile_wheel.py), so a reader's
+    browser compiles none of them at each visit. Kept in .cache/precompiled/ by the wheel's sha256,
+    the script and the Pyodide version (whose interpreter writes the bytecode); only the missing
+    ones are made, all in one Pyodide run."""
+    script = (REPO / "build" / "precompile_wheel.py").read_bytes()
+    results, missing = [], []
+    for wheel in wheels:
+        key = hashlib.sha256(
+            vendor.sha256_of(wheel).encode() + vendor.PYODIDE_VERSION.encode() + script
+        ).hexdigest()[:20]
+        target = CACHE / "precompiled" / key / wheel.name
+        if not target.exists():
+            missing.append((wheel, target))
+        results.append(target)
+    if missing:
+        step(f"precompiling {', '.join(wheel.name for wheel, _ in missing)} in Pyodide")
+        for _, target in missing:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        pairs = [[str(wheel), str(target)] for wheel, target in missing]
+        subprocess.run(["node", str(REPO / "build" / "precompile_wheels.mjs")],
+                       input=json.dumps(pairs), text=True, cwd=REPO, check=True)
+        for wheel, target in missing:  # older versions of the same wheel are not needed again
+            for old in (CACHE / "precompiled").glob(f"*/{wheel.name}"):
+                if old != target:
+                    old.unlink()
+                    old.parent.rmdir()
+    return results
+
+
 def vendor_pyodide(dest: Path) -> None:
     step("Pyodide core and numpy")
     for path in vendor.pyodide_core():
         if path.name != "pyodide-lock.json":
             copy_if_changed(path, dest / path.name)
-    for name in vendor.PYODIDE_PACKAGES:
-        wheel = vendor.pyodide_package(name)
+    wheels = [vendor.pyodide_package(name) for name in vendor.PYODIDE_PACKAGES]
+    step("lmlab wheel, the precompiled wheels and the site's pyodide-lock.json")
+    wheels.append(build_wheel(CACHE / "lmlab-wheel"))
+    shipped = []
+    for wheel in precompiled(wheels):
         copy_if_changed(wheel, dest / wheel.name)
-    step("lmlab wheel and the site's pyodide-lock.json")
-    wheel = build_wheel(dest)
-    vendor.site_lock([wheel], dest / "pyodide-lock.json")
+        shipped.append(dest / wheel.name)
+    for old in dest.glob("lmlab-*.whl"):
+        if old not in shipped:
+            old.unlink()
+    vendor.site_lock(shipped, dest / "pyodide-lock.json")
 
 
 def bundle_runtime(assets: Path) -> None:

