@@ -353,6 +353,17 @@ def test_page_fits_a_narrow_phone(open_page):
     assert overflow <= 0
 
 
+def test_a_package_that_cannot_be_fetched_is_reported_not_waited_for(browser, server):
+    context = browser.new_context()
+    context.route("**/numpy-*.whl", lambda route: route.fulfill(status=404, body="gone"))
+    page = context.new_page()
+    page.goto(server["isolated"] + TOUR)
+    page.wait_for_selector("#python-status[data-state=failed]", timeout=90_000)
+    assert "Python could not start" in page.locator("#python-status").inner_text()
+    assert "could not load numpy" in page.locator("#notices").inner_text()
+    context.close()
+
+
 def test_running_out_of_memory_is_an_error_not_a_crash(open_page):
     page = open_page(TOUR)
     set_code(page, 1, "survivor = 'intact'")

@@ -74,7 +74,12 @@ async function boot({ indexURL, packages, interrupt }) {
   mark("python");
   post(fromWorker.progress("Loading numpy and lmlab", 0.6));
   if (interrupt) pyodide.setInterruptBuffer(interrupt); // the page writes 2 (SIGINT) to stop
-  await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+  const problems = [];
+  await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => problems.push(m) });
+  // Pyodide reports a package that failed to download or install and carries on without it;
+  // without numpy or lmlab the book cannot work, so say so instead of seeming ready.
+  const missing = packages.filter((name) => !(name in pyodide.loadedPackages));
+  if (missing.length) throw new Error(`could not load ${missing.join(" and ")}. ${problems.join(" ")}`);
   mark("packages");
   const module = pyodide.pyimport("lmlab_kernel");
   kernel = module.Kernel();
