@@ -99,7 +99,9 @@ def vendor_pyodide(dest: Path) -> None:
     vendor.site_lock(shipped, dest / "pyodide-lock.json")
 
 
-def bundle_runtime(assets: Path) -> None:
+def bundle_runtime(assets: Path) -> str:
+    """Bundles the runtime into assets/; returns the script every page inlines in its <head>
+    (start-early.js, which starts the Python worker before anything else is fetched)."""
     step("bundling the runtime (esbuild)")
     esbuild = REPO / "node_modules" / ".bin" / "esbuild"
     common = ["--bundle", "--minify", "--sourcemap", "--target=es2022", "--loader:.py=text",
@@ -119,6 +121,12 @@ def bundle_runtime(assets: Path) -> None:
     copy_if_changed(katex / "katex.min.css", assets / "katex" / "katex.min.css")
     for font in (katex / "fonts").glob("*.woff2"):
         copy_if_changed(font, assets / "katex" / "fonts" / font.name)
+    early = subprocess.run([str(esbuild), str(WEB / "runtime/start-early.js"), "--bundle",
+                            "--minify", "--format=iife", "--target=es2022", "--log-level=warning"],
+                           check=True, capture_output=True, text=True).stdout
+    if "</" in early:
+        raise ValueError("start-early.js must not contain '</': it is inlined in a <script>")
+    return early.strip()
 
 
 def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
@@ -166,8 +174,9 @@ def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
     return markup
 
 
-def render_pages(out: Path) -> list[chapters.Chapter]:
+def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape())
+    env.globals["start_script"] = Markup(start_script)
     template = env.get_template("page.html")
     book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
     for i, chapter in enumerate(book):
@@ -244,10 +253,10 @@ def build(out: Path) -> None:
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     vendor_pyodide(out / "pyodide")
-    bundle_runtime(out / "assets")
+    start_script = bundle_runtime(out / "assets")
     copy_if_changed(WEB / "sw.js", out / "sw.js")
     (out / ".nojekyll").write_text("")
-    render_pages(out)
+    render_pages(out, start_script)
     step(f"built {out} in {time.monotonic() - started:.1f} s")
 
 

@@ -177,7 +177,12 @@ def load(page, url: str, counter: Counter) -> dict:
         """() => ({
             result: window.__bench.firstResult,
             paint: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null,
-            stages: window.lmlab ? window.lmlab.python.bootStages : window.__bench.stages,
+            stages: window.lmlab
+                ? { ...Object.fromEntries(performance.getEntriesByType("mark")
+                        .filter((m) => m.name.startsWith("lmlab:"))
+                        .map((m) => [m.name.slice(6), m.startTime])),
+                    ...window.lmlab.python.bootStages }
+                : window.__bench.stages,
         })"""
     )
     return {**marks, "bytes": counter.bytes}
@@ -317,6 +322,8 @@ def report(bare: list[dict], ours: list[dict], version: str, rounds: int) -> Non
 
 
 STAGES = [
+    ("page-script", "page script running"),
+    ("worker-created", "worker created"),
     ("worker", "worker started"),
     ("loader", "pyodide.js read"),
     ("python", "Python started"),

@@ -126,6 +126,7 @@ function uploadEdits() {
 // The page loads this module with `async`, so it may run before the document is parsed: Python
 // starts at once, and the cells and widgets are brought to life once they exist.
 async function main() {
+  performance.mark("lmlab:page-script"); // for the boot benchmark
   if (!(await ensureIsolation(siteRoot))) return; // the page reloads under the service worker
   const python = new Python(siteRoot);
   if (document.readyState === "loading") {

@@ -1,8 +1,7 @@
 // The page's handle on Python: one worker for the whole visit, a queue of jobs (cell runs and
 // widget calls) sent one at a time, Stop, and Restart. Jobs queued before Python is ready wait.
 import { toWorker } from "./protocol.js";
-
-const PACKAGES = ["numpy", "lmlab"];
+import { startWorker } from "./worker-start.js";
 
 export class Python extends EventTarget {
   constructor(siteRoot) {
@@ -21,13 +20,14 @@ export class Python extends EventTarget {
 
   start() {
     this.ready = false;
-    this.interrupt = this.isolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
-    this.worker = new Worker(new URL("assets/worker.js", this.siteRoot));
+    const early = takeEarlyStart(this.siteRoot);
+    const { worker, interrupt, messages = [] } = early ?? startWorker(this.siteRoot, this.isolated);
+    this.worker = worker;
+    this.interrupt = interrupt;
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => this.fatal(event.message || "the Python worker failed to start");
-    const indexURL = new URL("pyodide/", this.siteRoot).href;
-    this.worker.postMessage(toWorker.boot(indexURL, PACKAGES, this.interrupt));
     this.emit("status", { state: "loading", stage: "Starting Python", fraction: 0.02 });
+    for (const message of messages) this.receive(message);
   }
 
   // Events: "status" {state, stage, fraction} and "notice" {text}. The latest of each is kept, as
@@ -196,4 +196,12 @@ export class Python extends EventTarget {
     this.replaceAndReplay("restarted after a crash");
     this.emit("notice", { text: "Python crashed (out of memory?) and was restarted; the cells that had run were run again." });
   }
+}
+
+// The worker start-early.js began for this page, if it did (and for this site root), once.
+function takeEarlyStart(siteRoot) {
+  const early = globalThis.lmlabEarlyStart;
+  delete globalThis.lmlabEarlyStart;
+  if (early && early.root !== siteRoot.href) early.worker.terminate();
+  return early?.root === siteRoot.href ? early : null;
 }
