@@ -202,6 +202,8 @@ def test_a_damaged_saved_start_up_is_thrown_away(open_page, damage):
             const saved = await cache.match(request);
             const damaged = ({DAMAGE[damage]})(await saved.arrayBuffer());
             await cache.put(request, new Response(damaged, {{ headers: saved.headers }}));
+            // and one from an earlier edition of the site, which the next save drops
+            await cache.put(request.url.replace(/-[0-9a-f]+$/, "-0123456789abcdef"), new Response("old"));
         }}"""
     )
     page.reload()
@@ -209,6 +211,9 @@ def test_a_damaged_saved_start_up_is_thrown_away(open_page, damage):
     assert page.evaluate("lmlab.python.restoredStart") is False
     assert run_cell(page, 7) == "done"
     wait_saved_start(page)  # a good one replaces it
+    page.wait_for_function(
+        "async () => (await (await caches.open('lmlab-python-start')).keys()).length === 1"
+    )
     page.reload()
     wait_ready_state(page)
     assert page.evaluate("lmlab.python.restoredStart") is True

@@ -38,7 +38,8 @@ async function startPython(options) {
       // instead of failing; anything else wrong with it, Pyodide refuses by itself.
       if (snapshot.byteLength !== Number(saved.headers.get(SNAPSHOT_SIZE))) throw new Error("cut short");
       const restored = await self.loadPyodide({ ...options, _loadSnapshot: snapshot });
-      // Every restore must not replay the same "random" numbers: reseed from the OS.
+      // The snapshot holds the random module's state: without a reseed every visit would draw
+      // the same "random" numbers.
       restored.runPython("import random; random.seed()");
       return { pyodide: restored, restored: true };
     } catch (err) {
@@ -53,12 +54,21 @@ kernel = types.ModuleType("lmlab_kernel")
 exec(compile(${JSON.stringify(kernelSource)}, "lmlab_kernel.py", "exec"), kernel.__dict__)
 sys.modules["lmlab_kernel"] = kernel
 del kernel`);
-  if (cache) {
-    const snapshot = fresh.makeMemorySnapshot();
-    const headers = { [SNAPSHOT_SIZE]: String(snapshot.byteLength) };
-    cache.put(request, new Response(snapshot, { headers })).catch(() => {});
-  }
+  if (cache) saveSnapshot(cache, request, fresh.makeMemorySnapshot(), options.indexURL);
   return { pyodide: fresh, restored: false };
+}
+
+// Saves in the background; a snapshot of an earlier edition of this site (another kernel) is
+// dropped, so they do not pile up at 20 MB each. Other sites on this origin keep theirs.
+async function saveSnapshot(cache, request, snapshot, indexURL) {
+  try {
+    for (const old of await cache.keys()) {
+      if (old.url.startsWith(indexURL) && old.url !== request.url) await cache.delete(old);
+    }
+    await cache.put(request, new Response(snapshot, { headers: { [SNAPSHOT_SIZE]: String(snapshot.byteLength) } }));
+  } catch {
+    // Storage full or refused: the next boot simply starts afresh.
+  }
 }
 
 async function boot({ indexURL, packages, interrupt }) {
