@@ -1,8 +1,8 @@
 // One runnable cell: its code, its buttons, its state (idle, queued, running, done, error) and
 // its saved edits. The built page carries the cell's code as a static view laid out exactly like
 // the editor (code-view.js) and, where the builder ran it, its output. The CodeMirror editor is
-// built only when the cell comes near the screen or the reader reaches for it, so a chapter with
-// many cells comes to life at once; until then the cell runs the code it shows.
+// built only while the cell is on screen (page.js) or when the reader reaches for the code, so a
+// chapter with many cells comes to life at once; until then the cell runs the code it shows.
 import { codeViewHTML, gutterDigits } from "./code-view.js";
 import { OutputArea } from "./output.js";
 import { dropEdit, loadEdit, saveEdit } from "./storage.js";

@@ -1,7 +1,7 @@
-// Entry point of every page: starts Python at once, brings the page's cells and widgets to
-// life, and keeps Python alive across chapters by swapping pages in place (router.js). This
-// module and what it imports are kept small so the worker starts early; the editor (CodeMirror)
-// is a separate chunk that cells load when they first need it.
+// Entry point of every page: starts Python (or adopts the worker start-early.js started), brings
+// the page's cells and widgets to life, and keeps Python alive across chapters by swapping pages
+// in place (router.js). This module and what it imports are kept small, so it runs early; the
+// editor (CodeMirror) is a separate chunk that cells load when they first need it.
 import { Cell } from "./cell.js";
 import { ensureIsolation } from "./isolation.js";
 import { Python } from "./python.js";
