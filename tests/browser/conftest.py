@@ -144,6 +144,16 @@ def output_text(page: Page, number: int) -> str:
     return cell(page, number).locator(".cell-output").inner_text()
 
 
+def horizontal_overflow(page: Page) -> float:
+    """How far the page is wider than the window (> 0 means it scrolls sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def assert_no_axe_violations(page: Page) -> None:
+    violations = axe_violations(page)
+    assert not violations, "\n".join(violations)
+
+
 def axe_violations(page: Page) -> list[str]:
     """Run axe-core (from npm) on the page as it is now; one line per violated rule."""
     page.add_script_tag(path=str(REPO / "node_modules" / "axe-core" / "axe.min.js"))

@@ -5,7 +5,7 @@ axe-core, and a 375 px phone."""
 import json
 
 import pytest
-from conftest import axe_violations, cell, run_cell, set_code
+from conftest import assert_no_axe_violations, cell, horizontal_overflow, run_cell, set_code
 from lmlab import sampling
 
 PAGE = "01-what-is-a-language-model.html"
@@ -198,14 +198,12 @@ def test_axe_finds_no_violations_in_any_widget_state(open_page):
     page.locator(f"{WIDGET} .tx-sample").click()
     page.locator(f"{WIDGET} .tx-mine").check()  # the cell has not run: the error box shows
     page.wait_for_function("sel => !document.querySelector(sel + ' .widget-error').hidden", arg=WIDGET)
-    violations = axe_violations(page)
-    assert not violations, "\n".join(violations)
+    assert_no_axe_violations(page)
 
 
 def test_usable_at_375_px(open_page):
     page = open_page(PAGE, viewport={"width": 375, "height": 740})
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0
+    assert horizontal_overflow(page) <= 0
     box = page.locator(WIDGET).bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
     # Every token name and probability is on screen in full, and the slider still works.

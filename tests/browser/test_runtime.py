@@ -6,8 +6,9 @@ import json
 import pytest
 from conftest import (
     REPO,
-    axe_violations,
+    assert_no_axe_violations,
     cell,
+    horizontal_overflow,
     output_text,
     run_cell,
     set_code,
@@ -348,14 +349,12 @@ def test_site_works_under_a_sub_path(browser, site):
 @pytest.mark.parametrize("path", ["", "credits.html", *[f"{slug}.html" for slug in CHAPTERS]])
 def test_axe_finds_no_violations(open_page, path):
     page = open_page(path)
-    violations = axe_violations(page)
-    assert not violations, "\n".join(violations)
+    assert_no_axe_violations(page)
 
 
 def test_page_fits_a_narrow_phone(open_page):
     page = open_page(TOUR, viewport={"width": 375, "height": 740})
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0
+    assert horizontal_overflow(page) <= 0
 
 
 def test_a_package_that_cannot_be_fetched_is_reported_not_waited_for(browser, server):

@@ -27,8 +27,8 @@ export class Cell {
     this.id = element.dataset.cell;
     this.number = element.dataset.number;
     this.source = element.querySelector(".cell-source");
-    this.bookView = this.source.innerHTML;
-    this.original = this.source.querySelector("code").textContent;
+    this.bookView = this.source.querySelector(".code-view");
+    this.original = this.bookView.textContent;
     this.base = element.dataset.hash;
     this.options = JSON.parse(element.dataset.options || "{}");
     this.output = new OutputArea(element.querySelector(".cell-output"));
@@ -56,7 +56,8 @@ export class Cell {
 
   // The static view of `code`: the book's own (highlighted at build time) or the reader's.
   showCode(code) {
-    this.source.innerHTML = code === this.original ? this.bookView : codeViewHTML(code);
+    if (code === this.original) this.source.replaceChildren(this.bookView);
+    else this.source.innerHTML = codeViewHTML(code);
   }
 
   /** Builds the editor in place of the static view (once); resolves to the EditorView. */

@@ -13,7 +13,6 @@ export class Python extends EventTarget {
     // page -> Map(cell -> code) of the cells that ran without error, in the order they last ran:
     // what a replacement worker runs again to restore the page's variables.
     this.history = new Map();
-    this.isolated = Boolean(globalThis.crossOriginIsolated && globalThis.SharedArrayBuffer);
     this.latest = {};
     this.start();
   }
@@ -21,11 +20,11 @@ export class Python extends EventTarget {
   start() {
     this.ready = false;
     const early = takeEarlyStart(this.siteRoot);
-    const { worker, interrupt, messages = [] } = early ?? startWorker(this.siteRoot, this.isolated);
+    const { worker, interrupt, messages = [] } = early ?? startWorker(this.siteRoot);
     this.worker = worker;
     this.interrupt = interrupt;
     this.worker.onmessage = ({ data }) => this.receive(data);
-    this.worker.onerror = (event) => this.fatal(event.message || "the Python worker failed to start");
+    this.worker.onerror = (event) => this.fatal(event.message);
     this.emit("status", { state: "loading", stage: "Starting Python", fraction: 0.02 });
     for (const message of messages) this.receive(message);
   }
@@ -187,6 +186,7 @@ export class Python extends EventTarget {
   // The worker died (out of memory, a broken runtime). Before Python was ever ready that means
   // it cannot load here, and retrying would loop; after, replace it and restore the state.
   fatal(message) {
+    message ||= "the Python worker failed to start"; // an error event may carry no message
     console.warn("Python worker failed:", message);
     if (!this.ready) {
       this.emit("status", { state: "failed", stage: "Python could not start" });
@@ -202,6 +202,7 @@ export class Python extends EventTarget {
 function takeEarlyStart(siteRoot) {
   const early = globalThis.lmlabEarlyStart;
   delete globalThis.lmlabEarlyStart;
-  if (early && early.root !== siteRoot.href) early.worker.terminate();
-  return early?.root === siteRoot.href ? early : null;
+  if (!early || early.root === siteRoot.href) return early ?? null;
+  early.worker.terminate();
+  return null;
 }

@@ -2,14 +2,13 @@
 // let alone its scripts fetched. python.js adopts this worker and the messages it sent meanwhile.
 // Only where the page is already cross-origin isolated: elsewhere isolation.js may first reload
 // the page under the service worker, and an early worker would be thrown away.
-import { startWorker } from "./worker-start.js";
+import { canInterrupt, startWorker } from "./worker-start.js";
 
-if (globalThis.crossOriginIsolated && globalThis.SharedArrayBuffer) {
+if (canInterrupt()) {
   // Every page of the book lives at the site's root.
-  const started = startWorker(new URL("./", location.href), true);
+  const started = startWorker(new URL("./", location.href));
   started.messages = [];
   started.worker.onmessage = ({ data }) => started.messages.push(data);
-  started.worker.onerror = (event) =>
-    started.messages.push({ type: "fatal", message: event.message || "the Python worker failed to start" });
+  started.worker.onerror = (event) => started.messages.push({ type: "fatal", message: event.message });
   globalThis.lmlabEarlyStart = started;
 }

@@ -5,10 +5,13 @@ import { toWorker } from "./protocol.js";
 
 const PACKAGES = ["numpy", "lmlab"];
 
+// With cross-origin isolation a SharedArrayBuffer lets Stop write SIGINT where Python sees it,
+// and Python stops in place.
+export const canInterrupt = () => Boolean(globalThis.crossOriginIsolated && globalThis.SharedArrayBuffer);
+
 /** @returns {{worker: Worker, interrupt: Int32Array | null, root: string}} */
-export function startWorker(siteRoot, isolated) {
-  // With cross-origin isolation, Stop writes SIGINT here and Python stops in place.
-  const interrupt = isolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+export function startWorker(siteRoot) {
+  const interrupt = canInterrupt() ? new Int32Array(new SharedArrayBuffer(4)) : null;
   performance.mark("lmlab:worker-created"); // for the boot benchmark
   const worker = new Worker(new URL("assets/worker.js", siteRoot));
   worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, interrupt));
