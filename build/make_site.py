@@ -132,13 +132,18 @@ def inlinable(text: str, source: str) -> str:
     return text
 
 
-def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
-    """cell id -> output HTML, from the cache when neither the cells nor lmlab changed."""
+def outputs_cache(chapter: chapters.Chapter) -> Path:
+    """Where the outputs of the chapter's cells are kept, named by everything they depend on."""
     key = hashlib.sha256()
     for path in sorted((REPO / "py").rglob("*.py")) + [WEB / "runtime" / "kernel.py"]:
         key.update(path.read_bytes())
     key.update(json.dumps([(c.id, c.code, c.options) for c in chapter.cells]).encode())
-    cached = CACHE / "outputs" / f"{chapter.slug}-{key.hexdigest()[:20]}.json"
+    return CACHE / "outputs" / f"{chapter.slug}-{key.hexdigest()[:20]}.json"
+
+
+def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
+    """cell id -> output HTML, from the cache when neither the cells nor lmlab changed."""
+    cached = outputs_cache(chapter)
     if cached.exists():
         results = json.loads(cached.read_text())
     else:

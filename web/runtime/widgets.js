@@ -11,6 +11,7 @@
 //   call(fn, args, kwargs)     run a Python function in the worker -> {ok, value} | {ok, error};
 //                              fn is a dotted path or the name of a function the reader defined
 //   ready                      a Promise that resolves once Python can answer
+import { jsonReviver } from "./protocol.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 
 // name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
@@ -39,7 +40,7 @@ export function mountWidgets(root, { page, python }) {
       const stateScript = element.querySelector("script.widget-state");
       const context = {
         config: JSON.parse(element.dataset.config || "{}"),
-        state: stateScript ? JSON.parse(stateScript.textContent) : null,
+        state: stateScript ? JSON.parse(stateScript.textContent, jsonReviver) : null,
         key: `w${index + 1}`,
         call: (fn, args = [], kwargs = {}) => python.call(page, fn, args, kwargs),
         ready,

@@ -1,7 +1,7 @@
 // The Python worker: loads Pyodide, numpy and lmlab once, then runs cells and widget calls for
 // every page of the book. It speaks the protocol in protocol.js; all Python lives in kernel.py.
 import kernelSource from "./kernel.py";
-import { fromWorker } from "./protocol.js";
+import { fromWorker, jsonReplacer, jsonReviver } from "./protocol.js";
 
 let pyodide = null;
 let kernel = null;
@@ -107,7 +107,7 @@ function run({ id, page, cell, code }) {
 }
 
 function call({ id, page, fn, args }) {
-  const reply = JSON.parse(kernel.call(page, fn, JSON.stringify(args)));
+  const reply = JSON.parse(kernel.call(page, fn, JSON.stringify(args, jsonReplacer)), jsonReviver);
   post(fromWorker.result(id, reply));
 }
 
