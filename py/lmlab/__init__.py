@@ -4,6 +4,7 @@ One module per concept, in the order the book teaches them. Every function is pl
 reader can open it and follow the math; the book's widgets call these same functions.
 
     sampling     softmax with temperature, entropy, greedy, top-k, top-p, seeded sampling
+    generation   the autoregressive loop on a next-word table: a step-by-step trace, the tree
     ngram        counting bigrams (and n-grams): tables, smoothing, sampling names, NLL
     tokenizers   character and word tokenizers, [UNK]
     bpe          byte-pair encoding: the five notebook functions and a trace for the visualizer

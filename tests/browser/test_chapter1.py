@@ -247,3 +247,134 @@ def test_reduced_motion_turns_the_animations_off(open_page, preference):
         WIDGET,
     )
     assert (motion == ["0s", "none"]) == (preference == "reduce")
+
+
+# GenerationExplorer: the loop step by step, and the tree of continuations.
+GX = ".widget[data-widget=generation-explorer]"
+
+
+def gx_shown(page) -> dict:
+    """What the explorer shows: the generated words, the current step's draw, the tree's rows
+    (word, probability, path probability, in document order) and the words marked as the path."""
+    return page.evaluate(
+        """sel => {
+            const w = document.querySelector(sel);
+            const text = (e) => e ? e.textContent.trim() : null;
+            return {
+                made: [...w.querySelectorAll(".gx-made")].map(text),
+                candidates: [...w.querySelectorAll(".gx-cand")].map(c =>
+                    [text(c.querySelector(".gx-word")), text(c.querySelector(".gx-num"))]),
+                roll: text(w.querySelector(".gx-draw .gx-num")),
+                tree: [...w.querySelectorAll(".gx-node:not(.is-root):not(.is-unshown)")].map(n =>
+                    [text(n.querySelector(":scope > .gx-word")), text(n.querySelector(":scope > .gx-num")),
+                     text(n.querySelector(":scope > .gx-path-prob"))]),
+                path: [...w.querySelectorAll(".gx-node.is-path > .gx-word")].map(text),
+            };
+        }""",
+        GX,
+    )
+
+
+def gx_expected(kwargs: dict, step: int) -> dict:
+    """The same view from CPython's lmlab.generation, formatted as the widget formats."""
+    from lmlab import generation
+
+    trace = generation.generation_trace(kwargs["table"], kwargs["prompt"], kwargs["depth"],
+                                        kwargs["temperature"], kwargs["seed"])
+    tree = generation.sampling_tree(kwargs["table"], kwargs["prompt"], kwargs["depth"],
+                                    kwargs["branches"], kwargs["temperature"])
+
+    def rows(node):
+        for child in node["children"]:
+            yield [child["word"], fixed(child["prob"], 3), f"path {fixed(child['path_prob'], 3)}"]
+            yield from rows(child)
+
+    # The path is marked as far as the tree reaches; a drawn word that the tree leaves out (not
+    # among the likeliest `branches`) marks its node's "other words" row instead.
+    path, node = [], tree
+    for s in trace[:step]:
+        child = next((c for c in node["children"] if c["word"] == s["word"]), None)
+        if child is None:
+            if node["children"] and node["unshown"] > 0.0005:
+                path.append(f"other words, “{s['word']}” among them")
+            break
+        path.append(child["word"])
+        node = child
+    current = trace[step - 1] if step else None
+    return {
+        "made": [s["word"] for s in trace[:step]],
+        "candidates": [[c["word"], fixed(c["prob"], 3)] for c in current["candidates"]] if current else [],
+        "roll": fixed(current["roll"], 3) if current else None,
+        "tree": list(rows(tree)),
+        "path": path,
+    }
+
+
+def gx_wait_drawn(page, **settings) -> None:
+    page.wait_for_function(
+        """([sel, want]) => {
+            const drawn = document.querySelector(sel).dataset.drawn;
+            return drawn && Object.entries(want).every(([k, v]) => JSON.parse(drawn)[k] === v);
+        }""",
+        arg=[GX, settings], timeout=30_000,
+    )
+
+
+def test_generation_explorer_steps_through_the_built_run_before_python(open_page):
+    # Python never arrives (its wasm is held back): Step still walks the run the builder computed.
+    page = open_page(PAGE, wait_ready=False)
+    page.route("**/pyodide.asm.wasm", lambda route: None)
+    page.reload()
+    kwargs = json.loads(page.locator(GX).get_attribute("data-config"))["kwargs"]
+    assert gx_shown(page) == gx_expected(kwargs, 0)
+    page.locator(f"{GX} .gx-next").click()
+    page.locator(f"{GX} .gx-next").click()
+    gx_wait_drawn(page, step=2)
+    assert gx_shown(page) == gx_expected(kwargs, 2)
+    assert page.locator("#python-status").get_attribute("data-state") != "ready"
+    page.unroute_all(behavior="ignoreErrors")
+
+
+def test_generation_explorer_by_keyboard_matches_cpython(open_page):
+    page = open_page(PAGE)
+    kwargs = json.loads(page.locator(GX).get_attribute("data-config"))["kwargs"]
+    step_button = page.locator(f"{GX} .gx-next")
+    step_button.focus()
+    for n in range(1, kwargs["depth"] + 1):
+        page.keyboard.press("Enter")
+        gx_wait_drawn(page, step=n)
+        assert gx_shown(page) == gx_expected(kwargs, n)
+    announcer = page.locator(f"{GX} .gx-announce")
+    assert announcer.get_attribute("aria-live") == "polite"
+    assert announcer.inner_text().startswith(f"Step {kwargs['depth']}: after ")
+    page.keyboard.press("Enter")  # past the end: said, and the focus stays on Step
+    assert "run has ended" in announcer.inner_text()
+    assert step_button.evaluate("el => el === document.activeElement")
+
+    # A new seed (Space on the button) redraws the run from Python; the step is kept.
+    page.locator(f"{GX} .gx-new-seed").focus()
+    page.keyboard.press("Space")
+    gx_wait_drawn(page, seed=1)
+    assert gx_shown(page) == gx_expected({**kwargs, "seed": 1}, kwargs["depth"])
+
+    # The temperature slider, Home = 0.1, and the branches menu, by arrow keys.
+    page.locator(f"{GX} .gx-temperature").focus()
+    page.keyboard.press("Home")
+    gx_wait_drawn(page, temperature=0.1)
+    page.locator(f"{GX} .gx-branches").focus()
+    page.keyboard.press("ArrowDown")
+    gx_wait_drawn(page, temperature=0.1, branches=kwargs["branches"] + 1)
+    settings = {**kwargs, "seed": 1, "temperature": 0.1, "branches": kwargs["branches"] + 1}
+    assert gx_shown(page) == gx_expected(settings, kwargs["depth"])
+    assert_no_axe_violations(page)
+
+
+def test_generation_explorer_fits_a_phone(open_page):
+    page = open_page(PAGE, viewport={"width": 375, "height": 740})
+    page.locator(f"{GX} .gx-branches").select_option("4")
+    page.locator(f"{GX} .gx-depth").select_option("4")
+    gx_wait_drawn(page, branches=4, depth=4)
+    page.locator(f"{GX} .gx-next").click()
+    assert horizontal_overflow(page) <= 0
+    box = page.locator(GX).bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 375

@@ -2,11 +2,12 @@
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
-from lmlab import sampling
+from lmlab import generation, sampling
 from printed import RELATIVE_MARGIN, fixed
 
 PATH = REPO / "web/chapters/01-what-is-a-language-model.md"
@@ -19,6 +20,8 @@ GIVENS = [
     "\\sum_{j=1}^{V}",
     'continue "2 + 3 =" may well answer "23"',
     "$T < 1$", "$T > 1$", "$T = 1$", "$T = 0.1$", "$T = 3$", "$k = 3$", "$p = 0.9$",
+    "With seed 0 the explorer", "Set the temperature to 0.1", "At 3 the branches",
+    "Raise **Branches** to 4",
 ]
 
 
@@ -46,7 +49,13 @@ def claims(page: dict, gpt2_vocabulary: int) -> list[str]:
     top3 = sampling.softmax(sampling.top_k_filter(logits, 3))
     kept = np.flatnonzero(top3)
     sentence = page["sentence"]
+    two_words = [(first["word"], second["word"], second["path_prob"])
+                 for first in page["tree"]["children"] for second in first["children"]]
+    likeliest = max(two_words, key=lambda path: path[2])
     return [
+        f'The likeliest continuation, "the {likeliest[0]} {likeliest[1]}", has probability '
+        f"{fixed(likeliest[2], 2)}",
+        f"add up to {fixed(sum(path[2] for path in two_words), 2)}",
         f"GPT-2's vocabulary has {gpt2_vocabulary:,} tokens",
         f"one for each of its {gpt2_vocabulary:,} tokens",
         f'"{tokens[top]}" is the favourite with probability {fixed(probs[top], 3)}',
@@ -105,3 +114,18 @@ def test_the_widget_shows_the_cells_example(page):
     assert config["tokens"] == page["tokens"]
     assert config["kwargs"]["logits"] == page["logits"].tolist()
     assert callable(page[config["reader"]["fn"]])
+
+
+def test_the_generation_explorer_replays_the_loop_cell():
+    """The widget runs lmlab.generation on the chapter's own table and, with seed 0, draws what
+    the loop cell drew ("the same words as the loop cell above")."""
+    match = re.search(r"^::: widget generation-explorer (.*)$", PATH.read_text(), re.M)
+    kwargs = json.loads(match.group(1))["kwargs"]
+    # The page as it stands right after the loop cell (later cells reuse its names).
+    loop = next(i for i, (code, _) in enumerate(CHAPTER.cells) if "for step in range" in code)
+    after_loop = run_cells(replace(CHAPTER, cells=CHAPTER.cells[: loop + 1]))
+    assert kwargs["table"] == after_loop["next_word"]
+    assert kwargs["prompt"] == after_loop["prompt"] and kwargs["seed"] == 0
+    trace = generation.generation_trace(kwargs["table"], kwargs["prompt"], kwargs["depth"], 1.0, 0)
+    drawn = after_loop["context"][len(after_loop["prompt"]):]
+    assert [step["word"] for step in trace] == drawn[: kwargs["depth"]]
