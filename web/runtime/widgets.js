@@ -3,7 +3,9 @@
 // A widget is an ES module in widgets/NAME.js that draws with SVG and computes nothing itself:
 //   render(config, state, key) -> HTML   pure; the builder runs it in Node, so the page shows the
 //                                         widget before any script has loaded
-//   mount(element, context)               brings that markup to life in the browser
+//   mount(element, context)               brings that markup to life in the browser; after every
+//                                         redraw it dispatches "widget:drawn" on the element (the
+//                                         benchmark times inputs by it)
 // config.fn names the Python function behind the widget (a dotted path into lmlab) and
 // config.args / config.kwargs its arguments; the builder calls it with CPython and embeds the
 // result as the initial `state`. The context a widget gets:

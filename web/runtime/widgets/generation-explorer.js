@@ -135,6 +135,7 @@ export function mount(element, context) {
     body.innerHTML = bodyHtml(config, state, settings, step);
     body.dataset.step = String(step);
     element.dataset.drawn = JSON.stringify({ ...settings, table: undefined, step });
+    element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { step } }));
   }
 
   function showStep() {
