@@ -190,6 +190,9 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
     env.globals["page_css"] = Markup(inlinable(css, "web/styles"))
     template = env.get_template("page.html")
     book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
+    env.globals["contents"] = [
+        {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug} for c in book
+    ]
     for i, chapter in enumerate(book):
         step(f"rendering {chapter.slug}")
         body = chapters.render(chapter, chapter_outputs(chapter), widget_markup(chapter))
@@ -198,6 +201,7 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
             title=chapter.title,
             description=chapter.meta.get("summary", ""),
             slug=chapter.slug,
+            sections=[(anchor, text.replace("`", "")) for anchor, text in chapter.sections],
             body=Markup(body),
             cells=bool(chapter.cells),
             prev=link(book[i - 1] if i > 0 else None),
