@@ -19,6 +19,7 @@ from pathlib import Path
 
 import chapters
 import execute
+import notebooks
 import vendor
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -208,6 +209,10 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
             next=link(book[i + 1] if i + 1 < len(book) else None),
         )
         (out / f"{chapter.slug}.html").write_text(page)
+        if chapter.cells:
+            notebook = out / "notebooks" / f"{chapter.slug}.ipynb"
+            notebook.parent.mkdir(exist_ok=True)
+            notebook.write_text(notebooks.notebook_json(chapter))
     (out / "index.html").write_text(
         template.render(
             title="Contents",

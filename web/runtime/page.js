@@ -5,6 +5,7 @@
 import { Cell } from "./cell.js";
 import { bindContentsToggle, trackSections } from "./contents.js";
 import { ensureIsolation } from "./isolation.js";
+import { downloadNotebook } from "./notebook.js";
 import { Python } from "./python.js";
 import { enableRouter } from "./router.js";
 import { showStatus } from "./status.js";
@@ -68,6 +69,9 @@ class Page {
         }
       },
       download: () => downloadEdits(),
+      notebook: () => downloadNotebook(this, siteRoot).catch((err) => this.python.emit("notice", {
+        text: `The notebook could not be made: ${err.message}`,
+      })),
       upload: () => uploadEdits(),
     };
     for (const button of document.querySelectorAll("[data-action]")) {
