@@ -84,7 +84,7 @@ def chapter_notebook(chapter: Chapter) -> dict:
         spec = next(specs)
         code = fence.group(0).split("\n", 1)[1].rsplit("```", 1)[0].removesuffix("\n")
         if code != spec.code:
-            raise ValueError(f"{chapter.slug}: cell {spec.number} is not where notebooks.py expects")
+            raise ValueError(f"{chapter.slug}: cell {spec.number} is not where notebooks.py looked")
         metadata = {"lmlab": {"cell": spec.id}}
         if spec.options.get("raises"):
             metadata["tags"] = ["raises-exception"]  # nbclient runs on past a cell meant to fail
