@@ -277,6 +277,10 @@ def build(out: Path) -> None:
     copy_if_changed(WEB / "sw.js", out / "sw.js")
     (out / ".nojekyll").write_text("")
     render_pages(out, start_script)
+    step("indexing the pages for search (Pagefind)")
+    indexed = subprocess.run(["node", str(REPO / "build" / "search_index.mjs"), str(out)],
+                             check=True, capture_output=True, text=True)
+    step(f"search index: {json.loads(indexed.stdout)['pages']} pages")
     step(f"built {out} in {time.monotonic() - started:.1f} s")
 
 

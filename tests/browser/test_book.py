@@ -108,3 +108,42 @@ def test_a_chapter_prints_with_its_outputs_and_without_controls(open_page):
     assert all(not visible for _, visible in hidden), hidden
     assert page.locator(".cell-output").first.is_visible()
     assert background(page) == "rgb(255, 255, 255)"  # printed in the light theme
+
+
+def test_search_finds_a_section_by_keyboard_and_loads_only_when_used(open_page):
+    page = open_page("00-how-this-book-works.html")
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.locator("main h1").click()  # the reader is reading, not typing
+    assert not [url for url in fetched if "/pagefind/" in url]
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search-input"
+    page.keyboard.type("nucleus")
+    page.wait_for_selector("#search-results li", timeout=30_000)
+    assert [url for url in fetched if "/pagefind/" in url]
+    assert page.locator("#search-count").get_attribute("aria-live") == "polite"
+    results = page.locator("#search-results a")
+    assert results.first.inner_text() == TITLES[1]
+    sections = [a.get_attribute("href") for a in results.all()]
+    assert any(href.endswith("#top-k-and-top-p-cutting-off-the-tail") for href in sections), sections
+    assert_no_axe_violations(page)
+    # Down arrow into the results, then to the section about top-p, Enter follows it in place.
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.closest('#search-results') !== null")
+    while not page.evaluate("document.activeElement.getAttribute('href')").endswith("cutting-off-the-tail"):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => location.hash === '#top-k-and-top-p-cutting-off-the-tail'")
+    assert page.evaluate("document.body.dataset.page") == "01-what-is-a-language-model"
+    assert page.locator("#search-results").is_hidden()
+    # Escape closes the results and keeps the box.
+    page.keyboard.press("/")
+    page.keyboard.press("Escape")
+    assert page.locator("#search-results").is_hidden()
+
+
+def test_search_says_when_nothing_matches(open_page):
+    page = open_page("01-what-is-a-language-model.html")
+    page.locator("#search-input").fill("qwertyuiop")
+    page.wait_for_selector("#search-results .search-none", timeout=30_000)
+    assert page.locator("#search-count").inner_text() == "0 pages found"

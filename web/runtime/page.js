@@ -8,6 +8,7 @@ import { ensureIsolation } from "./isolation.js";
 import { downloadNotebook } from "./notebook.js";
 import { Python } from "./python.js";
 import { enableRouter } from "./router.js";
+import { bindSearch } from "./search.js";
 import { showStatus } from "./status.js";
 import { bindThemeSwitch } from "./theme.js";
 import { mountWidgets } from "./widgets.js";
@@ -143,6 +144,7 @@ async function main() {
   showStatus(python);
   bindThemeSwitch();
   bindContentsToggle();
+  bindSearch(siteRoot);
   let page = new Page(python);
   globalThis.lmlab = { python, get page() { return page; } }; // for the curious reader's console, and tests
   enableRouter(() => {
