@@ -126,8 +126,8 @@ def test_what_was_printed_shows_before_a_sleep_and_stop_ends_it(kernel, connecte
     seen = []
     k = connected(sleep=lambda seconds: seen.append((seconds, len(outputs))) or len(seen) > 1)
     outputs = []
-    ok = k.run("p", "1", "import time\nprint('a')\nprint('b')\ntime.sleep(2)\nprint('c')\ntime.sleep(60)",
-               lambda kind, payload: outputs.append((kind, payload)))
+    code = "import time\nprint('a')\nprint('b')\ntime.sleep(2)\nprint('c')\ntime.sleep(60)"
+    ok = k.run("p", "1", code, lambda kind, payload: outputs.append((kind, payload)))
     assert not ok
     assert seen[0] == (2.0, 1) and "".join(p["text"] for _, p in outputs[:1]) == "a\nb\n"
     assert outputs[-1][1]["traceback"] == "KeyboardInterrupt: stopped by you"

@@ -18,11 +18,10 @@ import builtins
 import importlib
 import json
 import linecache
-import pkgutil
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 Emit = Callable[[str, dict], None]
 # What the browser's worker lends the kernel (Kernel.connect): a sleep that Stop ends (True when
@@ -157,13 +156,11 @@ class Kernel:
         builtins.input = self.input
 
     @staticmethod
-    def warm_up() -> None:
-        """Import numpy and every lmlab module, so that the first widget call is as quick as
-        the later ones."""
-        importlib.import_module("numpy")
-        lmlab = importlib.import_module("lmlab")
-        for module in pkgutil.iter_modules(lmlab.__path__, "lmlab."):
-            importlib.import_module(module.name)
+    def warm_up(modules: Iterable[str]) -> None:
+        """Import these modules now (numpy, those the book's widgets call), so that the first
+        widget call is as quick as the later ones."""
+        for name in modules:
+            importlib.import_module(name)
 
     def input(self, prompt: object = "") -> str:
         """input() for the reader's code: the page shows a text field below the cell."""

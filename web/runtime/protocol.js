@@ -4,7 +4,8 @@
 // page -> worker
 export const toWorker = {
   // channel: the SharedArrayBuffer of channel.js, where the page is cross-origin isolated
-  boot: (indexURL, packages, channel) => ({ type: "boot", indexURL, packages, channel }),
+  // warm: modules to import before saying ready
+  boot: (indexURL, packages, warm, channel) => ({ type: "boot", indexURL, packages, warm, channel }),
   run: (id, page, cell, code) => ({ type: "run", id, page, cell, code }),
   call: (id, page, fn, args) => ({ type: "call", id, page, fn, args }),
   forget: (page) => ({ type: "forget", page }),

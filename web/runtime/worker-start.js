@@ -5,6 +5,10 @@ import { createChannel } from "./channel.js";
 import { toWorker } from "./protocol.js";
 
 const PACKAGES = ["numpy", "lmlab"];
+// Imported before "Python ready" (numpy, and the modules the book's widgets call): the builder
+// lists them (make_site.warm_modules) and esbuild writes the list in here.
+/* global WARM_MODULES */
+const WARM = typeof WARM_MODULES === "undefined" ? ["numpy"] : WARM_MODULES;
 
 // With cross-origin isolation a SharedArrayBuffer (channel.js) lets Stop write SIGINT where Python
 // sees it, and Python stops in place; input() can wait there for the reader's answer.
@@ -15,6 +19,6 @@ export function startWorker(siteRoot) {
   const channel = canInterrupt() ? createChannel() : null;
   performance.mark("lmlab:worker-created"); // for the boot benchmark
   const worker = new Worker(new URL("assets/worker.js", siteRoot));
-  worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, channel));
+  worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, WARM, channel));
   return { worker, channel, root: siteRoot.href };
 }

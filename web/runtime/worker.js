@@ -74,7 +74,7 @@ async function saveSnapshot(cache, request, snapshot, indexURL) {
   }
 }
 
-async function boot({ indexURL, packages, channel: buffer }) {
+async function boot({ indexURL, packages, warm, channel: buffer }) {
   // When each stage ended, in ms since the epoch (the page converts them; the boot benchmark
   // prints them): where start-up time goes, measured on every boot.
   const stages = { worker: performance.timeOrigin + performance.now() };
@@ -105,7 +105,7 @@ async function boot({ indexURL, packages, channel: buffer }) {
   kernel.connect(channel && ((seconds) => channel.sleep(seconds)), channel && ask);
   // "Ready" means a widget's first call is as quick as its later ones: import what the book's
   // code uses now, not on that first call.
-  kernel.warm_up();
+  kernel.warm_up(warm);
   mark("kernel");
   post(fromWorker.ready(started.restored, stages));
 }
