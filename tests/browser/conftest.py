@@ -156,6 +156,9 @@ def assert_no_axe_violations(page: Page) -> None:
 
 def axe_violations(page: Page) -> list[str]:
     """Run axe-core (from npm) on the page as it is now; one line per violated rule."""
+    # Two frames first: what the page does once new output is laid out (output.js marks blocks
+    # that scroll as regions in the tab order) is part of the page as it is.
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.add_script_tag(path=str(REPO / "node_modules" / "axe-core" / "axe.min.js"))
     result = page.evaluate("async () => await axe.run(document)")
     return [
