@@ -165,3 +165,25 @@ def axe_violations(page: Page) -> list[str]:
         f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['html'][:160]})"
         for v in result["violations"]
     ]
+
+
+def char_point(page: Page, number: int, line: int, column: int) -> dict:
+    """Where a character of cell `number`'s code is drawn: {x, y}, a quarter into its width (a
+    click there puts the caret just before it). In the static view, or in the editor if it has
+    been built already: they have the same geometry."""
+    return page.evaluate(
+        """([n, line, column]) => {
+            const lines = document.querySelectorAll(
+              `.cell[data-number="${n}"] :is(.code-text, .cm-content > .cm-line)`);
+            const text = lines[line];
+            const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
+            let left = column, node;
+            while ((node = walker.nextNode()) && node.length <= left) left -= node.length;
+            const range = document.createRange();
+            range.setStart(node, left);
+            range.setEnd(node, left + 1);
+            const r = range.getBoundingClientRect();
+            return { x: r.left + r.width * 0.25, y: r.top + r.height / 2 };
+        }""",
+        [number, line, column],
+    )

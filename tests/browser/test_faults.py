@@ -4,7 +4,14 @@ axe after cells have run), output floods, a click that lands in the cell clicked
 meaning ready, and a queued cell's button."""
 
 import pytest
-from conftest import assert_no_axe_violations, cell, output_text, run_cell, set_code
+from conftest import (
+    assert_no_axe_violations,
+    cell,
+    char_point,
+    output_text,
+    run_cell,
+    set_code,
+)
 
 TOUR = "00-how-this-book-works.html"
 CHAPTER1 = "01-what-is-a-language-model.html"
@@ -44,12 +51,32 @@ def start(page, number: int, code: str) -> None:
 # 1. Stop
 
 
-@MODES
-def test_stop_ends_a_sleep_at_once_and_shows_it_was_pressed(open_page, isolated):
-    page = open_page(TOUR, isolated=isolated)
+def set_a_variable(page) -> None:
     set_code(page, 1, "kept = 'still here'")
     assert run_cell(page, 1) == "done"
-    start(page, 2, "import time\nprint('before', flush=True)\ntime.sleep(60)\nprint('after')")
+
+
+def assert_the_variable_is_back(page) -> None:
+    """After a Stop: in place, or by a new worker that ran cell 1 again."""
+    set_code(page, 7, "kept")
+    assert run_cell(page, 7, timeout=90_000) == "done"
+    assert output_text(page, 7).strip() == "'still here'"
+
+
+STUCK = {
+    # Python's own sleep never looks at the interrupt buffer; the book's wakes on Stop.
+    "a sleep": "import time\nprint('before', flush=True)\ntime.sleep(60)\nprint('after')",
+    # sum() over a range runs in C from start to end: CPython never checks for the interrupt.
+    "a long C call": "print('before', flush=True)\nsum(range(10**13))\nprint('after')",
+}
+
+
+@MODES
+@pytest.mark.parametrize("stuck_in", STUCK)
+def test_stop_ends_any_cell_and_shows_at_once_it_was_pressed(open_page, isolated, stuck_in):
+    page = open_page(TOUR, isolated=isolated)
+    set_a_variable(page)
+    start(page, 2, STUCK[stuck_in])
     page.wait_for_function("() => document.querySelector('.cell[data-number=\"2\"] .cell-output').innerText.includes('before')")
     record_states(page, 2)
     stop = cell(page, 2).locator(".cell-run")
@@ -59,33 +86,15 @@ def test_stop_ends_a_sleep_at_once_and_shows_it_was_pressed(open_page, isolated)
     assert states(page) == ["running", "stopping", "error"]
     text = output_text(page, 2)
     assert "after" not in text
-    if isolated:  # stopped in place: Python and its variables are the same
+    if isolated and stuck_in == "a sleep":  # stopped in place: the same Python, its variables
         assert "KeyboardInterrupt: stopped by you" in text
         assert page.locator("#notices").is_hidden()
-    else:
-        assert "Stopped" in text and "were run again" in page.locator("#notices").inner_text()
-    set_code(page, 7, "kept")
-    assert run_cell(page, 7, timeout=90_000) == "done"
-    assert output_text(page, 7).strip() == "'still here'"
-
-
-@MODES
-def test_stop_ends_code_that_never_looks_for_it(open_page, isolated):
-    # sum() over a range runs in C from start to end: CPython never checks for the interrupt.
-    page = open_page(TOUR, isolated=isolated)
-    set_code(page, 1, "kept = 'still here'")
-    assert run_cell(page, 1) == "done"
-    start(page, 2, "sum(range(10**13))")
-    cell(page, 2).locator(".cell-run").click()
-    wait_state(page, 2, "error")
-    assert "Stopped: Python was stopped." in output_text(page, 2)
-    notice = page.locator("#notices").inner_text()
-    assert "were run again" in notice
-    if isolated:
-        assert "did not stop in place" in notice
-    set_code(page, 7, "kept")
-    assert run_cell(page, 7, timeout=90_000) == "done"
-    assert output_text(page, 7).strip() == "'still here'"
+    else:  # a new worker, which ran the cells that had run again
+        assert "Stopped: Python was stopped." in text
+        notice = page.locator("#notices").inner_text()
+        assert "were run again" in notice
+        assert ("did not stop in place" in notice) is isolated
+    assert_the_variable_is_back(page)
 
 
 # 2. HTML output
@@ -213,63 +222,49 @@ def test_a_flood_keeps_few_lines_and_the_page_answers(open_page, isolated):
 # 5. A click lands in the cell clicked
 
 
-CLICK_THIRD_LETTER = """([n, word]) => {
-    const lines = [...document.querySelectorAll(`.cell[data-number="${n}"] .code-text`)];
-    const line = lines.findIndex((el) => el.textContent.includes(word));
-    const text = lines[line];
-    const column = text.textContent.indexOf(word) + 2;
-    const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
-    let left = column, node;
-    while ((node = walker.nextNode()) && node.length <= left) left -= node.length;
-    const range = document.createRange();
-    range.setStart(node, left);
-    range.setEnd(node, left + 1);
-    const r = range.getBoundingClientRect();
-    const before = lines.slice(0, line).reduce((sum, el) => sum + el.textContent.length + 1, 0);
-    return { x: r.left + r.width * 0.25, y: r.top + r.height / 2, offset: before + column };
-}"""
-
-
 def click_code_and_type(page, number: int, word: str) -> None:
     """Click the third letter of `word` in cell `number`'s code (its static view), type "QQ", and
     check it went there, and nowhere else."""
-    code = page.evaluate(f"lmlab.page.cells[{number - 1}].code")
-    others = page.evaluate("lmlab.page.cells.map((c) => c.code)")
-    target = page.evaluate(CLICK_THIRD_LETTER, [number, word])
-    page.mouse.click(target["x"], target["y"])
+    codes = page.evaluate("lmlab.page.cells.map((c) => c.code)")
+    lines = codes[number - 1].split("\n")
+    line = next(i for i, text in enumerate(lines) if word in text)
+    column = lines[line].index(word) + 2
+    offset = sum(len(text) + 1 for text in lines[:line]) + column
+    point = char_point(page, number, line, column)
+    page.mouse.click(point["x"], point["y"])
     page.wait_for_function(
-        "(n) => document.activeElement.closest('.cell')?.dataset.number === String(n) && document.activeElement.classList.contains('cm-content')",
+        """(n) => document.activeElement.classList.contains('cm-content')
+                  && document.activeElement.closest('.cell').dataset.number === String(n)""",
         arg=number,
     )
     page.keyboard.type("QQ")
-    offset = target["offset"]
-    assert page.evaluate(f"lmlab.page.cells[{number - 1}].code") == code[:offset] + "QQ" + code[offset:]
-    after = page.evaluate("lmlab.page.cells.map((c) => c.code)")
-    assert [c for i, c in enumerate(after) if i != number - 1] == [c for i, c in enumerate(others) if i != number - 1]
+    code = codes[number - 1]
+    codes[number - 1] = code[:offset] + "QQ" + code[offset:]
+    assert page.evaluate("lmlab.page.cells.map((c) => c.code)") == codes
+
+
+SCROLL_TO = "(n) => document.querySelector(`.cell[data-number=\"${n}\"]`).scrollIntoView({ block: 'center' })"
 
 
 @MODES
-def test_a_click_on_code_lands_there_after_running_another_cell(open_page, isolated):
+@pytest.mark.parametrize("before", ["another cell's Run", "a scroll", "a link jump"])
+def test_one_click_on_code_puts_the_caret_there(open_page, isolated, before):
+    """At once after: Run on another cell (the focus was on its button; here the editor is built
+    by the click itself), a programmatic scroll (editors are being built for the cells now on
+    screen), a jump by an in-page link (the focus was on the link)."""
     page = open_page(CHAPTER1, isolated=isolated)
-    page.evaluate("lmlab.page.editorsOnScreen.stop()")  # cell 9's editor is built by the click
-    cell(page, 3).locator(".cell-run").click()
-    page.evaluate("document.querySelector('.cell[data-number=\"9\"]').scrollIntoView({ block: 'center' })")
-    click_code_and_type(page, 9, "entropy")
-
-
-@MODES
-def test_a_click_on_code_lands_there_at_once_after_a_scroll(open_page, isolated):
-    page = open_page(CHAPTER1, isolated=isolated)
-    cell(page, 3).locator(".cell-run").click()
-    page.evaluate("document.querySelector('.cell[data-number=\"10\"]').scrollIntoView({ block: 'center' })")
-    click_code_and_type(page, 10, "top_k_filter")
-
-
-@MODES
-def test_a_click_on_code_lands_there_at_once_after_a_link_jump(open_page, isolated):
-    page = open_page(CHAPTER1, isolated=isolated)
-    page.locator(".widget a[href='#cell-softmax']").click()
-    click_code_and_type(page, 1, "tokens")
+    if before == "another cell's Run":
+        page.evaluate("lmlab.page.editorsOnScreen.stop()")
+        cell(page, 3).locator(".cell-run").click()
+        page.evaluate(SCROLL_TO, 9)
+        click_code_and_type(page, 9, "entropy")
+    elif before == "a scroll":
+        cell(page, 3).locator(".cell-run").click()
+        page.evaluate(SCROLL_TO, 10)
+        click_code_and_type(page, 10, "top_k_filter")
+    else:
+        page.locator(".widget a[href='#cell-softmax']").click()
+        click_code_and_type(page, 1, "tokens")
 
 
 # 6. input()
