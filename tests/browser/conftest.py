@@ -156,9 +156,34 @@ def assert_no_axe_violations(page: Page) -> None:
 
 def axe_violations(page: Page) -> list[str]:
     """Run axe-core (from npm) on the page as it is now; one line per violated rule."""
+    # Two frames first: what the page does once new output is laid out (output.js marks blocks
+    # that scroll as regions in the tab order) is part of the page as it is.
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.add_script_tag(path=str(REPO / "node_modules" / "axe-core" / "axe.min.js"))
     result = page.evaluate("async () => await axe.run(document)")
     return [
         f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['html'][:160]})"
         for v in result["violations"]
     ]
+
+
+def char_point(page: Page, number: int, line: int, column: int) -> dict:
+    """Where a character of cell `number`'s code is drawn: {x, y}, a quarter into its width (a
+    click there puts the caret just before it). In the static view, or in the editor if it has
+    been built already: they have the same geometry."""
+    return page.evaluate(
+        """([n, line, column]) => {
+            const lines = document.querySelectorAll(
+              `.cell[data-number="${n}"] :is(.code-text, .cm-content > .cm-line)`);
+            const text = lines[line];
+            const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
+            let left = column, node;
+            while ((node = walker.nextNode()) && node.length <= left) left -= node.length;
+            const range = document.createRange();
+            range.setStart(node, left);
+            range.setEnd(node, left + 1);
+            const r = range.getBoundingClientRect();
+            return { x: r.left + r.width * 0.25, y: r.top + r.height / 2 };
+        }""",
+        [number, line, column],
+    )

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import chapters
 import pytest
-from conftest import REPO, cell
+from conftest import REPO, cell, char_point
 
 CHAPTERS = sorted(p.stem for p in (REPO / "web" / "chapters").glob("*.md"))
 PAGE = "01-what-is-a-language-model.html"
@@ -136,20 +136,7 @@ def test_a_click_on_the_static_code_puts_the_caret_there(open_page):
     offset = sum(len(x) + 1 for x in code.splitlines()[:line]) + code.splitlines()[line].index(word)
     page.evaluate("lmlab.page.cells[0].element.scrollIntoView({ block: 'center' })")
     # Where the third letter of the word is drawn in the static view.
-    box = page.evaluate(
-        """([line, column]) => {
-            const text = document.querySelectorAll('.cell[data-number="1"] .code-text')[line];
-            const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
-            let left = column, node;
-            while ((node = walker.nextNode()) && node.length <= left) left -= node.length;
-            const range = document.createRange();
-            range.setStart(node, left);
-            range.setEnd(node, left + 1);
-            const r = range.getBoundingClientRect();
-            return { x: r.left + r.width * 0.25, y: r.top + r.height / 2 };
-        }""",
-        [line, code.splitlines()[line].index(word) + 2],
-    )
+    box = char_point(page, 1, line, code.splitlines()[line].index(word) + 2)
     page.mouse.click(box["x"], box["y"])
     page.wait_for_function("() => document.activeElement.classList.contains('cm-content')")
     head = page.evaluate("lmlab.page.cells[0].editor.state.selection.main.head")

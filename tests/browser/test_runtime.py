@@ -36,6 +36,9 @@ def test_every_cell_on_every_page_runs(open_page, slug):
         options = json.loads(element.get_attribute("data-options"))
         expected = "error" if options.get("raises") else "done"
         assert element.get_attribute("data-state") == expected, element.inner_text()[:500]
+    # and axe finds nothing wrong with the page as the reader now has it, outputs and errors
+    # included (test_axe_finds_no_violations scans fresh pages)
+    assert_no_axe_violations(page)
 
 
 def test_index_lists_chapters_and_shows_progress_before_python(open_page):

@@ -133,3 +133,68 @@ def test_an_ordinary_dict_that_looks_nothing_like_a_float_is_left_alone(kernel):
     _, _, k = run(kernel, "def echo(x):\n    return x")
     value = {"$float": "NaN", "other": 1}
     assert json.loads(k.call("p", "echo", json.dumps({"args": [value]})))["value"] == value
+
+
+@pytest.fixture
+def connected(kernel, monkeypatch):
+    """connect(sleep, ask) -> a Kernel wired as the browser's worker wires it. connect() replaces
+    time.sleep and builtins.input; they are put back after the test."""
+    import builtins
+    import time
+
+    monkeypatch.setattr(time, "sleep", time.sleep)
+    monkeypatch.setattr(builtins, "input", builtins.input)
+
+    def connect(sleep=None, ask=None):
+        k = kernel.Kernel()
+        k.connect(sleep, ask)
+        return k
+
+    return connect
+
+
+def test_a_flush_in_a_tight_loop_is_coalesced(kernel, monkeypatch):
+    monkeypatch.setattr(kernel.time, "monotonic", lambda: 100.0)  # the loop takes no time at all
+    ok, outputs, _ = run(kernel, "for k in range(1000):\n    print(k, flush=True)")
+    assert ok
+    # The first flush goes at once; the rest wait for the clock (or the end of the cell).
+    assert len(outputs) == 2
+    assert "".join(p["text"] for _, p in outputs) == "".join(f"{k}\n" for k in range(1000))
+
+
+def test_what_was_printed_shows_before_a_sleep_and_stop_ends_it(kernel, connected):
+    seen = []
+    k = connected(sleep=lambda seconds: seen.append((seconds, len(outputs))) or len(seen) > 1)
+    outputs = []
+    code = "import time\nprint('a')\nprint('b')\ntime.sleep(2)\nprint('c')\ntime.sleep(60)"
+    ok = k.run("p", "1", code, lambda kind, payload: outputs.append((kind, payload)))
+    assert not ok
+    assert seen[0] == (2.0, 1) and "".join(p["text"] for _, p in outputs[:1]) == "a\nb\n"
+    assert outputs[-1][1]["traceback"] == "KeyboardInterrupt: stopped by you"
+
+
+def test_input_asks_through_the_page(kernel, connected):
+    asked = []
+    k = connected(sleep=lambda s: False, ask=lambda prompt: asked.append(prompt) or "Ada")
+    outputs = []
+    ok = k.run("p", "1", "print('hello')\nname = input('name? ')\nname.upper()",
+               lambda kind, payload: outputs.append((kind, payload)))
+    assert ok and asked == ["name? "]
+    assert outputs == [
+        ("stream", {"name": "stdout", "text": "hello\n"}),
+        ("stream", {"name": "stdout", "text": "name? Ada\n"}),
+        ("display", {"mime": "text/plain", "data": "'ADA'"}),
+    ]
+    k._ask = lambda prompt: None  # the reader pressed Stop instead of answering
+    ok, outputs, _ = run(kernel, "input()", k=k)
+    assert not ok and outputs[-1][1]["ename"] == "KeyboardInterrupt"
+
+
+def test_input_where_it_cannot_ask_says_so_plainly(kernel, connected):
+    k = connected()
+    ok, outputs, _ = run(kernel, "name = input('name? ')", cell="3", k=k)
+    assert not ok
+    traceback = outputs[-1][1]["traceback"]
+    assert 'File "<cell 3>", line 1' in traceback
+    assert "input() cannot ask you anything on this page" in traceback
+    assert "kernel" not in traceback

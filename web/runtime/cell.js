@@ -7,11 +7,20 @@ import { codeViewHTML, gutterDigits } from "./code-view.js";
 import { OutputArea } from "./output.js";
 import { dropEdit, loadEdit, saveEdit } from "./storage.js";
 
+// The cell code the reader reached for last (a click on it, or the focus moving into it), until
+// they reach for anything else. When an editor is built, it takes the focus only if its cell is
+// still the one: the focus itself cannot tell, as building the editor moves it to the page.
+let reachedFor = null;
+const noteReach = ({ target }) => (reachedFor = target.closest?.(".cell-source") ?? null);
+document.addEventListener("pointerdown", noteReach, true);
+document.addEventListener("focusin", noteReach, true);
+
 const STATE_TEXT = {
   idle: "not run",
   prerendered: "output from the book",
   queued: "queued",
   running: "running…",
+  stopping: "stopping…",
   done: "done",
   error: "error",
   stopped: "stopped",
@@ -31,7 +40,7 @@ export class Cell {
     this.original = this.bookView.textContent;
     this.base = element.dataset.hash;
     this.options = JSON.parse(element.dataset.options || "{}");
-    this.output = new OutputArea(element.querySelector(".cell-output"));
+    this.output = new OutputArea(element.querySelector(".cell-output"), `Output of cell ${this.number}`);
     this.stateLabel = element.querySelector(".cell-state");
     this.runButton = element.querySelector(".cell-run");
     this.resetButton = element.querySelector(".cell-reset");
@@ -44,13 +53,17 @@ export class Cell {
     this.showEdited(Boolean(saved));
     if (saved && saved.base !== this.base) this.showChanged();
     // Reaching for the code (a click, or Tab onto it) builds the editor and puts the caret there.
+    // The click takes the focus from wherever it was at once, so that keys pressed while the
+    // editor is being built can reach no other control (a Run button of another cell, say).
     this.source.addEventListener("mousedown", (event) => {
       if (this.editor || event.button !== 0) return;
       event.preventDefault(); // no caret in the static text, which is about to go
-      this.startEditing({ x: event.clientX, y: event.clientY });
+      document.activeElement?.blur();
+      this.reached = { x: event.clientX, y: event.clientY };
+      this.startEditing();
     });
     this.source.addEventListener("focusin", () => this.editor || this.startEditing());
-    this.runButton.addEventListener("click", () => (this.busy ? this.python.stop() : this.run()));
+    this.runButton.addEventListener("click", () => this.pressRun());
     this.resetButton.addEventListener("click", () => this.reset());
   }
 
@@ -83,13 +96,15 @@ export class Cell {
     return this.editorPromise;
   }
 
-  // pointer: where the reader clicked, if they did. The static view has the editor's geometry,
-  // so the caret goes to the very character they clicked.
-  async startEditing(pointer = null) {
+  // Once the editor exists, it takes the focus if the static view still has it (the reader has
+  // not moved on), with the caret where they clicked, if they did: the static view has the
+  // editor's geometry, so that is the very character they clicked.
+  async startEditing() {
     const editor = await this.mountEditor();
-    // Unless the reader has moved on meanwhile, the editor gets the focus the static view had
-    // (building the editor took it) or the click meant to give it.
-    if (!this.source.contains(document.activeElement) && document.activeElement !== document.body) return;
+    const pointer = this.reached;
+    this.reached = null;
+    if (reachedFor !== this.source) return;
+    if (editor.hasFocus) return; // CodeMirror took it already (a click that landed on the editor)
     const at = pointer && editor.posAtCoords(pointer);
     editor.contentDOM.focus({ preventScroll: true });
     if (at != null) editor.dispatch({ selection: { anchor: at } });
@@ -136,38 +151,66 @@ export class Cell {
   }
 
   get busy() {
-    return this.state === "queued" || this.state === "running";
+    return this.state === "queued" || this.state === "running" || this.state === "stopping";
+  }
+
+  // The Run button says what it will do: Run; Leave queue (only this cell, the others keep their
+  // places); Stop (the running cell).
+  pressRun() {
+    if (this.state === "queued") this.python.withdraw(this.handlers);
+    else if (this.busy) this.python.stop();
+    else this.run();
   }
 
   setState(state) {
     this.state = state;
     this.element.dataset.state = state;
     this.stateLabel.textContent = STATE_TEXT[state];
-    this.runButton.textContent = this.busy ? "Stop" : "Run";
-    this.runButton.setAttribute("aria-label", `${this.busy ? "Stop" : "Run"} cell ${this.number}`);
+    const [text, label] = {
+      queued: ["Leave queue", `Take cell ${this.number} out of the queue`],
+      running: ["Stop", `Stop cell ${this.number}`],
+      stopping: ["Stopping…", `Stopping cell ${this.number}`],
+    }[state] ?? ["Run", `Run cell ${this.number}`];
+    this.runButton.textContent = text;
+    this.runButton.setAttribute("aria-label", label);
   }
 
   run() {
     if (this.busy) return this.pending;
+    const before = this.state;
     this.setState("queued");
     let cleared = false;
     const clearOnce = () => {
       if (!cleared) this.output.clear();
       cleared = true;
     };
-    this.pending = this.python.run(this.page, this.number, this.code, {
+    this.handlers = {
       onStart: () => this.setState("running"),
       onOutput: (kind, payload) => {
         clearOnce();
         this.output.add(kind, payload);
       },
-      onDone: (ok) => {
+      onInput: (prompt) => {
         clearOnce();
-        this.setState(ok ? "done" : "error");
-        this.announce(`Cell ${this.number} ${ok ? "finished" : "raised an error"}`);
+        this.output.ask(prompt, (text) => this.python.answer(text));
       },
-      onCancel: () => this.setState(this.output.element.childElementCount ? "stopped" : "idle"),
-    });
+      onStopping: () => this.setState("stopping"),
+      onDone: (ok, { stopPressed }) => {
+        clearOnce();
+        this.output.endQuestion();
+        // Stop is never silently dropped: the reader hears what became of it.
+        if (ok && stopPressed) this.output.notice("The cell finished before Stop took effect.");
+        this.setState(ok ? "done" : "error");
+        this.announce(`Cell ${this.number} ${ok ? "finished" : stopPressed ? "stopped" : "raised an error"}`);
+      },
+      // Left the queue on the reader's word: as it was. Dropped with the queue (Stop, an error in
+      // Run all): stopped, if its output is from an earlier run.
+      onCancel: (withdrawn) => {
+        if (withdrawn) this.setState(before);
+        else this.setState(this.output.element.childElementCount ? "stopped" : "idle");
+      },
+    };
+    this.pending = this.python.run(this.page, this.number, this.code, this.handlers);
     return this.pending;
   }
 }

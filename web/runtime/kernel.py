@@ -14,6 +14,7 @@ object with a ``_repr_html_`` / ``_repr_svg_`` / ``_repr_png_`` method.
 
 import ast
 import base64
+import builtins
 import importlib
 import json
 import linecache
@@ -21,9 +22,25 @@ import math
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 Emit = Callable[[str, dict], None]
+# What the browser's worker lends the kernel (Kernel.connect): a sleep that Stop ends (True when
+# it did), and a question to the reader (their answer, or None when they pressed Stop).
+Sleep = Callable[[float], bool]
+Ask = Callable[[str], str | None]
+
+# This file's name as its frames show it (the worker compiles it under another name than the
+# builder's), so that a traceback never shows the kernel's own lines to the reader.
+_KERNEL_FILE = (lambda: None).__code__.co_filename
+
+NO_INPUT = (
+    "input() cannot ask you anything on this page: waiting for your answer needs a page that is "
+    "cross-origin isolated, and this one is not (its host sends no COOP/COEP headers and the "
+    "book's service worker is not running). Put the value in the code instead, for example "
+    "name = \"Ada\" in place of name = input(\"name? \"), or open the book from a host that "
+    "isolates it (build/lab serve does)."
+)
 
 # A cell that prints more than this is cut off, so a runaway print cannot sink the page.
 MAX_OUTPUT_CHARS = 1_000_000
@@ -36,12 +53,19 @@ def cell_filename(cell: str) -> str:
 
 
 class _Stream:
-    """A file-like stdout/stderr that forwards text to the page while the cell is running."""
+    """A file-like stdout/stderr that forwards text to the page while the cell is running.
+
+    Text goes out at most every FLUSH_SECONDS, whatever the cell does: a reader's flush (print(...,
+    flush=True)) in a tight loop would otherwise send one message per line, and the page would
+    spend its time drawing them. The kernel sends what is pending before a display, a sleep, an
+    input() question and at the end of the cell, so nothing waits longer than that.
+    """
 
     def __init__(self, name: str, run: "_Run") -> None:
         self.name, self.run = name, run
         self.pending: list[str] = []
-        self.last_flush = time.monotonic()
+        self.last_sent = time.monotonic()
+        self.sent_any = False
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
@@ -54,16 +78,22 @@ class _Stream:
         if len(text) > room and not run.cut_off:
             run.cut_off = True
             self.pending.append(f"\n[output cut off after {MAX_OUTPUT_CHARS:,} characters]\n")
-            self.flush()
-        elif time.monotonic() - self.last_flush >= FLUSH_SECONDS:
-            self.flush()
+            self.send()
+        elif time.monotonic() - self.last_sent >= FLUSH_SECONDS:
+            self.send()
         return len(text)
 
     def flush(self) -> None:
+        """The reader's flush: sends the first time, then if the last piece went out long enough
+        ago."""
+        if not self.sent_any or time.monotonic() - self.last_sent >= FLUSH_SECONDS:
+            self.send()
+
+    def send(self) -> None:
         if self.pending:
             self.run.emit("stream", {"name": self.name, "text": "".join(self.pending)})
             self.pending.clear()
-        self.last_flush = time.monotonic()
+            self.last_sent, self.sent_any = time.monotonic(), True
 
     def isatty(self) -> bool:
         return False
@@ -102,6 +132,52 @@ class Kernel:
     def __init__(self) -> None:
         self.namespaces: dict[str, dict] = {}
         self._emit: Emit | None = None
+        self._streams: tuple[_Stream, ...] = ()
+        self._ask: Ask | None = None
+
+    def connect(self, sleep: Sleep | None, ask: Ask | None) -> None:
+        """In the browser's worker: time.sleep() and input() go through the page.
+
+        sleep and ask are None where the page is not cross-origin isolated: sleeping is then
+        Python's own, and input() says plainly that it cannot ask.
+        """
+        own_sleep = time.sleep
+
+        def interruptible_sleep(seconds: float) -> None:
+            if seconds < 0:
+                raise ValueError("sleep length must be non-negative")
+            self._send_streams()  # what was printed before a pause shows during it
+            if sleep is None:
+                own_sleep(seconds)
+            elif sleep(float(seconds)):
+                raise KeyboardInterrupt
+
+        time.sleep = interruptible_sleep
+        self._ask = ask
+        builtins.input = self.input
+
+    @staticmethod
+    def warm_up(modules: Iterable[str]) -> None:
+        """Import these modules now (numpy, those the book's widgets call), so that the first
+        widget call is as quick as the later ones."""
+        for name in modules:
+            importlib.import_module(name)
+
+    def input(self, prompt: object = "") -> str:
+        """input() for the reader's code: the page shows a text field below the cell."""
+        self._send_streams()
+        if self._ask is None or self._emit is None:
+            raise RuntimeError(NO_INPUT)
+        answer = self._ask(str(prompt))
+        if answer is None:
+            raise KeyboardInterrupt
+        # As in a terminal, the question and its answer stay in the output.
+        sys.stdout.write(f"{prompt}{answer}\n")
+        return answer
+
+    def _send_streams(self) -> None:
+        for stream in self._streams:
+            stream.send()
 
     def namespace(self, page: str) -> dict:
         if page not in self.namespaces:
@@ -115,7 +191,7 @@ class Kernel:
         """Show objects below the cell, as HTML/SVG/PNG where they offer it, else as text."""
         if self._emit is None:
             raise RuntimeError("display() works only while a cell is running")
-        sys.stdout.flush()
+        self._send_streams()
         for obj in objs:
             mime, data = mime_bundle(obj)
             self._emit("display", {"mime": mime, "data": data})
@@ -129,7 +205,7 @@ class Kernel:
         streams = _Stream("stdout", run), _Stream("stderr", run)
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = streams
-        self._emit = emit
+        self._emit, self._streams = emit, streams
         try:
             value = self._execute(code, filename, namespace)
             if value is not None:
@@ -137,15 +213,13 @@ class Kernel:
                 self.display(value)
             return True
         except BaseException as err:  # noqa: BLE001 - the reader's error is a result, not a crash
-            for stream in streams:
-                stream.flush()
+            self._send_streams()
             emit("error", self.describe(err, filename))
             return False
         finally:
-            for stream in streams:
-                stream.flush()
+            self._send_streams()
             sys.stdout, sys.stderr = saved
-            self._emit = None
+            self._emit, self._streams = None, ()
 
     @staticmethod
     def _execute(code: str, filename: str, namespace: dict) -> object:
@@ -173,7 +247,7 @@ class Kernel:
         first = next((i for i, f in enumerate(frames) if f.filename.startswith("<cell")), None)
         frames = frames[first:] if first is not None else frames
         shown = [f for f in frames if f.filename.startswith("<cell")]
-        if frames and frames[-1] not in shown:
+        if frames and frames[-1] not in shown and frames[-1].filename != _KERNEL_FILE:
             shown.append(frames[-1])  # where it was raised, even inside a library
         lines = ["Traceback (most recent call last):\n"]
         lines += traceback.format_list(shown)

@@ -17,7 +17,9 @@ export const jsonReviver = (key, value) =>
 
 // page -> worker
 export const toWorker = {
-  boot: (indexURL, packages, interrupt) => ({ type: "boot", indexURL, packages, interrupt }),
+  // channel: the SharedArrayBuffer of channel.js, where the page is cross-origin isolated
+  // warm: modules to import before saying ready
+  boot: (indexURL, packages, warm, channel) => ({ type: "boot", indexURL, packages, warm, channel }),
   run: (id, page, cell, code) => ({ type: "run", id, page, cell, code }),
   call: (id, page, fn, args) => ({ type: "call", id, page, fn, args }),
   forget: (page) => ({ type: "forget", page }),
@@ -30,6 +32,8 @@ export const fromWorker = {
   ready: (restored, stages) => ({ type: "ready", restored, stages }),
   // kind: "stream" | "display" | "error"; payload as documented in kernel.py
   output: (id, kind, payload) => ({ type: "output", id, kind, payload }),
+  // input() in job id asks the reader; the answer comes back through the channel
+  input: (id, prompt) => ({ type: "input", id, prompt }),
   done: (id, ok) => ({ type: "done", id, ok }),
   result: (id, reply) => ({ type: "result", id, reply }),
   fatal: (message) => ({ type: "fatal", message }),

@@ -1,7 +1,13 @@
 // The page's handle on Python: one worker for the whole visit, a queue of jobs (cell runs and
 // widget calls) sent one at a time, Stop, and Restart. Jobs queued before Python is ready wait.
+import { PageEnd } from "./channel.js";
 import { toWorker } from "./protocol.js";
 import { startWorker } from "./worker-start.js";
+
+// How long Stop waits for Python to stop in place before it replaces the worker. CPython checks
+// for the interrupt only between bytecodes, and not even every time: code inside one long C call
+// (a big numpy operation, sum(range(10**10))) never sees it.
+const STOP_GRACE_MS = 400;
 
 export class Python extends EventTarget {
   constructor(siteRoot) {
@@ -20,9 +26,9 @@ export class Python extends EventTarget {
   start() {
     this.ready = false;
     const early = takeEarlyStart(this.siteRoot);
-    const { worker, interrupt, messages = [] } = early ?? startWorker(this.siteRoot);
+    const { worker, channel, messages = [] } = early ?? startWorker(this.siteRoot);
     this.worker = worker;
-    this.interrupt = interrupt;
+    this.channel = channel ? new PageEnd(channel) : null;
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => this.fatal(event.message);
     this.emit("status", { state: "loading", stage: "Starting Python", fraction: 0.02 });
@@ -36,7 +42,9 @@ export class Python extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  // Run a cell. handlers: {onStart, onOutput(kind, payload), onDone(ok)}; resolves to ok.
+  // Run a cell. handlers: {onStart, onOutput(kind, payload), onInput(prompt), onStopping,
+  // onDone(ok, {stopPressed}), onCancel}; resolves to ok. The handlers object also names the job
+  // for withdraw().
   run(page, cell, code, handlers = {}) {
     return this.enqueue({ kind: "run", page, cell, code, handlers });
   }
@@ -65,7 +73,7 @@ export class Python extends EventTarget {
     const job = (this.current = this.queue.shift());
     // Cleared here, not in the worker: a Stop pressed before the worker picks the job up must
     // still stop it.
-    if (this.interrupt) this.interrupt[0] = 0;
+    this.channel?.clear();
     job.handlers.onStart?.();
     if (job.kind === "run") this.worker.postMessage(toWorker.run(job.id, job.page, job.cell, job.code));
     else if (job.kind === "call") this.worker.postMessage(toWorker.call(job.id, job.page, job.fn, job.args));
@@ -102,10 +110,13 @@ export class Python extends EventTarget {
       case "output":
         if (job && job.id === message.id) job.handlers.onOutput?.(message.kind, message.payload);
         break;
+      case "input":
+        if (job && job.id === message.id) job.handlers.onInput?.(message.prompt);
+        break;
       case "done":
         if (!job || job.id !== message.id) break;
         if (message.ok) this.remember(job);
-        job.handlers.onDone?.(message.ok);
+        job.handlers.onDone?.(message.ok, { stopPressed: Boolean(job.stopPressed) });
         this.finish(message.ok);
         break;
       case "result":
@@ -124,22 +135,46 @@ export class Python extends EventTarget {
     cells.set(cell, code);
   }
 
-  // Stop whatever is running and drop what is queued. With SharedArrayBuffer this raises
-  // KeyboardInterrupt in Python and every variable survives. Without it the only way to stop
-  // a busy worker is to replace it; the cells that had run are then run again to restore state.
+  // Stop whatever is running and drop what is queued. Where the page is isolated this raises
+  // KeyboardInterrupt in Python (it also ends a time.sleep() or an input() at once) and every
+  // variable survives; if Python has not stopped after STOP_GRACE_MS, or where there is no
+  // channel, the worker is replaced and the cells that had run are run again to restore state.
   stop() {
     this.cancelQueued();
-    if (!this.current) return;
-    if (this.interrupt) {
-      this.interrupt[0] = 2; // SIGINT
+    const job = this.current;
+    if (!job || job.stopPressed) return;
+    job.stopPressed = true;
+    job.handlers.onStopping?.();
+    if (this.channel) {
+      this.channel.stop();
+      setTimeout(() => {
+        if (this.current === job) this.stopByReplacing("Python did not stop in place (it was inside a long computation), so it was restarted.");
+      }, STOP_GRACE_MS);
       return;
     }
+    this.stopByReplacing("Python was restarted to stop your code.");
+  }
+
+  stopByReplacing(why) {
     const replayed = this.replaceAndReplay("stopped");
     this.emit("notice", {
-      text: replayed
-        ? `Python was restarted to stop your code. The ${replayed} cell(s) that had run were run again, so their variables are back.`
-        : "Python was restarted to stop your code.",
+      text: replayed ? `${why} The ${replayed} cell(s) that had run were run again, so their variables are back.` : why,
     });
+  }
+
+  // The reader's answer to an input() question of the running cell.
+  answer(text) {
+    this.channel?.answer(text);
+  }
+
+  // Takes one queued job out of the queue (its Run button said "Leave queue"); the running job
+  // and the rest of the queue are untouched. False if it was not queued (it may have started).
+  withdraw(handlers) {
+    const index = this.queue.findIndex((job) => job.handlers === handlers);
+    if (index < 0) return false;
+    const [job] = this.queue.splice(index, 1);
+    this.cancel(job, true);
+    return true;
   }
 
   restart() {
@@ -170,17 +205,19 @@ export class Python extends EventTarget {
     this.worker.terminate();
     if (job) {
       job.handlers.onOutput?.("error", { ename: "Stopped", evalue: reason, traceback: `Stopped: Python was ${reason}.` });
-      job.handlers.onDone?.(false);
+      job.handlers.onDone?.(false, { stopPressed: Boolean(job.stopPressed) });
       job.resolve(job.kind === "call" ? { ok: false, error: `Python was ${reason}` } : false);
     }
     this.start();
   }
 
   cancelQueued() {
-    for (const job of this.queue.splice(0)) {
-      job.handlers.onCancel?.();
-      job.resolve(job.kind === "call" ? { ok: false, error: "cancelled" } : false);
-    }
+    for (const job of this.queue.splice(0)) this.cancel(job);
+  }
+
+  cancel(job, withdrawn = false) {
+    job.handlers.onCancel?.(withdrawn);
+    job.resolve(job.kind === "call" ? { ok: false, error: "cancelled" } : false);
   }
 
   // The worker died (out of memory, a broken runtime). Before Python was ever ready that means

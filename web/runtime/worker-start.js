@@ -1,19 +1,24 @@
 // Creates the Python worker and asks it to boot. Used in two places: the start-early script the
 // builder inlines into each page's <head>, so the worker starts while the browser is still reading
 // the page; and python.js, for every later start (Restart, a Stop that replaces the worker).
+import { createChannel } from "./channel.js";
 import { toWorker } from "./protocol.js";
 
 const PACKAGES = ["numpy", "lmlab"];
+// Imported before "Python ready" (numpy, and the modules the book's widgets call): the builder
+// lists them (make_site.warm_modules) and esbuild writes the list in here.
+/* global WARM_MODULES */
+const WARM = typeof WARM_MODULES === "undefined" ? ["numpy"] : WARM_MODULES;
 
-// With cross-origin isolation a SharedArrayBuffer lets Stop write SIGINT where Python sees it,
-// and Python stops in place.
+// With cross-origin isolation a SharedArrayBuffer (channel.js) lets Stop write SIGINT where Python
+// sees it, and Python stops in place; input() can wait there for the reader's answer.
 export const canInterrupt = () => Boolean(globalThis.crossOriginIsolated && globalThis.SharedArrayBuffer);
 
-/** @returns {{worker: Worker, interrupt: Int32Array | null, root: string}} */
+/** @returns {{worker: Worker, channel: SharedArrayBuffer | null, root: string}} */
 export function startWorker(siteRoot) {
-  const interrupt = canInterrupt() ? new Int32Array(new SharedArrayBuffer(4)) : null;
+  const channel = canInterrupt() ? createChannel() : null;
   performance.mark("lmlab:worker-created"); // for the boot benchmark
   const worker = new Worker(new URL("assets/worker.js", siteRoot));
-  worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, interrupt));
-  return { worker, interrupt, root: siteRoot.href };
+  worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, WARM, channel));
+  return { worker, channel, root: siteRoot.href };
 }

@@ -1,11 +1,14 @@
 // The Python worker: loads Pyodide, numpy and lmlab once, then runs cells and widget calls for
 // every page of the book. It speaks the protocol in protocol.js; all Python lives in kernel.py.
+import { WorkerEnd } from "./channel.js";
 import kernelSource from "./kernel.py";
 import { fromWorker, jsonReplacer, jsonReviver } from "./protocol.js";
 
 let pyodide = null;
 let kernel = null;
 let readyPromise = null;
+let channel = null; // WorkerEnd, where the page is cross-origin isolated
+let jobId = null; // the job running now, whose cell an input() question belongs to
 
 function post(message) {
   self.postMessage(message);
@@ -71,7 +74,7 @@ async function saveSnapshot(cache, request, snapshot, indexURL) {
   }
 }
 
-async function boot({ indexURL, packages, interrupt }) {
+async function boot({ indexURL, packages, warm, channel: buffer }) {
   // When each stage ended, in ms since the epoch (the page converts them; the boot benchmark
   // prints them): where start-up time goes, measured on every boot.
   const stages = { worker: performance.timeOrigin + performance.now() };
@@ -83,7 +86,11 @@ async function boot({ indexURL, packages, interrupt }) {
   pyodide = started.pyodide;
   mark("python");
   post(fromWorker.progress("Loading numpy and lmlab", 0.6));
-  if (interrupt) pyodide.setInterruptBuffer(interrupt); // the page writes 2 (SIGINT) to stop
+  channel = buffer ? new WorkerEnd(buffer) : null;
+  if (channel) pyodide.setInterruptBuffer(channel.interrupt); // the page writes 2 (SIGINT) to stop
+  // Reading sys.stdin directly is an OSError, not Pyodide's default window.prompt() (there is no
+  // window in a worker); input() goes through the kernel, which asks the reader.
+  pyodide.setStdin({ error: true });
   const problems = [];
   await pyodide.loadPackage(packages, { messageCallback: () => {}, errorCallback: (m) => problems.push(m) });
   // Pyodide reports a package that failed to download or install and carries on without it;
@@ -94,8 +101,21 @@ async function boot({ indexURL, packages, interrupt }) {
   const module = pyodide.pyimport("lmlab_kernel");
   kernel = module.Kernel();
   module.destroy();
+  // Blocking waits that Stop can end, where the channel exists; elsewhere input() says it cannot.
+  kernel.connect(channel && ((seconds) => channel.sleep(seconds)), channel && ask);
+  // "Ready" means a widget's first call is as quick as its later ones: import what the book's
+  // code uses now, not on that first call.
+  kernel.warm_up(warm);
   mark("kernel");
   post(fromWorker.ready(started.restored, stages));
+}
+
+// input() in the reader's code: the page shows a text field; the worker waits for the answer (or
+// for Stop, then null) in the channel.
+function ask(prompt) {
+  channel.openQuestion();
+  post(fromWorker.input(jobId, prompt));
+  return channel.waitForAnswer();
 }
 
 function run({ id, page, cell, code }) {
@@ -125,6 +145,7 @@ self.onmessage = async ({ data }) => {
   await readyPromise;
   if (!kernel) return;
   try {
+    jobId = data.id ?? null;
     handlers[data.type](data);
   } catch (err) {
     // Only a broken runtime gets here (the reader's errors are results); say so and stop.
