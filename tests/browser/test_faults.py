@@ -243,6 +243,12 @@ def click_code_and_type(page, number: int, word: str) -> None:
     assert page.evaluate("lmlab.page.cells.map((c) => c.code)") == codes
 
 
+def cell_containing(page, word: str) -> int:
+    """The number of the first cell whose code has `word` (numbers move as chapters grow)."""
+    codes = page.evaluate("lmlab.page.cells.map((c) => c.code)")
+    return next(i for i, code in enumerate(codes, start=1) if word in code)
+
+
 SCROLL_TO = "(n) => document.querySelector(`.cell[data-number=\"${n}\"]`).scrollIntoView({ block: 'center' })"
 
 
@@ -256,12 +262,14 @@ def test_one_click_on_code_puts_the_caret_there(open_page, isolated, before):
     if before == "another cell's Run":
         page.evaluate("lmlab.page.editorsOnScreen.stop()")
         cell(page, 3).locator(".cell-run").click()
-        page.evaluate(SCROLL_TO, 9)
-        click_code_and_type(page, 9, "entropy")
+        target = cell_containing(page, "sampling.entropy")
+        page.evaluate(SCROLL_TO, target)
+        click_code_and_type(page, target, "entropy")
     elif before == "a scroll":
         cell(page, 3).locator(".cell-run").click()
-        page.evaluate(SCROLL_TO, 10)
-        click_code_and_type(page, 10, "top_k_filter")
+        target = cell_containing(page, "top_k_filter")
+        page.evaluate(SCROLL_TO, target)
+        click_code_and_type(page, target, "top_k_filter")
     else:
         page.locator(".widget a[href='#cell-softmax']").click()
         click_code_and_type(page, 1, "tokens")

@@ -20,9 +20,13 @@ function resultHtml(page) {
   const link = (url, title, excerpt, cls) =>
     `<li class="${cls}"><a href="${url}" data-nav>${title}</a><p>${excerpt}</p></li>`;
   // Pagefind's titles and excerpts are the pages' own text, escaped by Pagefind, with <mark>s.
+  // The sections where the words occur most often, in the page's order.
   const sections = page.sub_results
     .filter((sub) => sub.url !== page.url)
+    .map((sub, order) => ({ ...sub, order }))
+    .sort((a, b) => b.locations.length - a.locations.length)
     .slice(0, SECTIONS_PER_PAGE)
+    .sort((a, b) => a.order - b.order)
     .map((sub) => link(sub.url, sub.title, sub.excerpt, "search-section"));
   return link(page.url, page.meta.title, page.excerpt, "search-page").replace(
     "</li>", sections.length ? `<ul>${sections.join("")}</ul></li>` : "</li>");
