@@ -11,11 +11,17 @@
 //   call(fn, args, kwargs)     run a Python function in the worker -> {ok, value} | {ok, error};
 //                              fn is a dotted path or the name of a function the reader defined
 //   ready                      a Promise that resolves once Python can answer
+import { mount as bigramTable } from "./widgets/bigram-table.js";
+import { mount as learningCurve } from "./widgets/learning-curve.js";
+import { mount as nameGenerator } from "./widgets/name-generator.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 
 // name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
 const mounts = {
   "temperature-explorer": temperatureExplorer,
+  "bigram-table": bigramTable,
+  "name-generator": nameGenerator,
+  "learning-curve": learningCurve,
 };
 
 function whenReady(python) {
