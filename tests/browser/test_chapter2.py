@@ -4,33 +4,23 @@ phone, reduced motion and shareable state in the URL."""
 
 import json
 import re
+import sys
 
+import conftest as ui
 import pytest
-from conftest import (
-    REPO,
-    assert_no_axe_violations,
-    cell,
-    horizontal_overflow,
-    output_text,
-    run_cell,
-    set_code,
-    wait_ready_state,
-)
 
+REPO = ui.REPO
 SLUG = "02-counting"
 PAGE = f"{SLUG}.html"
-sys_path = str(REPO / "py")
 
 
 def lmlab_value(expression: str):
     """A value computed by lmlab with CPython, to compare a widget's numbers with."""
-    import sys
+    if str(REPO / "py") not in sys.path:
+        sys.path.insert(0, str(REPO / "py"))
+    from lmlab import neural_bigram, ngram
 
-    if sys_path not in sys.path:
-        sys.path.insert(0, sys_path)
-    from lmlab import ngram  # noqa: F401
-
-    return eval(expression, {"ngram": ngram})  # noqa: S307 - the test's own expressions
+    return eval(expression, {"ngram": ngram, "neural_bigram": neural_bigram})
 
 
 def widget(page, name):
@@ -41,8 +31,8 @@ def widget(page, name):
 
 def test_the_names_arrive_and_the_first_cell_reads_them(open_page):
     page = open_page(PAGE)
-    assert run_cell(page, 1) == "done"
-    assert output_text(page, 1).startswith("8,403 names, from 2 to 13 letters")
+    assert ui.run_cell(page, 1) == "done"
+    assert ui.output_text(page, 1).startswith("8,403 names, from 2 to 13 letters")
 
 
 def test_the_data_file_is_fetched_while_python_is_still_starting(browser, server):
@@ -51,7 +41,7 @@ def test_the_data_file_is_fetched_while_python_is_still_starting(browser, server
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(server["isolated"] + PAGE)
-    wait_ready_state(page)
+    ui.wait_ready_state(page)
     names = next(i for i, url in enumerate(requests) if "/data/names-" in url)
     numpy = next(i for i, url in enumerate(requests) if "/pyodide/numpy-" in url)
     # Asked for before Python had even started loading numpy, not after it was ready.
@@ -61,14 +51,14 @@ def test_the_data_file_is_fetched_while_python_is_still_starting(browser, server
 
 def test_a_later_visit_takes_the_names_from_cache_storage(open_page):
     page = open_page(PAGE)
-    assert run_cell(page, 1) == "done"
+    assert ui.run_cell(page, 1) == "done"
     cached = page.evaluate("""async () => (await (await caches.open('lmlab-data')).keys()).map(r => r.url)""")
     assert any("/data/names-" in url for url in cached)
     requests = []
     page.on("request", lambda r: "/data/names-" in r.url and requests.append(r.url))
     page.reload()
-    wait_ready_state(page)
-    assert run_cell(page, 1) == "done"
+    ui.wait_ready_state(page)
+    assert ui.run_cell(page, 1) == "done"
     assert requests == [], "the names were downloaded again"
 
 
@@ -84,9 +74,9 @@ def test_a_missing_or_damaged_data_file_gives_a_readable_message(open_page, brow
         page.route(re.compile(r".*/data/names-.*"),
                    lambda route: route.fulfill(status=200, body="not the names\n"))
     page.goto(server["isolated"] + PAGE)
-    wait_ready_state(page)
-    assert run_cell(page, 1, timeout=30_000) == "error"
-    text = output_text(page, 1)
+    ui.wait_ready_state(page)
+    assert ui.run_cell(page, 1, timeout=30_000) == "error"
+    text = ui.output_text(page, 1)
     assert "DataUnavailable: The data file names.txt could not be loaded" in text
     assert ("could not be downloaded" in text) if failure == "blocked" else ("arrived damaged" in text)
     assert "reload the page" in text.lower()
@@ -104,8 +94,8 @@ def test_moving_to_chapter_2_in_place_brings_its_data(open_page):
     page = open_page("01-what-is-a-language-model.html")
     page.click("a.nav-next")
     page.wait_for_function("() => document.body.dataset.page === '02-counting'")
-    assert run_cell(page, 1) == "done"
-    assert output_text(page, 1).startswith("8,403 names")
+    assert ui.run_cell(page, 1) == "done"
+    assert ui.output_text(page, 1).startswith("8,403 names")
 
 
 # --- BigramTable ----------------------------------------------------------------------------
@@ -251,7 +241,7 @@ def test_the_learning_curve_runs_and_approaches_the_counting_loss(open_page):
     curve = widget(page, "learning-curve")
     curve.get_by_label("Learning rate").select_option("10")
     page.wait_for_function("() => location.hash.includes('w3-lr=10')")
-    expected = lmlab_value("__import__('lmlab.neural_bigram').neural_bigram.names_learning_curve(300, 10.0)")
+    expected = lmlab_value("neural_bigram.names_learning_curve(300, 10.0)")
     readout = curve.locator(".lc-readout").inner_text()
     assert readout.startswith(f"Step 300: loss {expected['losses'][300]:.4f}")
     assert f"counting ({expected['counting_loss']:.4f})" in readout
@@ -275,11 +265,11 @@ def test_the_exercise_gives_actionable_feedback_and_remembers_a_pass(open_page):
     assert not solution.locator("pre").is_visible()  # collapsed until asked for
     solution.locator("summary").click()
     assert solution.locator("pre").is_visible()
-    set_code(page, number, _solution(page))
+    ui.set_code(page, number, _solution(page))
     exercise.locator(".exercise-check").click()
     page.wait_for_function("() => document.querySelector('.exercise').dataset.result === 'pass'")
     page.reload()
-    wait_ready_state(page)
+    ui.wait_ready_state(page)
     assert page.locator(".exercise").first.get_attribute("data-passed") == "yes"
 
 
@@ -291,20 +281,20 @@ def _solution(page) -> str:
 
 def test_axe_finds_no_violations_before_and_after_use(open_page):
     page = open_page(PAGE)
-    assert_no_axe_violations(page)
+    ui.assert_no_axe_violations(page)
     widget(page, "bigram-table").locator("td[tabindex='0']").focus()
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('[data-widget=bigram-table]').dataset.drawn")
     widget(page, "name-generator").locator(".ng-step").click()
-    assert_no_axe_violations(page)
+    ui.assert_no_axe_violations(page)
 
 
 def test_usable_at_375_px(open_page):
     page = open_page(PAGE, viewport={"width": 375, "height": 800})
-    assert horizontal_overflow(page) <= 0
+    assert ui.horizontal_overflow(page) <= 0
     widget(page, "name-generator").locator(".ng-generate").click()
     page.wait_for_function("() => document.querySelector('[data-widget=name-generator]').dataset.shown !== '0'")
-    assert horizontal_overflow(page) <= 0
+    assert ui.horizontal_overflow(page) <= 0
     box = widget(page, "bigram-table").locator(".bt-grid").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
 
@@ -321,4 +311,3 @@ def test_the_page_data_lists_what_the_page_fetches(open_page):
     listed = json.loads(page.locator("main script.page-data").inner_text())
     assert [entry["file"] for entry in listed] == ["names.txt"]
     assert listed[0]["url"].startswith("data/names-")
-    _ = cell

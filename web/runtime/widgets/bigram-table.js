@@ -5,7 +5,8 @@
 //
 // Config: fn ("lmlab.ngram.bigram_table"), kwargs ({k}), draw ("lmlab.ngram.draw_next"), seed
 // (the first draw's seed; each draw uses the next). Fragment: #KEY-row=a&KEY-seed=3.
-import { escapeHtml } from "./markup.js";
+import { escapeHtml, widgetFooter } from "./markup.js";
+import { showError, showLive } from "./status.js";
 import { readFragment, writeFragment } from "./fragment.js";
 import { cumulativeBar } from "./cumulative-bar.js";
 
@@ -63,10 +64,7 @@ export function render(config, state, key) {
     <button type="button" class="bt-draw-button" disabled>Draw from row “.”</button>
     <div class="bt-result"><p class="bt-roll">No draw yet.</p></div>
   </div>
-  <div class="widget-error" hidden><p class="widget-error-title"></p><pre class="widget-error-text"></pre></div>
-  <p class="widget-status" data-state="waking">Python is waking up; until it is ready you see the
-    table the book computed when it was built.</p>
-  <p class="visually-hidden bt-announce" aria-live="polite"></p>
+  ${widgetFooter("the table the book computed when it was built", "bt-announce")}
 </div>`;
 }
 
@@ -120,13 +118,8 @@ export function mount(element, context) {
   async function draw(useSeed = seed) {
     const char = state.chars[pickedRow];
     const result = await context.call(config.draw, [char, useSeed], { k: config.kwargs.k });
-    if (!result.ok) {
-      $(".widget-error").hidden = false;
-      $(".widget-error-title").textContent = "The draw failed:";
-      $(".widget-error-text").textContent = result.error;
-      return;
-    }
-    $(".widget-error").hidden = true;
+    if (!result.ok) return showError(element, "The draw failed:", result.error);
+    showError(element, null);
     const { probs, roll, index, chosen } = result.value;
     drawn?.classList.remove("is-drawn");
     drawn = cells[pickedRow][index];
@@ -180,9 +173,7 @@ export function mount(element, context) {
 
   context.ready.then(() => {
     drawButton.disabled = false;
-    const status = $(".widget-status");
-    status.dataset.state = "live";
-    status.textContent = `Live: draws are made by ${config.draw} in your browser.`;
+    showLive(element, `Live: draws are made by ${config.draw} in your browser.`);
     const shared = readFragment(key);
     const row = state.chars.indexOf(shared.row);
     if (row >= 0) {

@@ -5,7 +5,8 @@
 // reads the loss at any step.
 //
 // Config: fn, kwargs ({steps, lr}), rates (learning rates offered). Fragment: #KEY-lr=50&KEY-step=120.
-import { escapeHtml } from "./markup.js";
+import { escapeHtml, widgetFooter } from "./markup.js";
+import { showError, showLive } from "./status.js";
 import { readFragment, writeFragment } from "./fragment.js";
 
 const fixed = (x, digits) => Number(x).toFixed(digits);
@@ -71,10 +72,7 @@ export function render(config, state, key) {
     <input type="range" id="${id("step")}" class="lc-step" min="0" max="${n}" step="1" value="${n}" aria-describedby="${id("readout")}" disabled>
   </div>
   <p class="lc-readout" id="${id("readout")}">${escapeHtml(readout(state, n))}</p>
-  <div class="widget-error" hidden><p class="widget-error-title"></p><pre class="widget-error-text"></pre></div>
-  <p class="widget-status" data-state="waking">Python is waking up; until it is ready you see the
-    curve the book computed when it was built.</p>
-  <p class="visually-hidden lc-announce" aria-live="polite"></p>
+  ${widgetFooter("the curve the book computed when it was built", "lc-announce")}
 </div>`;
 }
 
@@ -102,13 +100,8 @@ export function mount(element, context) {
     $(".lc-run").disabled = true;
     const result = await context.call(config.fn, [], { ...config.kwargs, lr });
     $(".lc-run").disabled = false;
-    if (!result.ok) {
-      $(".widget-error").hidden = false;
-      $(".widget-error-title").textContent = "Gradient descent failed:";
-      $(".widget-error-text").textContent = result.error;
-      return;
-    }
-    $(".widget-error").hidden = true;
+    if (!result.ok) return showError(element, "Gradient descent failed:", result.error);
+    showError(element, null);
     state = result.value;
     const n = state.losses.length - 1;
     const end = at ?? n;
@@ -138,9 +131,7 @@ export function mount(element, context) {
 
   context.ready.then(() => {
     for (const control of element.querySelectorAll("button, input, select")) control.disabled = false;
-    const status = $(".widget-status");
-    status.dataset.state = "live";
-    status.textContent = `Live: Run trains the model with ${config.fn} in your browser.`;
+    showLive(element, `Live: Run trains the model with ${config.fn} in your browser.`);
     const shared = readFragment(key);
     const lr = Number(shared.lr);
     if ([...rate.options].some((o) => Number(o.value) === lr)) {
