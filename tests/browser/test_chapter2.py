@@ -171,6 +171,41 @@ def test_the_mode_switch_shades_by_probability(open_page):
     assert after == f"--v: {probs[17][21]:.3f};"
 
 
+NO_END = """import numpy as np
+
+def bigram_counts(words, chars):
+    index = {c: k for k, c in enumerate(chars)}
+    counts = np.zeros((len(chars), len(chars)), dtype=int)
+    for word in words:
+        padded = "." + word
+        for a, b in zip(padded, padded[1:]):
+            counts[index[a], index[b]] += 1
+    return counts"""
+
+
+def test_the_table_can_be_drawn_from_the_readers_own_counts(open_page):
+    page = open_page(PAGE)
+    table = widget(page, "bigram-table")
+    switch = table.get_by_role("switch")
+    switch.check()
+    page.wait_for_function("() => !document.querySelector('[data-widget=bigram-table] .widget-error').hidden")
+    assert "Run the cell that defines bigram_counts() first" in table.locator(".widget-error").inner_text()
+    number = int(page.locator(".exercise .cell").get_attribute("data-number"))
+    ui.set_code(page, number, NO_END)
+    assert ui.run_cell(page, number) == "done"
+    switch.uncheck()
+    switch.check()
+    ends = lmlab_value("int((ngram.names_model().counts[:, 0] > 0).sum())")
+    page.wait_for_function("() => document.querySelector('.bt-source').textContent.includes('differ')")
+    assert table.locator(".bt-source").inner_text() == f"Your counts differ from lmlab's in {ends} of the 729 cells."
+    assert table.locator(".widget-error").is_hidden()
+    # The picked row's draw comes from the table on screen: after "a" the end is now impossible.
+    table.locator("tbody tr").nth(1).locator("td").nth(0).click()
+    page.wait_for_function("() => document.querySelector('[data-widget=bigram-table]').dataset.drawn")
+    assert table.get_attribute("data-drawn") != "a."
+    assert "probability 0.000" in table.locator(".bt-detail").inner_text()
+
+
 def test_a_shared_row_and_seed_reproduce_the_draw(open_page):
     page = open_page(f"{PAGE}#w1-row=q&w1-seed=5")
     page.wait_for_function("() => document.querySelector('[data-widget=bigram-table]').dataset.drawn")

@@ -3,8 +3,10 @@
 // gives a draw from that row, shown as the roll landing on the row's cumulative bar. The table
 // comes from lmlab.ngram.bigram_table and each draw from lmlab.ngram.draw_next; this file draws.
 //
-// Config: fn ("lmlab.ngram.bigram_table"), kwargs ({k}), draw ("lmlab.ngram.draw_next"), seed
-// (the first draw's seed; each draw uses the next). Fragment: #KEY-row=a&KEY-seed=3.
+// Config: fn ("lmlab.ngram.bigram_table"), kwargs ({k}), draw ("lmlab.ngram.draw_from_row",
+// called with the picked row's probabilities and a seed), seed (the first draw's; each draw uses
+// the next), reader ({fn, cell}: a counting function the reader defines on the page, handed to fn
+// as its counter, so the table shows their counts). Fragment: #KEY-row=a&KEY-seed=3.
 import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
 import { readFragment, writeFragment } from "./fragment.js";
@@ -58,6 +60,12 @@ export function render(config, state, key) {
     <label><input type="radio" name="${id("mode")}" value="counts" checked> counts</label>
     <label><input type="radio" name="${id("mode")}" value="probs"> probabilities</label>
   </div>
+  ${config.reader ? `<div class="bt-reader">
+    <input type="checkbox" role="switch" id="${id("mine")}" class="bt-mine" disabled>
+    <label for="${id("mine")}">Count with my <code>${escapeHtml(config.reader.fn)}</code>
+      (<a href="#cell-${escapeHtml(config.reader.cell)}">the exercise</a>)</label>
+  </div>
+  <p class="bt-source">The counts are lmlab's.</p>` : ""}
   <div class="bt-scroll">${tableHtml(state, "counts", id)}</div>
   <p class="bt-detail" aria-hidden="true">${escapeHtml(describeCell(state, 0, 1))}</p>
   <div class="bt-draw">
@@ -71,7 +79,7 @@ export function render(config, state, key) {
 export function mount(element, context) {
   const { config, key } = context;
   if (!element.querySelector(".bt")) element.innerHTML = render(config, context.state, key);
-  const state = context.state;
+  let state = context.state;
   const $ = (selector) => element.querySelector(selector);
   const grid = $(".bt-grid");
   const cells = [...grid.querySelectorAll("tbody tr")].map((tr) => [...tr.querySelectorAll("td")]);
@@ -106,6 +114,32 @@ export function mount(element, context) {
     drawButton.textContent = `Draw from row “${state.chars[r]}”`;
   }
 
+  // Resolves once the table shows lmlab's counts or (switched on) the reader's.
+  async function useCounter(mine) {
+    const kwargs = mine ? { ...config.kwargs, counter: { reader: config.reader.fn } } : config.kwargs;
+    const result = await context.call(config.fn, [], kwargs);
+    let source = "The counts are lmlab's.";
+    if (result.ok) {
+      state = result.value;
+      showError(element, null);
+      if (mine) {
+        source = state.differs
+          ? `Your counts differ from lmlab's in ${state.differs} of the ${size * size} cells.`
+          : "Your counts match lmlab's in every cell.";
+      }
+    } else {
+      const name = config.reader.fn;
+      showError(element, result.error.includes(`no function named '${name}'`)
+        ? `Run the cell that defines ${name}() first; until then the table shows lmlab's counts.`
+        : `Your ${name}() did not work, so the table shows lmlab's counts:`, result.error);
+      state = context.state;
+    }
+    $(".bt-source").textContent = source;
+    setMode(element.dataset.mode || "counts");
+    showDetail(...focused);
+    announcer.textContent = source;
+  }
+
   function setMode(mode) {
     const started = performance.now();
     const v = shades(state, mode);
@@ -117,10 +151,10 @@ export function mount(element, context) {
 
   async function draw(useSeed = seed) {
     const char = state.chars[pickedRow];
-    const result = await context.call(config.draw, [char, useSeed], { k: config.kwargs.k });
+    const result = await context.call(config.draw, [state.probs[pickedRow], useSeed]);
     if (!result.ok) return showError(element, "The draw failed:", result.error);
-    showError(element, null);
-    const { probs, roll, index, chosen } = result.value;
+    const { probs, roll, index } = result.value;
+    const chosen = state.chars[index];
     drawn?.classList.remove("is-drawn");
     drawn = cells[pickedRow][index];
     drawn.classList.add("is-drawn");
@@ -170,9 +204,11 @@ export function mount(element, context) {
     radio.addEventListener("change", () => radio.checked && setMode(radio.value));
   }
   drawButton.addEventListener("click", () => draw());
+  $(".bt-mine")?.addEventListener("change", (event) => useCounter(event.target.checked));
 
   context.ready.then(() => {
     drawButton.disabled = false;
+    if ($(".bt-mine")) $(".bt-mine").disabled = false;
     showLive(element, `Live: draws are made by ${config.draw} in your browser.`);
     const shared = readFragment(key);
     const row = state.chars.indexOf(shared.row);
