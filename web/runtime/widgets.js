@@ -15,12 +15,18 @@
 //   ready                      a Promise that resolves once Python can answer
 import { jsonReviver } from "./protocol.js";
 import { mount as generationExplorer } from "./widgets/generation-explorer.js";
+import { mount as bigramTable } from "./widgets/bigram-table.js";
+import { mount as learningCurve } from "./widgets/learning-curve.js";
+import { mount as nameGenerator } from "./widgets/name-generator.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 
 // name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
 const mounts = {
   "generation-explorer": generationExplorer,
   "temperature-explorer": temperatureExplorer,
+  "bigram-table": bigramTable,
+  "name-generator": nameGenerator,
+  "learning-curve": learningCurve,
 };
 
 function whenReady(python) {

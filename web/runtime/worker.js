@@ -2,6 +2,7 @@
 // every page of the book. It speaks the protocol in protocol.js; all Python lives in kernel.py.
 import { WorkerEnd } from "./channel.js";
 import kernelSource from "./kernel.py";
+import { fetchData, writeData } from "./data-files.js";
 import { fromWorker, jsonReplacer, jsonReviver } from "./protocol.js";
 
 let pyodide = null;
@@ -9,6 +10,9 @@ let kernel = null;
 let readyPromise = null;
 let channel = null; // WorkerEnd, where the page is cross-origin isolated
 let jobId = null; // the job running now, whose cell an input() question belongs to
+// Settles once every data file the page asked for is in Python's file system (or marked as
+// missing): cells and widget calls wait for it, so they never read a half-arrived file.
+let dataWritten = Promise.resolve();
 
 function post(message) {
   self.postMessage(message);
@@ -142,7 +146,15 @@ self.onmessage = async ({ data }) => {
     readyPromise = boot(data).catch((err) => post(fromWorker.fatal(String(err && err.stack || err))));
     return;
   }
+  if (data.type === "data") {
+    const fetched = fetchData(data.files); // now, while Python is still starting
+    dataWritten = Promise.all([dataWritten, readyPromise, fetched]).then(([, , files]) => {
+      if (pyodide) writeData(pyodide.FS, files);
+    });
+    return;
+  }
   await readyPromise;
+  await dataWritten;
   if (!kernel) return;
   try {
     jobId = data.id ?? null;
