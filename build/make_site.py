@@ -242,7 +242,7 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
         if chapter.cells:
             notebook = out / "notebooks" / f"{chapter.slug}.ipynb"
             notebook.parent.mkdir(exist_ok=True)
-            notebook.write_text(notebooks.notebook_json(chapter))
+            notebook.write_text(notebooks.notebook_json(chapter, data_files))
     data.remove_stale(out / "data", published)
     (out / "index.html").write_text(
         template.render(

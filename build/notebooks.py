@@ -1,10 +1,11 @@
 """Each chapter as a Jupyter notebook (nbformat 4): its prose as Markdown cells (math intact), its
-Python cells as code cells, and first a cell that makes lmlab importable.
+Python cells as code cells, and first a cell that makes lmlab importable (and one that fetches
+the chapter's data files, where it has any).
 
 The builder writes one per chapter to _site/notebooks/<slug>.ipynb with the book's code. The
 page's "Download as notebook" button (web/runtime/notebook.js) fetches it, puts the reader's own
-code into the cells they edited (matched by metadata.lmlab.cell) and the wheel's absolute address
-into the first cell, and saves it. Widgets, which need the page, become a line saying where to use
+code into the cells they edited (matched by metadata.lmlab.cell) and the site's absolute address
+into the first cells, and saves it. Widgets, which need the page, become a line saying where to use
 them; callouts become quotes and hints <details>.
 """
 
@@ -14,6 +15,7 @@ import re
 from chapters import CALLOUTS, Chapter
 
 WHEEL_PLACEHOLDER = "{{LMLAB_WHEEL_URL}}"
+SITE_PLACEHOLDER = "{{SITE_URL}}"
 
 INSTALL_CELL = f"""\
 # lmlab, the book's numpy library, installed from the book's site where it is missing (Jupyter,
@@ -26,6 +28,20 @@ except ImportError:
 
     importlib.invalidate_caches()
     import lmlab"""
+
+DATA_CELL = """\
+# The data files this chapter reads, fetched once from the book's site into ./lmlab-data/;
+# lmlab.data reads the folder named by LMLAB_DATA.
+import os
+import pathlib
+import urllib.request
+
+data_folder = pathlib.Path("lmlab-data")
+data_folder.mkdir(exist_ok=True)
+for file, url in {files}:
+    if not (data_folder / file).exists():
+        urllib.request.urlretrieve(url, data_folder / file)
+os.environ["LMLAB_DATA"] = str(data_folder.resolve())"""
 
 FENCE = re.compile(r"^```python[^\n]*\n.*?^```[ \t]*$\n?", re.S | re.M)
 DIRECTIVE = re.compile(r"^::: (\w+) ?(.*)$")
@@ -69,12 +85,16 @@ def plain_markdown(text: str, chapter: Chapter) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def chapter_notebook(chapter: Chapter) -> dict:
-    """The chapter as an nbformat 4 notebook, as a dict ready for json.dumps."""
+def chapter_notebook(chapter: Chapter, data_files: list[dict]) -> dict:
+    """The chapter as an nbformat 4 notebook, as a dict ready for json.dumps. data_files: what
+    the chapter's page fetches ([{file, url (relative to the site)}], from build/data.py)."""
     body = chapter.source
     if body.startswith("---\n"):
         body = body[body.index("\n---\n", 4) + 5:]
     cells = [code_cell(INSTALL_CELL, {"lmlab": {"install": True}})]
+    if data_files:
+        files = [(entry["file"], SITE_PLACEHOLDER + entry["url"]) for entry in data_files]
+        cells.append(code_cell(DATA_CELL.format(files=files), {"lmlab": {"install": True}}))
     specs = iter(chapter.cells)
     position = 0
     for fence in FENCE.finditer(body):
@@ -107,8 +127,8 @@ def chapter_notebook(chapter: Chapter) -> dict:
     }
 
 
-def notebook_json(chapter: Chapter) -> str:
-    notebook = chapter_notebook(chapter)
+def notebook_json(chapter: Chapter, data_files: list[dict]) -> str:
+    notebook = chapter_notebook(chapter, data_files)
     for number, cell in enumerate(notebook["cells"]):
         cell["id"] = f"{chapter.slug[:40]}-{number}"  # nbformat 4.5 wants an id per cell
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"

@@ -50,6 +50,7 @@ from serve_site import Handler, serve_in_background  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import responsiveness  # noqa: E402
+import widgets as widget_bench  # noqa: E402
 
 CHAPTER = "01-what-is-a-language-model"
 CHAPTER2 = "02-counting"
@@ -110,62 +111,9 @@ window.__benchArm = (target) => {
 window.__benchArm(location.pathname.split("/").pop().replace(/\\.html$/, ""));
 """
 
-SLIDER_JS = """async (values) => {
-  const widget = document.querySelector(".widget[data-widget=temperature-explorer]");
-  const slider = widget.querySelector(".tx-input");
-  const drawn = [], framed = [];
-  for (const value of values) {
-    const redrawn = new Promise((resolve) =>
-      widget.addEventListener("widget:drawn", resolve, { once: true }));
-    const start = performance.now();
-    slider.value = value;
-    slider.dispatchEvent(new Event("input", { bubbles: true }));
-    await redrawn;
-    drawn.push(performance.now() - start);
-    await new Promise((resolve) => requestAnimationFrame(resolve));
-    framed.push(performance.now() - start);
-  }
-  return { drawn, framed };
-}"""
-
-
-# Chapter 2's widgets: one input each, timed to the widget's "widget:drawn" event and to the next
-# animation frame after it.
-WIDGETS_JS = """async (inputs) => {
-  const actions = {
-    "bigram-table": (w, i) => {
-      const radio = w.querySelector(`.bt-mode input[value=${i % 2 ? "counts" : "probs"}]`);
-      radio.checked = true;
-      radio.dispatchEvent(new Event("change", { bubbles: true }));
-    },
-    "name-generator": (w) => {
-      const step = w.querySelector(".ng-step");
-      (step.disabled ? w.querySelector(".ng-new") : step).click();
-    },
-    "learning-curve": (w, i) => {
-      const slider = w.querySelector(".lc-step");
-      slider.value = String((i * 37) % (Number(slider.max) + 1));
-      slider.dispatchEvent(new Event("input", { bubbles: true }));
-    },
-  };
-  const times = {};
-  for (const [name, act] of Object.entries(actions)) {
-    const widget = document.querySelector(`.widget[data-widget=${name}]`);
-    const drawn = [], framed = [];
-    for (let i = 0; i < inputs; i++) {
-      const redrawn = new Promise((resolve) =>
-        widget.addEventListener("widget:drawn", resolve, { once: true }));
-      const start = performance.now();
-      act(widget, i);
-      await redrawn;
-      drawn.push(performance.now() - start);
-      await new Promise((resolve) => requestAnimationFrame(resolve));
-      framed.push(performance.now() - start);
-    }
-    times[name] = { drawn, framed };
-  }
-  return times;
-}"""
+# The temperature slider, moved to each of the round's values (the same for every round).
+SLIDER_ACT = """(w, i) => { const slider = w.querySelector(".tx-input");
+  slider.value = VALUES[i]; slider.dispatchEvent(new Event("input", { bubbles: true })); }"""
 
 
 class Counter:
@@ -279,7 +227,9 @@ def lmlab_visit(context, base: str, counter: Counter, slider_values: list[str]) 
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     cold = load(page, base + f"{CHAPTER}.html", counter)
     warm = load(page, base + f"{CHAPTER}.html", counter)
-    slider = page.evaluate(SLIDER_JS, slider_values)
+    act = SLIDER_ACT.replace("VALUES", json.dumps(slider_values))
+    slider = page.evaluate(widget_bench.TIME_INPUTS_JS,
+                           ["temperature-explorer", act, len(slider_values)])
 
     # Next chapter: open chapter 0 and run its first cell (which imports numpy, as chapter 1's
     # does: the measure is the runtime's, not numpy's first import), then follow "next".
@@ -308,7 +258,8 @@ def chapter2_round(playwright, base: str, counter: Counter) -> dict:
         page = context.new_page()
         cold = load(page, base + f"{CHAPTER2}.html", counter)
         warm = load(page, base + f"{CHAPTER2}.html", counter)
-        widgets = page.evaluate(WIDGETS_JS, WIDGET_INPUTS)
+        widgets = {widget: page.evaluate(widget_bench.TIME_INPUTS_JS, [widget, act, WIDGET_INPUTS])
+                   for chapter, widget, _, act in widget_bench.SCENARIOS if chapter == CHAPTER2}
         context.close()
         return {"cold": cold, "warm": warm, "widgets": widgets}
 

@@ -28,7 +28,8 @@ from serve_site import serve_in_background  # noqa: E402
 TIMEOUT = 120_000
 BAR_MS = 50
 
-# (chapter, widget, what the reader does, JS (widget element, input number) -> performs the input)
+# (chapter, widget, what the reader does, JS (widget element, input number) -> performs the input).
+# The boot benchmark times chapter 2's widgets with these too (one scenario per widget there).
 SCENARIOS = [
     ("01-what-is-a-language-model", "temperature-explorer", "temperature slider",
      """(w, i) => { const s = w.querySelector(".tx-input");
@@ -42,6 +43,17 @@ SCENARIOS = [
      """(w) => w.querySelector(".gx-new-seed").click()"""),
     ("01-what-is-a-language-model", "generation-explorer", "Step / Start over",
      """(w, i) => w.querySelector(i % 4 === 3 ? ".gx-reset" : ".gx-next").click()"""),
+    ("02-counting", "bigram-table", "counts / probabilities",
+     """(w, i) => {
+       const radio = w.querySelector(`.bt-mode input[value=${i % 2 ? "counts" : "probs"}]`);
+       radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("02-counting", "name-generator", "Step (New name at the end)",
+     """(w) => { const step = w.querySelector(".ng-step");
+                (step.disabled ? w.querySelector(".ng-new") : step).click(); }"""),
+    ("02-counting", "learning-curve", "step slider",
+     """(w, i) => { const slider = w.querySelector(".lc-step");
+                   slider.value = String((i * 37) % (Number(slider.max) + 1));
+                   slider.dispatchEvent(new Event("input", { bubbles: true })); }"""),
 ]
 
 TIME_INPUTS_JS = """async ([widgetName, act, count]) => {

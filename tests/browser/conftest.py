@@ -9,6 +9,7 @@ Fixtures:
                  127.0.0.1 and that no error was logged.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,9 +35,11 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def site() -> Path:
-    root = REPO / "_site"
+    """_site, or the folder in LMLAB_SITE (a site built elsewhere with make_site.py --out)."""
+    root = Path(os.environ.get("LMLAB_SITE") or REPO / "_site")
     if not (root / "index.html").exists():
-        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True)
+        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py"), "--out", str(root)],
+                       check=True)
     return root
 
 

@@ -2,12 +2,12 @@
 section being read marked), light and dark themes with axe in both, and printing."""
 
 import pytest
+import yaml
 from conftest import REPO, assert_no_axe_violations, wait_ready_state
 
 CHAPTER = "01-what-is-a-language-model.html"
-TITLES = [line.removeprefix("title: ").strip()
-          for path in sorted((REPO / "web" / "chapters").glob("*.md"))
-          for line in path.read_text().splitlines() if line.startswith("title: ")]
+TITLES = [yaml.safe_load(path.read_text().split("---\n")[1])["title"]
+          for path in sorted((REPO / "web" / "chapters").glob("*.md"))]
 
 
 def contents(page) -> dict:

@@ -1,8 +1,10 @@
 // "Download as notebook": the chapter as a Jupyter notebook with the reader's code in it. The
 // builder wrote the chapter's notebook (build/notebooks.py) with the book's code; this puts each
 // cell's current code (edits included) into the code cell with the same metadata.lmlab.cell, and
-// the lmlab wheel's absolute address into the first cell, which installs lmlab where it is missing.
+// the site's absolute address into the first cells, which install lmlab where it is missing and
+// fetch the chapter's data files.
 const WHEEL_PLACEHOLDER = "{{LMLAB_WHEEL_URL}}";
+const SITE_PLACEHOLDER = "{{SITE_URL}}";
 
 export async function downloadNotebook(page, siteRoot) {
   const response = await fetch(new URL(`notebooks/${page.slug}.ipynb`, siteRoot));
@@ -15,7 +17,9 @@ export async function downloadNotebook(page, siteRoot) {
     if (cell.cell_type !== "code") continue;
     const id = cell.metadata.lmlab?.cell;
     if (code.has(id)) cell.source = code.get(id);
-    else if (cell.metadata.lmlab?.install) cell.source = cell.source.replace(WHEEL_PLACEHOLDER, wheel);
+    else if (cell.metadata.lmlab?.install) {
+      cell.source = cell.source.replace(WHEEL_PLACEHOLDER, wheel).replaceAll(SITE_PLACEHOLDER, siteRoot.href);
+    }
   }
   const blob = new Blob([JSON.stringify(notebook, null, 1)], { type: "application/x-ipynb+json" });
   const link = Object.assign(document.createElement("a"), {

@@ -7,6 +7,7 @@
 // Config (from the chapter's ::: widget directive):
 //   fn       "lmlab.generation.generation_explorer"
 //   kwargs   {table, prompt: [words], depth, branches, temperature, seed}: the initial settings
+import { latestOnly } from "./latest.js";
 import { escapeHtml } from "./markup.js";
 
 const fixed = (x, digits) => Number(x).toFixed(digits);
@@ -122,19 +123,18 @@ export function mount(element, context) {
   const status = $(".widget-status");
   const errorBox = $(".widget-error");
   let state = context.state;
-  let settings = { ...config.kwargs };
+  let settings = { ...config.kwargs }; // what the controls say
+  let shown = settings; // what the tree and the run on screen were computed for
   let step = 0;
-  let wanted = null;
-  let busy = false;
 
   for (const control of element.querySelectorAll("input, select, button")) control.disabled = false;
 
   const announce = (text) => ($(".gx-announce").textContent = text);
 
   function draw() {
-    body.innerHTML = bodyHtml(config, state, settings, step);
+    body.innerHTML = bodyHtml(config, state, shown, step);
     body.dataset.step = String(step);
-    element.dataset.drawn = JSON.stringify({ ...settings, table: undefined, step });
+    element.dataset.drawn = JSON.stringify({ ...shown, table: undefined, step });
     element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { step } }));
   }
 
@@ -143,36 +143,31 @@ export function mount(element, context) {
     if (step === 0) return announce("Back at the prompt.");
     const s = state.trace[step - 1];
     announce(`Step ${step}: after ${s.context.at(-1)} the roll ${fixed(s.roll, 3)} picks ${s.word}, ` +
-      `probability ${fixed(s.prob, 3)}. Context: ${[...settings.prompt, ...state.trace.slice(0, step).map((x) => x.word)].join(" ")}`);
+      `probability ${fixed(s.prob, 3)}. Context: ${[...shown.prompt, ...state.trace.slice(0, step).map((x) => x.word)].join(" ")}`);
   }
 
-  // Settings change faster than Python answers: only the latest is computed and drawn.
-  async function request(changes) {
-    settings = { ...settings, ...changes };
-    $(".gx-t").textContent = fixed(settings.temperature, 2);
-    wanted = settings;
-    if (busy) return;
-    busy = true;
+  const compute = latestOnly(async (wanted) => {
     try {
-      while (wanted) {
-        const next = wanted;
-        wanted = null;
-        const result = await context.call(config.fn, [], next);
-        if (!result.ok) throw new Error(result.error);
-        errorBox.hidden = true;
-        state = result.value;
-        step = Math.min(step, state.trace.length);
-        draw();
-      }
-      announce(`Tree ${settings.depth} deep with ${settings.branches} branches at temperature ` +
-        `${fixed(settings.temperature, 2)}, seed ${settings.seed}.`);
+      const result = await context.call(config.fn, [], wanted);
+      if (!result.ok) throw new Error(result.error);
+      errorBox.hidden = true;
+      state = result.value;
+      shown = wanted;
+      step = Math.min(step, state.trace.length);
+      draw();
+      announce(`Tree ${wanted.depth} deep with ${wanted.branches} branches at temperature ` +
+        `${fixed(wanted.temperature, 2)}, seed ${wanted.seed}.`);
     } catch (err) {
       errorBox.hidden = false;
       $(".widget-error-title").textContent = "The widget could not compute this:";
       $(".widget-error-text").textContent = String(err.message || err);
-    } finally {
-      busy = false;
     }
+  });
+
+  function request(changes) {
+    settings = { ...settings, ...changes };
+    $(".gx-t").textContent = fixed(settings.temperature, 2);
+    compute(settings);
   }
 
   $(".gx-temperature").addEventListener("input", (e) => request({ temperature: Number(e.target.value) }));

@@ -10,6 +10,7 @@
 //   seed     first seed of the Sample button (each draw uses the next one)
 //   reader   {fn: "softmax", cell: "softmax"}: a function the reader defines on the page, called
 //            as fn(logits, T) and expected to return one probability per token
+import { latestOnly } from "./latest.js";
 import { escapeHtml } from "./markup.js";
 
 const MIN_T = 0.1;
@@ -86,8 +87,6 @@ export function mount(element, context) {
   const draws = [];
   let seedsUsed = 0;
   let state = context.state;
-  let wanted = null; // the temperature still to draw, if any
-  let busy = false;
   let sampled = null; // index of the token the last draw picked
   let announceTimer = 0;
 
@@ -159,23 +158,17 @@ export function mount(element, context) {
       `${fixed(state.effective_tokens, 2)} effective tokens.`), ANNOUNCE_AFTER_MS);
   }
 
-  // Slider moves faster than Python answers are merged: only the latest position is drawn.
-  async function request(t) {
-    $(".tx-t").textContent = fixed(t, 2);
-    wanted = t;
-    if (busy) return;
-    busy = true;
+  const drawLatest = latestOnly(async (t) => {
     try {
-      while (wanted !== null) {
-        const next = wanted;
-        wanted = null;
-        draw(await compute(next), next);
-      }
+      draw(await compute(t), t);
     } catch (err) {
       showError("The widget could not compute this:", String(err.message || err));
-    } finally {
-      busy = false;
     }
+  });
+
+  function request(t) {
+    $(".tx-t").textContent = fixed(t, 2);
+    drawLatest(t);
   }
 
   async function sampleOne() {
