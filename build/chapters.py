@@ -7,6 +7,7 @@ Authoring syntax (see web/chapters/00-how-this-book-works.md for every feature i
     ::: insight | warning | misconception [Title]     a callout
     ::: hint [Title]               a collapsed hint (<details>)
     ::: widget NAME {json config}  a widget, drawn by web/runtime/widgets/NAME.js
+    data: [names]                  (front matter) data sets the page loads, see build/data.py
     $x$ and $$x$$                  math, rendered by KaTeX at build time
 """
 
@@ -53,6 +54,11 @@ class Chapter:
     @property
     def title(self) -> str:
         return self.meta["title"]
+
+    @property
+    def data(self) -> list[str]:
+        """The data sets (build/data.py) the chapter's cells and widgets read."""
+        return list(self.meta.get("data", []))
 
 
 def parse_cell_info(info: str) -> dict:

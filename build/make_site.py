@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import chapters
+import data
 import execute
 import vendor
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -133,8 +134,11 @@ def inlinable(text: str, source: str) -> str:
 
 
 def outputs_cache(chapter: chapters.Chapter) -> Path:
-    """Where the outputs of the chapter's cells are kept, named by everything they depend on."""
-    key = hashlib.sha256()
+    """Where the outputs of the chapter's cells are kept, named by everything they depend on:
+    lmlab, the kernel, the cells and the sha256 of every data file the chapter declares."""
+    manifest = data.prepare(chapter.data) if chapter.data else {"datasets": {}, "files": {}}
+    files = [f for name in chapter.data for f in manifest["datasets"][name]["files"]]
+    key = hashlib.sha256(json.dumps([manifest["files"][f]["sha256"] for f in files]).encode())
     for path in sorted((REPO / "py").rglob("*.py")) + [WEB / "runtime" / "kernel.py"]:
         key.update(path.read_bytes())
     key.update(json.dumps([(c.id, c.code, c.options) for c in chapter.cells]).encode())
@@ -142,7 +146,8 @@ def outputs_cache(chapter: chapters.Chapter) -> Path:
 
 
 def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
-    """cell id -> output HTML, from the cache when neither the cells nor lmlab changed."""
+    """cell id -> output HTML, from the cache when neither the cells, lmlab nor the chapter's
+    data changed."""
     cached = outputs_cache(chapter)
     if cached.exists():
         results = json.loads(cached.read_text())
@@ -190,9 +195,16 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
     env.globals["page_css"] = Markup(inlinable(css, "web/styles"))
     template = env.get_template("page.html")
     book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
+    published: set[str] = set()
     for i, chapter in enumerate(book):
         step(f"rendering {chapter.slug}")
-        body = chapters.render(chapter, chapter_outputs(chapter), widget_markup(chapter))
+        data_files = data.publish(chapter.data, out / "data")
+        published.update(Path(entry["url"]).name for entry in data_files)
+        body = chapters.render(chapter, chapter_outputs(chapter),
+                               widget_markup(chapter))
+        if data_files:  # which files the page fetches (web/runtime/data-files.js)
+            listed = json.dumps(data_files).replace("</", "<\\/")
+            body = f'<script type="application/json" class="page-data">{listed}</script>\n{body}'
         link = lambda c: c and {"href": f"{c.slug}.html", "title": c.title}  # noqa: E731
         page = template.render(
             title=chapter.title,
@@ -204,6 +216,7 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
             next=link(book[i + 1] if i + 1 < len(book) else None),
         )
         (out / f"{chapter.slug}.html").write_text(page)
+    data.remove_stale(out / "data", published)
     (out / "index.html").write_text(
         template.render(
             title="Contents",
@@ -228,7 +241,7 @@ def credits_body() -> str:
     rows = "\n".join(
         f"<tr><td>{html.escape(what)}</td><td>{html.escape(source)}</td>"
         f"<td>{html.escape(licence)}</td></tr>"
-        for what, source, licence in vendor.CREDITS
+        for what, source, licence in vendor.CREDITS + data.credits()
     )
     return (
         "<h1>Credits</h1>\n<p>LM Lab runs on the work of others. Everything below is served "

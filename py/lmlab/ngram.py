@@ -14,11 +14,13 @@ bigrams (27 * 27 = 729) and hopeless for long contexts, which is why neural mode
 counting with learned functions that generalise.
 """
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 
-from lmlab.sampling import sample_index
+from lmlab import data
+from lmlab.sampling import sample_index, temper
 
 BOUNDARY = "."
 MAX_TABLE_ENTRIES = 5_000_000  # about 40 MB of counts and as much again of probabilities
@@ -157,25 +159,29 @@ class NGramModel:
         seed: int | None = None,
         top: int = 5,
         max_length: int = 50,
+        temperature: float = 1.0,
     ) -> list[dict]:
         """Generate one name step by step, recording every choice.
 
         Each step: {context (the last n - 1 chars), candidates (the ``top`` most likely next chars
-        as [{char, prob}]), roll (the uniform draw), chosen, prob}. The name ends when "." is
-        drawn, or after ``max_length`` characters.
+        as [{char, prob}]), probs (all V probabilities, in alphabet order: the order the sampler
+        walks them), roll (the uniform draw), chosen, prob}. The probabilities are the row's,
+        reshaped by ``temperature`` (sampling.temper). The name ends when "." is drawn, or after
+        ``max_length`` characters.
         """
         if rng is None:
             rng = np.random.default_rng(seed)
         name = ""
         steps = []
         while len(name) < max_length:
-            probs = self.next_probs(name)
+            probs = temper(self.next_probs(name), temperature)
             index, roll = sample_index(probs, rng)
             best = np.argsort(-probs, kind="stable")[:top]
             steps.append(
                 {
                     "context": self.context(name),
                     "candidates": [{"char": self.chars[i], "prob": float(probs[i])} for i in best],
+                    "probs": probs.tolist(),
                     "roll": float(roll),
                     "chosen": self.chars[index],
                     "prob": float(probs[index]),
@@ -187,17 +193,73 @@ class NGramModel:
         return steps
 
     def sample(
-        self, rng: np.random.Generator | None = None, seed: int | None = None, max_length: int = 50
+        self,
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+        max_length: int = 50,
+        temperature: float = 1.0,
     ) -> str:
         """One generated name (without its boundary dots)."""
-        steps = self.sample_trace(rng=rng, seed=seed, top=0, max_length=max_length)
+        steps = self.sample_trace(
+            rng=rng, seed=seed, top=0, max_length=max_length, temperature=temperature
+        )
         return "".join(step["chosen"] for step in steps if step["chosen"] != BOUNDARY)
 
-    def sample_names(self, count: int, seed: int | None = None) -> list[str]:
+    def sample_names(
+        self, count: int, seed: int | None = None, temperature: float = 1.0
+    ) -> list[str]:
         """``count`` names drawn from one seeded stream."""
         rng = np.random.default_rng(seed)
-        return [self.sample(rng=rng) for _ in range(count)]
+        return [self.sample(rng=rng, temperature=temperature) for _ in range(count)]
 
     def nonzero_fraction(self) -> float:
         """Share of table entries ever observed: it collapses as n grows."""
         return float(np.count_nonzero(self.counts) / self.counts.size)
+
+
+# The book's names (lmlab.data.names) as models and widget answers. Widgets call plain functions
+# by dotted path with JSON arguments, so these build the model once and keep it.
+
+
+@functools.lru_cache(maxsize=8)
+def names_model(n: int = 2, k: float = 0.0) -> NGramModel:
+    """The n-gram model of every name in lmlab.data.names(), with add-k smoothing (kept)."""
+    return NGramModel(data.names(), n=n, k=k)
+
+
+def bigram_table(k: float = 0.0) -> dict:
+    """The names' bigram table for the BigramTable widget.
+
+    -> {chars (V,), counts (V, V) ints, probs (V, V), row_totals (V,)}; rows are the current
+    character, columns the next one.
+    """
+    model = names_model(2, float(k))
+    return {
+        "chars": model.chars,
+        "counts": model.counts.tolist(),
+        "probs": model.probs.tolist(),
+        "row_totals": model.counts.sum(axis=1).tolist(),
+    }
+
+
+def draw_next(char: str, seed: int, temperature: float = 1.0, k: float = 0.0) -> dict:
+    """One draw from the names' bigram row of ``char``, as the sampler makes it.
+
+    -> {probs (V,) in alphabet order, roll (the uniform draw), index, chosen}.
+    """
+    model = names_model(2, float(k))
+    probs = temper(model.next_probs(char if char != BOUNDARY else ""), temperature)
+    index, roll = sample_index(probs, np.random.default_rng(seed))
+    return {"probs": probs.tolist(), "roll": float(roll), "index": int(index),
+            "chosen": model.chars[int(index)]}
+
+
+def name_trace(seed: int, temperature: float = 1.0, k: float = 0.0, top: int = 5) -> dict:
+    """One name generated by the names' bigram model, every step recorded (NameGenerator).
+
+    -> {chars (V,), steps: NGramModel.sample_trace(...), name}.
+    """
+    model = names_model(2, float(k))
+    steps = model.sample_trace(seed=seed, top=top, temperature=temperature)
+    name = "".join(step["chosen"] for step in steps if step["chosen"] != BOUNDARY)
+    return {"chars": model.chars, "steps": steps, "name": name}

@@ -138,6 +138,23 @@ def sample(
     return indices
 
 
+def temper(probs: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Temperature for a model that gives probabilities rather than logits. (..., V) -> (..., V).
+
+    p_i ** (1/T), renormalised: the same as softmax(log(p) / T), and a probability of zero stays
+    zero at every temperature.
+    """
+    _check_temperature(temperature)
+    probs = np.asarray(probs, dtype=np.float64)
+    if temperature == 1.0:
+        return probs / probs.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        scaled = np.log(probs) / temperature
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
+    weights = np.exp(scaled)
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
 def describe_distribution(probs: list[float], rank_by: list[float] | None = None) -> dict:
     """What a widget shows for one distribution, whoever computed it. probs: (V,) -> dict.
 

@@ -178,3 +178,39 @@ def test_bad_words():
         NGramModel(["ab", ""])
     with pytest.raises(ValueError, match="not in the model's alphabet"):
         NGramModel(NAMES).nll(["zoe"])
+
+
+def test_temperature_reshapes_each_row_and_keeps_zeros():
+    model = NGramModel(NAMES)
+    cold = model.sample_trace(seed=1, temperature=0.25)
+    for step in cold:
+        row = model.next_probs(step["context"].lstrip(".") if model.n == 2 else step["context"])
+        expected = row**4 / (row**4).sum()
+        np.testing.assert_allclose(step["probs"], expected, rtol=1e-12)
+    hot = model.sample_trace(seed=1, temperature=1.0)
+    np.testing.assert_allclose(hot[0]["probs"], model.next_probs(""))
+    assert model.sample_names(5, seed=2, temperature=1.0) == model.sample_names(5, seed=2)
+
+
+def test_the_roll_lands_in_the_chosen_stretch_walked_in_alphabet_order():
+    model = NGramModel(NAMES)
+    for step in model.sample_trace(seed=7):
+        cumulative = np.cumsum(step["probs"])
+        chosen = model.index[step["chosen"]]
+        low = cumulative[chosen - 1] if chosen else 0.0
+        assert low <= step["roll"] < cumulative[chosen]
+
+
+def test_the_names_widgets_answers():
+    from lmlab import ngram
+
+    table = ngram.bigram_table()
+    assert len(table["chars"]) == 27 and table["chars"][0] == "."
+    assert sum(map(sum, table["counts"])) == sum(table["row_totals"])
+    assert table["counts"][0][0] == 0  # no name is empty
+    draw = ngram.draw_next("q", seed=5)
+    assert draw["chosen"] in ("u", "r") and draw["chosen"] == table["chars"][draw["index"]]
+    trace = ngram.name_trace(seed=21)
+    assert trace["name"] == "".join(s["chosen"] for s in trace["steps"][:-1])
+    assert trace["steps"][-1]["chosen"] == "."
+    assert ngram.name_trace(seed=21) == trace

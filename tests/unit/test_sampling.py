@@ -269,3 +269,16 @@ def test_describe_distribution_checks_a_readers_softmax():
     ]:
         with pytest.raises(ValueError, match=message):
             describe_distribution(bad)
+
+
+def test_temper_is_softmax_of_log_probabilities_over_t():
+    from lmlab.sampling import softmax, temper
+
+    p = np.array([0.5, 0.3, 0.2, 0.0])
+    for t in (0.3, 1.0, 2.5):
+        out = temper(p, t)
+        with np.errstate(divide="ignore"):
+            np.testing.assert_allclose(out, softmax(np.log(p), t), rtol=1e-12)
+        assert out[3] == 0.0
+    with pytest.raises(ValueError):
+        temper(p, 0.0)

@@ -16,6 +16,8 @@ class Page {
   constructor(python) {
     this.python = python;
     this.slug = document.body.dataset.page;
+    const data = document.querySelector("main script.page-data");
+    if (data) python.loadData(JSON.parse(data.textContent));
     this.liveRegion = document.getElementById("announcer");
     const announce = (text) => this.announce(text);
     const onRunAndNext = (cell) => this.runAndNext(cell);

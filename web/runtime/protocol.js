@@ -21,6 +21,8 @@ export const toWorker = {
   run: (id, page, cell, code) => ({ type: "run", id, page, cell, code }),
   call: (id, page, fn, args) => ({ type: "call", id, page, fn, args }),
   forget: (page) => ({ type: "forget", page }),
+  // files: [{file, url, sha256}] a page needs (data-files.js fetches them at once)
+  data: (files) => ({ type: "data", files }),
 };
 
 // worker -> page

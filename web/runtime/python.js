@@ -14,6 +14,7 @@ export class Python extends EventTarget {
     // what a replacement worker runs again to restore the page's variables.
     this.history = new Map();
     this.latest = {};
+    this.dataFiles = new Map(); // file -> {file, url, sha256}: what every worker must have
     this.start();
   }
 
@@ -27,6 +28,17 @@ export class Python extends EventTarget {
     this.worker.onerror = (event) => this.fatal(event.message);
     this.emit("status", { state: "loading", stage: "Starting Python", fraction: 0.02 });
     for (const message of messages) this.receive(message);
+    if (this.dataFiles.size) this.worker.postMessage(toWorker.data([...this.dataFiles.values()]));
+  }
+
+  // A page's data files ({file, url, sha256}, url relative to the site): sent to the worker at
+  // once, so they download while Python starts; cells and calls sent later wait for them.
+  loadData(files) {
+    const fresh = files
+      .map(({ file, url, sha256 }) => ({ file, url: new URL(url, this.siteRoot).href, sha256 }))
+      .filter(({ file, url }) => this.dataFiles.get(file)?.url !== url);
+    for (const entry of fresh) this.dataFiles.set(entry.file, entry);
+    if (fresh.length) this.worker.postMessage(toWorker.data(fresh));
   }
 
   // Events: "status" {state, stage, fraction} and "notice" {text}. The latest of each is kept, as

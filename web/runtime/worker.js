@@ -2,10 +2,14 @@
 // every page of the book. It speaks the protocol in protocol.js; all Python lives in kernel.py.
 import kernelSource from "./kernel.py";
 import { fromWorker, jsonReplacer, jsonReviver } from "./protocol.js";
+import { fetchData, writeData } from "./data-files.js";
 
 let pyodide = null;
 let kernel = null;
 let readyPromise = null;
+// Settles once every data file the page asked for is in Python's file system (or marked as
+// missing): cells and widget calls wait for it, so they never read a half-arrived file.
+let dataWritten = Promise.resolve();
 
 function post(message) {
   self.postMessage(message);
@@ -122,7 +126,15 @@ self.onmessage = async ({ data }) => {
     readyPromise = boot(data).catch((err) => post(fromWorker.fatal(String(err && err.stack || err))));
     return;
   }
+  if (data.type === "data") {
+    const fetched = fetchData(data.files); // now, while Python is still starting
+    dataWritten = Promise.all([dataWritten, readyPromise, fetched]).then(([, , files]) => {
+      if (pyodide) writeData(pyodide.FS, files);
+    });
+    return;
+  }
   await readyPromise;
+  await dataWritten;
   if (!kernel) return;
   try {
     handlers[data.type](data);

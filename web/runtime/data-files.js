@@ -1,0 +1,80 @@
+// The data files a chapter asks for (its front matter's `data:`; the builder lists them in the
+// page as [{file, url, sha256, bytes}]). The worker fetches them from the site itself as soon as
+// the page names them, while Python is still starting; checks each by sha256; keeps it in Cache
+// Storage, so a later visit or another chapter needs no download; and writes it into Pyodide's
+// file system, where lmlab.data reads it. A file that cannot be had is written as FILE.error
+// with the reason instead, and lmlab.data raises that reason as a readable error in the cell.
+const CACHE = "lmlab-data";
+export const DATA_DIR = "/lmlab/data";
+
+async function sha256Hex(bytes) {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function openCache() {
+  try {
+    return await caches.open(CACHE);
+  } catch {
+    return null; // no Cache Storage here: every visit downloads again
+  }
+}
+
+// The file's bytes, from the cache or the site; throws an Error whose message says what failed.
+async function fetchChecked({ url, sha256 }, cache) {
+  const saved = await cache?.match(url);
+  if (saved) {
+    const bytes = new Uint8Array(await saved.arrayBuffer());
+    if ((await sha256Hex(bytes)) === sha256) return bytes;
+    await cache.delete(url); // damaged in storage: fetch it again
+  }
+  let response;
+  try {
+    response = await fetch(url, { cache: "no-cache" });
+  } catch (err) {
+    throw new Error(`it could not be downloaded from ${url} (${err.message}). Check your connection and reload the page.`);
+  }
+  if (!response.ok) {
+    throw new Error(`the site answered ${response.status} ${response.statusText} for ${url}. Reload the page; if it persists, the site is missing the file.`);
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const got = await sha256Hex(bytes);
+  if (got !== sha256) {
+    throw new Error(`it arrived damaged from ${url}: its sha256 is ${got.slice(0, 16)}…, not ${sha256.slice(0, 16)}…. Reload the page.`);
+  }
+  if (cache) {
+    // Files are named by their content: another name for the same file is an older edition.
+    const stem = url.slice(0, url.lastIndexOf("-") + 1);
+    for (const old of await cache.keys()) if (old.url.startsWith(stem) && old.url !== url) await cache.delete(old);
+    await cache.put(url, new Response(bytes)).catch(() => {});
+  }
+  return bytes;
+}
+
+/** [{file, url, sha256}] -> Promise of [{file, bytes} | {file, error}]; never rejects. */
+export async function fetchData(files) {
+  const cache = await openCache();
+  return Promise.all(
+    files.map(async (entry) => {
+      try {
+        return { file: entry.file, bytes: await fetchChecked(entry, cache) };
+      } catch (err) {
+        return { file: entry.file, error: String(err.message || err) };
+      }
+    }),
+  );
+}
+
+/** Writes fetched files (or their .error notes) into Pyodide's file system. */
+export function writeData(FS, results) {
+  FS.mkdirTree(DATA_DIR);
+  for (const { file, bytes, error } of results) {
+    const path = `${DATA_DIR}/${file}`;
+    if (bytes) {
+      FS.writeFile(path, bytes);
+      if (FS.analyzePath(`${path}.error`).exists) FS.unlink(`${path}.error`);
+    } else if (!FS.analyzePath(path).exists) {
+      FS.writeFile(`${path}.error`, error);
+    }
+  }
+}
