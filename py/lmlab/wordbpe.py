@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from lmlab.bpe import merge_pair
-from lmlab.gpt2 import PRETOKENIZER
+from lmlab.gpt2 import PRETOKENIZER, GPT2Tokenizer
 
 Symbol = str | bytes
 Pair = tuple[Symbol, Symbol]
@@ -195,8 +195,13 @@ def _background(corpus_chars: int) -> str:
     return data.read_text("shakespeare.txt")[:corpus_chars]
 
 
-def bpe_visualizer(text: str, level: str = "chars", num_merges: int = 40,
-                   corpus_chars: int = 20_000, top_n: int = 6) -> dict:
+@lru_cache(maxsize=4)
+def _background_pieces(corpus_chars: int) -> Counter:
+    return Counter(split_pieces(_background(corpus_chars)))
+
+
+def bpe_visualizer(text: str, level: str = "chars", num_merges: int = 100,
+                   corpus_chars: int = 10_000, top_n: int = 6) -> dict:
     """Every step of BPE learned on the first corpus_chars characters of tiny-shakespeare plus the
     reader's text, pre-split as GPT-2 does, and the reader's text under each step's merges.
 
@@ -208,9 +213,11 @@ def bpe_visualizer(text: str, level: str = "chars", num_merges: int = 40,
     """
     if level not in LEVELS:
         raise ValueError(f"level must be 'chars' or 'bytes', got {level!r}")
-    corpus = _background(corpus_chars) + "\n" + text
-    words, counts = piece_table(corpus, level)
-    base_vocab = 256 if level == "bytes" else len(set(corpus))
+    background = _background(corpus_chars)
+    table = _background_pieces(corpus_chars) + Counter(split_pieces("\n" + text))
+    words = [to_symbols(piece, level) for piece in table]
+    counts = list(table.values())
+    base_vocab = 256 if level == "bytes" else len(set(background) | set(text) | {"\n"})
     start_tokens = sum(len(word) * count for word, count in zip(words, counts, strict=True))
     # One merge more than shown: its "top" table is the pair counts of the last state.
     merges = list(learn(words, counts, num_merges + 1, min_count=2, top_n=top_n))
@@ -243,9 +250,48 @@ def bpe_visualizer(text: str, level: str = "chars", num_merges: int = 40,
     return {
         "level": level,
         "base_vocab": base_vocab,
-        "corpus": {"chars": len(corpus) - len(text) - 1, "pieces": sum(counts),
+        "corpus": {"chars": len(background), "pieces": sum(counts),
                    "distinct": len(words)},
         "text_symbols": text_symbols,
         "final": [show(token) for token in encode(text, shown, level)],
         "steps": steps,
+    }
+
+
+# The GPT-2 tokenizer playground.
+
+
+@lru_cache(maxsize=1)
+def gpt2_tokenizer() -> GPT2Tokenizer:
+    """GPT-2's tokenizer from the book's data files (loaded once)."""
+    from lmlab import data
+
+    files = data.gpt2_files()
+    return GPT2Tokenizer.from_files(files["encoder.json"], files["vocab.bpe"])
+
+
+@lru_cache(maxsize=4)
+def book_merges(num_merges: int = 500, corpus_chars: int = 100_000) -> tuple[Pair, ...]:
+    """Byte-level merges learned on the first corpus_chars characters of tiny-shakespeare."""
+    return tuple(train(_background(corpus_chars), num_merges, "bytes"))
+
+
+def playground(text: str, num_merges: int = 500, corpus_chars: int = 100_000) -> dict:
+    """A text under GPT-2's tokenizer and under the book's small byte-level BPE.
+
+    -> {chars, bytes, gpt2: {tokens, ids}, book: {tokens, ids, merges, corpus_chars}}; tokens
+    as text (show()); the book's ids are bytes 0..255, then 256 + the merge's rank.
+    """
+    gpt2 = gpt2_tokenizer()
+    ids = gpt2.encode(text)
+    merges = book_merges(num_merges, corpus_chars)
+    new_ids = {pair[0] + pair[1]: 256 + rank for rank, pair in enumerate(merges)}
+    book = encode(text, merges, "bytes")
+    return {
+        "chars": len(text),
+        "bytes": len(text.encode("utf-8")),
+        "gpt2": {"tokens": gpt2.token_strings(ids), "ids": ids},
+        "book": {"tokens": [show(t) for t in book],
+                 "ids": [t[0] if len(t) == 1 else new_ids[t] for t in book],
+                 "merges": len(merges), "corpus_chars": corpus_chars},
     }
