@@ -10,12 +10,26 @@ from collections.abc import Callable
 
 from lmlab import bpe
 
-MAX_SHOWN = 300  # characters of a value shown in a message
+MAX_SHOWN = 160  # characters of a value shown in a message
+DICT_SHOWN = 3  # entries of a big dict shown
 
 
 def _short(value: object) -> str:
+    """A value as Python would print it, a big dict cut to its first entries."""
+    if isinstance(value, dict) and len(value) > DICT_SHOWN:
+        head = ", ".join(f"{k!r}: {v!r}" for k, v in list(value.items())[:DICT_SHOWN])
+        return f"{{{head}, ...}} ({len(value)} entries)"
     text = repr(value)
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + " ..."
+
+
+def _arguments(name: str, case: tuple) -> str:
+    """The call's arguments for a message; decode's vocabulary only with the ids it uses."""
+    if name == "decode":
+        ids, vocab = case
+        used = ", ".join(f"{i}: {vocab[i]!r}" for i in dict.fromkeys(ids))
+        return f"{_short(ids)}, vocab)\n  where vocab has {{{used}}}"
+    return ", ".join(_short(arg) for arg in case) + ")"
 
 
 def _random_ids(rng: random.Random, n: int, alphabet: int = 4) -> list[int]:
@@ -64,14 +78,13 @@ def check_function(name: str, theirs: Callable) -> tuple[bool, str]:
         try:
             got = theirs(*case)
         except Exception as err:  # noqa: BLE001 - the reader's error, reported to them
-            return False, (f"{name}{_short(case)} raised {type(err).__name__}: {err}")
+            return False, f"{name}({_arguments(name, case)} raised {type(err).__name__}: {err}"
         if name == "get_pair_counts":
             same = isinstance(got, dict) and dict(got) == expected
         else:
             same = got == expected or (isinstance(got, tuple | list) and list(got) == expected)
         if not same:
-            args = ", ".join(_short(arg) for arg in case)
-            return False, (f"{name}({args})\n  returned {_short(got)}\n"
+            return False, (f"{name}({_arguments(name, case)}\n  returned {_short(got)}\n"
                            f"  expected {_short(expected)}")
     return True, f"{name}: all {len(cases)} cases agree with lmlab.bpe.{name}."
 

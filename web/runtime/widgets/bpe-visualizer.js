@@ -135,6 +135,7 @@ export function mount(element, context) {
     slider.max = String(state.steps.length - 1);
     slider.value = String(step);
     $(".bv-final").innerHTML = finalHtml(state);
+    element.dataset.drawn = JSON.stringify({ text: settings.text, level: state.level, step });
     element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { step } }));
   }
 

@@ -157,6 +157,7 @@ export function mount(element, context) {
     for (const index of differ) {
       for (const item of column.querySelectorAll(`.tp-item[data-index="${index}"]`)) item.classList.add("is-different");
     }
+    element.dataset.drawn = JSON.stringify({ text, mine: Boolean(mine?.checked) });
     element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { text } }));
   }
 
