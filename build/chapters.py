@@ -6,6 +6,11 @@ Authoring syntax (see web/chapters/00-how-this-book-works.md for every feature i
     ```python readonly autorun     options: readonly, hidden, autorun, raises, id=NAME
     ::: insight | warning | misconception [Title]     a callout
     ::: hint [Title]               a collapsed hint (<details>)
+    :::: exercise NAME             an exercise: the reader's cell (defining NAME), hints and a
+      ```python ...```             ::: solution inside; a Check button runs the cell, then
+      ::: hint ... :::             lmlab.exercises.report(NAME, NAME) on hidden cases
+      ::: solution ... :::         (web/runtime/exercise.js)
+    ::::
     ::: widget NAME {json config}  a widget, drawn by web/runtime/widgets/NAME.js
     data: [names]                  (front matter) data sets the page loads, see build/data.py
     $x$ and $$x$$                  math, rendered by KaTeX at build time
@@ -75,7 +80,7 @@ def parse_cell_info(info: str) -> dict:
 def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"typographer": True}).enable(["table", "strikethrough"])
     md.use(front_matter_plugin).use(dollarmath_plugin, double_inline=True)
-    for name in [*CALLOUTS, "hint", "widget"]:
+    for name in [*CALLOUTS, "hint", "widget", "exercise", "solution"]:
         md.use(container_plugin, name)
     return md
 
@@ -159,6 +164,25 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
 
         return rule
 
+    def exercise_rule(self, tokens, idx, options, env):
+        token = tokens[idx]
+        if token.nesting == -1:
+            return """<div class="exercise-bar">\
+<button type="button" class="exercise-check" disabled>Check my function</button>\
+<span class="exercise-passed" hidden>✓ You passed this one before.</span></div>
+<div class="exercise-feedback" role="status" aria-live="polite"></div>
+</section>
+"""
+        name = token.info.strip().removeprefix("exercise").strip()
+        if not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise ValueError(f"an exercise needs the name of the function it checks, got {name!r}")
+        return f'<section class="exercise" data-exercise="{name}" aria-label="Exercise: {name}">\n'
+
+    def solution_rule(self, tokens, idx, options, env):
+        if tokens[idx].nesting == -1:
+            return "</div></details>\n"
+        return '<details class="exercise-solution"><summary>Show a solution</summary><div>\n'
+
     def widget_rule(self, tokens, idx, options, env):
         if tokens[idx].nesting == -1:
             return ""
@@ -177,6 +201,9 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
     for kind in [*CALLOUTS, "hint"]:
         md.add_render_rule(f"container_{kind}_open", container_rule(kind))
         md.add_render_rule(f"container_{kind}_close", container_rule(kind))
+    for kind, rule in (("exercise", exercise_rule), ("solution", solution_rule)):
+        md.add_render_rule(f"container_{kind}_open", rule)
+        md.add_render_rule(f"container_{kind}_close", rule)
     md.add_render_rule("container_widget_open", widget_rule)
     md.add_render_rule("container_widget_close", widget_rule)
     return md.renderer.render(tokens, md.options, {})

@@ -1,4 +1,4 @@
-"""How fast chapter 1 comes to life, against a bare Pyodide page measured in the same run.
+"""How fast chapters 1 and 2 come to life, against a bare Pyodide page measured in the same run.
 
     .venv/bin/python build/bench/boot.py [--rounds 5] [--no-build]
 
@@ -15,6 +15,11 @@ runs chapter 1's first cell. Each round measures, in this order or its reverse:
         first cell result (the page is swapped in place and the Python worker is kept).
   slider LM Lab only: 50 slider inputs on the TemperatureExplorer -> widget redrawn (the DOM
         updated from Python's answer), and -> the next animation frame after that.
+  ch2   LM Lab only, a fresh profile again: chapter 2 cold and warm (its first cell reads the
+        names, so its data file is in the measure), then each of its widgets driven 30 times
+        (BigramTable: counts/probabilities switch; NameGenerator: Step, or New seed through
+        Python when a name is done; LearningCurve: the step slider) -> redrawn, -> next frame.
+  bytes per chapter: each page's HTML and the data files it fetches, as served (uncompressed).
 
 Times are from the navigation's start (performance.now() in the page) or from the input event;
 medians over the rounds. Ratios are LM Lab / bare page.
@@ -25,6 +30,7 @@ import functools
 import http.server
 import json
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -39,6 +45,8 @@ from chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: E402
 from serve_site import Handler  # noqa: E402
 
 CHAPTER = "01-what-is-a-language-model"
+CHAPTER2 = "02-counting"
+WIDGET_INPUTS = 30
 BEFORE = "00-how-this-book-works"
 TIMEOUT = 120_000
 SLIDER_INPUTS = 50
@@ -111,6 +119,45 @@ SLIDER_JS = """async (values) => {
     framed.push(performance.now() - start);
   }
   return { drawn, framed };
+}"""
+
+
+# Chapter 2's widgets: one input each, timed to the widget's "widget:drawn" event and to the next
+# animation frame after it.
+WIDGETS_JS = """async (inputs) => {
+  const actions = {
+    "bigram-table": (w, i) => {
+      const radio = w.querySelector(`.bt-mode input[value=${i % 2 ? "counts" : "probs"}]`);
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", { bubbles: true }));
+    },
+    "name-generator": (w) => {
+      const step = w.querySelector(".ng-step");
+      (step.disabled ? w.querySelector(".ng-new") : step).click();
+    },
+    "learning-curve": (w, i) => {
+      const slider = w.querySelector(".lc-step");
+      slider.value = String((i * 37) % (Number(slider.max) + 1));
+      slider.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+  };
+  const times = {};
+  for (const [name, act] of Object.entries(actions)) {
+    const widget = document.querySelector(`.widget[data-widget=${name}]`);
+    const drawn = [], framed = [];
+    for (let i = 0; i < inputs; i++) {
+      const redrawn = new Promise((resolve) =>
+        widget.addEventListener("widget:drawn", resolve, { once: true }));
+      const start = performance.now();
+      act(widget, i);
+      await redrawn;
+      drawn.push(performance.now() - start);
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+      framed.push(performance.now() - start);
+    }
+    times[name] = { drawn, framed };
+  }
+  return times;
 }"""
 
 
@@ -247,6 +294,29 @@ def lmlab_visit(context, base: str, counter: Counter, slider_values: list[str]) 
     return {"cold": cold, "warm": warm, "next": next_chapter, "slider": slider}
 
 
+def chapter2_round(playwright, base: str, counter: Counter) -> dict:
+    with tempfile.TemporaryDirectory() as profile:
+        context = fresh_context(playwright, profile)
+        context.add_init_script(LMLAB_INIT)
+        page = context.new_page()
+        cold = load(page, base + f"{CHAPTER2}.html", counter)
+        warm = load(page, base + f"{CHAPTER2}.html", counter)
+        widgets = page.evaluate(WIDGETS_JS, WIDGET_INPUTS)
+        context.close()
+        return {"cold": cold, "warm": warm, "widgets": widgets}
+
+
+def page_bytes(site: Path) -> list[tuple[str, int, int]]:
+    """(chapter, HTML bytes, bytes of the data files it fetches) for every chapter page."""
+    rows = []
+    for page in sorted(site.glob("[0-9][0-9]-*.html")):
+        html = page.read_text()
+        found = re.search(r'<script type="application/json" class="page-data">(.*?)</script>', html)
+        listed = json.loads(found.group(1).replace("<\\/", "</")) if found else []
+        rows.append((page.stem, len(html.encode()), sum(entry["bytes"] for entry in listed)))
+    return rows
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -269,7 +339,7 @@ def main() -> None:
     grid = [f"{0.1 + 0.05 * i:.2f}" for i in range(59)]
     rng = random.Random(0)
     slider_values = [rng.choice(grid) for _ in range(SLIDER_INPUTS)]
-    bare, ours = [], []
+    bare, ours, second = [], [], []
     with sync_playwright() as p:
         browser = launch(p)
         version = browser.version
@@ -282,11 +352,13 @@ def main() -> None:
             else:
                 bare.append(bare_round(p, base, counter))
                 ours.append(lmlab_round(p, base, counter, slider_values))
+            second.append(chapter2_round(p, base, counter))
             print(f"  round {r + 1}/{args.rounds}: cold {ours[-1]['cold']['result']:.0f} ms, "
                   f"warm {ours[-1]['warm']['result']:.0f} ms (bare {bare[-1]['cold']['result']:.0f}"
                   f", {bare[-1]['warm']['result']:.0f} ms)", file=sys.stderr, flush=True)
     server.shutdown()
     report(bare, ours, version, args.rounds)
+    report_chapter2(bare, second, page_bytes(site))
 
 
 def report(bare: list[dict], ours: list[dict], version: str, rounds: int) -> None:
@@ -319,6 +391,27 @@ def report(bare: list[dict], ours: list[dict], version: str, rounds: int) -> Non
     ]
     print_table(rows, version, rounds, len(drawn))
     print_stages(bare, ours)
+
+
+def report_chapter2(bare: list[dict], second: list[dict], sizes: list[tuple]) -> None:
+    med = statistics.median
+    print("\nChapter 2 (median of the same rounds)")
+    for kind in ("cold", "warm"):
+        ours = med(r[kind]["result"] for r in second)
+        theirs = med(b[kind]["result"] for b in bare)
+        mb = med(r[kind]["bytes"] for r in second) / 1e6
+        print(f"  {kind} navigation -> first cell result: {ours / 1000:.2f} s "
+              f"({ours / theirs:.2f}x the bare page's chapter-1 cell), {mb:.3f} MB transferred")
+    for name in second[0]["widgets"]:
+        drawn = [t for r in second for t in r["widgets"][name]["drawn"]]
+        framed = [t for r in second for t in r["widgets"][name]["framed"]]
+        p95 = percentile(drawn, 0.95)
+        print(f"  {name:15} input -> redrawn median {med(drawn):.1f} ms, p95 {p95:.1f} ms "
+              f"({'ok' if p95 <= 50 else 'MISSED'} <= 50 ms); -> next frame median "
+              f"{med(framed):.1f}, p95 {percentile(framed, 0.95):.1f} ms")
+    print("\nBytes per chapter (uncompressed, as served): page HTML + the data files it fetches")
+    for slug, html_bytes, data_bytes in sizes:
+        print(f"  {slug:32} {html_bytes:>9,} + {data_bytes:>9,} = {html_bytes + data_bytes:>9,} B")
 
 
 STAGES = [

@@ -1,5 +1,7 @@
 """Checks for chapter 3's exercises: the reader's five BPE functions against lmlab.bpe.
 
+lmlab.exercises reports them to the page (`:::: exercise NAME` in the chapter).
+
 Each check runs the reader's function on cases the page does not show (small hand-picked edge
 cases, then random ones from a fixed seed) and stops at the first disagreement, reporting the
 input, what came back and what lmlab.bpe returns, so the reader can reproduce it in a cell.
@@ -7,6 +9,7 @@ input, what came back and what lmlab.bpe returns, so the reader can reproduce it
 
 import random
 from collections.abc import Callable
+from functools import lru_cache
 
 from lmlab import bpe
 
@@ -67,57 +70,98 @@ def _cases(name: str) -> list[tuple]:
     raise ValueError(f"no exercise called {name!r}")
 
 
-def check_function(name: str, theirs: Callable) -> tuple[bool, str]:
-    """Run the reader's function `name` on every case; (passed, message for the reader)."""
+HINTS = {
+    "get_pair_counts": "Count every adjacent position: [1, 1, 1] holds the pair (1, 1) twice.",
+    "merge_pair": "Walk left to right; after a merge jump two places, so [1, 1, 1] becomes "
+                  "[new, 1].",
+    "train_bpe": "Recount after every merge, take the most frequent pair (the first one among "
+                 "equals) and give it the next id, from 256 up.",
+    "encode": "Start from the UTF-8 bytes; repeatedly merge the pair present with the smallest "
+              "new id in merges, until no pair present is in merges.",
+    "decode": "Join the tokens' bytes first, then decode once with errors='replace'.",
+}
+
+
+def check_function(name: str, theirs: Callable) -> dict:
+    """Run the reader's function `name` on every case and stop at the first disagreement.
+
+    -> {"passed": True, "cases", "message"} or {"passed": False, "input", "got", "expected",
+    "hint"}, the form lmlab.exercises reports to the page.
+    """
     reference = getattr(bpe, name)
     cases = _cases(name)
     for case in cases:
         expected = reference(*case)
         if name == "get_pair_counts":
             expected = dict(expected)  # shown as a plain dict, the type the reader returns
+        call = f"{name}({_arguments(name, case)}"
         try:
             got = theirs(*case)
         except Exception as err:  # noqa: BLE001 - the reader's error, reported to them
-            return False, f"{name}({_arguments(name, case)} raised {type(err).__name__}: {err}"
+            return {"passed": False, "input": call, "got": f"{type(err).__name__}: {err}",
+                    "expected": _short(expected), "hint": "Your function raised an error here."}
         if name == "get_pair_counts":
             same = isinstance(got, dict) and dict(got) == expected
         else:
             same = got == expected or (isinstance(got, tuple | list) and list(got) == expected)
         if not same:
-            return False, (f"{name}({_arguments(name, case)}\n  returned {_short(got)}\n"
-                           f"  expected {_short(expected)}")
-    return True, f"{name}: all {len(cases)} cases agree with lmlab.bpe.{name}."
+            return {"passed": False, "input": call, "got": _short(got),
+                    "expected": _short(expected), "hint": HINTS[name]}
+    return {"passed": True, "cases": len(cases),
+            "message": f"All {len(cases)} hidden cases agree with lmlab.bpe.{name}."}
 
 
-def gpt2_parity(encode: Callable, texts: list[str]) -> tuple[bool, str]:
-    """The reader's encode, piece by piece with GPT-2's 50,000 merges, against GPT-2's ids."""
+GPT2_TEXTS = ["The cat sat on the mat", "ChatGPT is amazing!", " strawberry 12345",
+              "def f(x):\n    return x  # naïve 東京"]
+
+
+def reader_gpt2_ids(text: str, encode: Callable) -> list[int]:
+    """GPT-2's ids as a reader's encode(text, merges) gives them: piece by piece, with GPT-2's
+    50,000 merges in lmlab.bpe's id space, mapped back to GPT-2's ids. -> list of ints."""
     from lmlab.wordbpe import gpt2_tokenizer
 
     gpt2 = gpt2_tokenizer()
-    merges, byte_ids = gpt2.id_merges()
-    for text in texts:
+    merges, byte_ids = _gpt2_id_merges()
+    return [byte_ids[i] if i < 256 else i
+            for piece in gpt2.pretokenize(text) for i in encode(piece, merges)]
+
+
+@lru_cache(maxsize=1)
+def _gpt2_id_merges() -> tuple[dict, list[int]]:
+    from lmlab.wordbpe import gpt2_tokenizer
+
+    return gpt2_tokenizer().id_merges()
+
+
+def check_encode(theirs: Callable) -> dict:
+    """The hidden cases, then GPT-2: with GPT-2's merges the reader's encode must give its ids."""
+    result = check_function("encode", theirs)
+    if not result["passed"]:
+        return result
+    from lmlab.wordbpe import gpt2_tokenizer
+
+    gpt2 = gpt2_tokenizer()
+    for text in GPT2_TEXTS:
         expected = gpt2.encode(text)
+        call = f"your encode on {text!r}, piece by piece with GPT-2's merges"
         try:
-            ids = [byte_ids[i] if i < 256 else i
-                   for piece in gpt2.pretokenize(text) for i in encode(piece, merges)]
+            ids = reader_gpt2_ids(text, theirs)
         except Exception as err:  # noqa: BLE001
-            return False, f"encode raised {type(err).__name__}: {err} on {text!r}"
+            return {"passed": False, "input": call, "got": f"{type(err).__name__}: {err}",
+                    "expected": _short(expected), "hint": "Your function raised an error here."}
         if ids != expected:
-            return False, (f"GPT-2 check on {text!r}:\n  your ids {_short(ids)}\n"
-                           f"  GPT-2's  {_short(expected)}")
-    return True, f"Your encode with GPT-2's merges gives GPT-2's ids on all {len(texts)} texts."
+            return {"passed": False, "input": call, "got": _short(ids),
+                    "expected": _short(expected),
+                    "hint": "Merge the pair with the smallest new id first, as GPT-2 does."}
+    return {"passed": True, "cases": result["cases"] + len(GPT2_TEXTS),
+            "message": f"{result['message']} With GPT-2's 50,000 merges your encode gives "
+                       f"GPT-2's ids on all {len(GPT2_TEXTS)} test texts."}
 
 
-def check_all(functions: dict[str, Callable]) -> list[tuple[str, bool, str]]:
-    """[(name, passed, message)] for the five functions, then the GPT-2 parity of encode."""
-    results = []
-    for name in ("get_pair_counts", "merge_pair", "train_bpe", "encode", "decode"):
-        if name not in functions:
-            results.append((name, False, f"{name} is not defined: run the cell that defines it."))
-            continue
-        results.append((name, *check_function(name, functions[name])))
-    if all(passed for _, passed, _ in results):
-        texts = ["The cat sat on the mat", "ChatGPT is amazing!", " strawberry 12345",
-                 "def f(x):\n    return x  # naïve 東京"]
-        results.append(("gpt2", *gpt2_parity(functions["encode"], texts)))
-    return results
+CHECKS = {
+    "get_pair_counts": lambda fn: check_function("get_pair_counts", fn),
+    "merge_pair": lambda fn: check_function("merge_pair", fn),
+    "train_bpe": lambda fn: check_function("train_bpe", fn),
+    "encode": check_encode,
+    "decode": lambda fn: check_function("decode", fn),
+}

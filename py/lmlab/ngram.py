@@ -15,7 +15,7 @@ counting with learned functions that generalise.
 """
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -227,19 +227,41 @@ def names_model(n: int = 2, k: float = 0.0) -> NGramModel:
     return NGramModel(data.names(), n=n, k=k)
 
 
-def bigram_table(k: float = 0.0) -> dict:
+def bigram_table(k: float = 0.0, counter: Callable | None = None) -> dict:
     """The names' bigram table for the BigramTable widget.
 
     -> {chars (V,), counts (V, V) ints, probs (V, V), row_totals (V,)}; rows are the current
-    character, columns the next one.
+    character, columns the next one. ``counter``, when given, is a reader's function
+    counter(words, chars) -> (V, V) counts, used instead of lmlab's counting (the same add-k
+    smoothing turns its counts into probabilities).
     """
     model = names_model(2, float(k))
+    counts = model.counts
+    if counter is not None:
+        counts = np.asarray(counter(data.names(), list(model.chars)))
+        if counts.shape != model.counts.shape:
+            raise ValueError(f"the counts should have shape {model.counts.shape} (one row and "
+                             f"one column per character), not {counts.shape}")
+        if not np.issubdtype(counts.dtype, np.number) or (counts < 0).any():
+            raise ValueError("counts must be numbers, none of them negative")
+    smoothed = counts + k
+    totals = smoothed.sum(axis=1, keepdims=True)
+    probs = np.divide(smoothed, totals, out=np.zeros(smoothed.shape), where=totals > 0)
     return {
         "chars": model.chars,
-        "counts": model.counts.tolist(),
-        "probs": model.probs.tolist(),
-        "row_totals": model.counts.sum(axis=1).tolist(),
+        "counts": counts.tolist(),
+        "probs": probs.tolist(),
+        "row_totals": counts.sum(axis=1).tolist(),
+        "differs": int(np.count_nonzero(counts != model.counts)),
     }
+
+
+def draw_from_row(probs: Sequence[float], seed: int) -> dict:
+    """One draw from a row of probabilities (V,), as the sampler makes it: walking the row in
+    order. -> {probs (V,), roll (the uniform draw), index}."""
+    row = np.asarray(probs, dtype=np.float64)
+    index, roll = sample_index(row, np.random.default_rng(seed))
+    return {"probs": row.tolist(), "roll": float(roll), "index": int(index)}
 
 
 def draw_next(char: str, seed: int, temperature: float = 1.0, k: float = 0.0) -> dict:
@@ -249,9 +271,8 @@ def draw_next(char: str, seed: int, temperature: float = 1.0, k: float = 0.0) ->
     """
     model = names_model(2, float(k))
     probs = temper(model.next_probs(char if char != BOUNDARY else ""), temperature)
-    index, roll = sample_index(probs, np.random.default_rng(seed))
-    return {"probs": probs.tolist(), "roll": float(roll), "index": int(index),
-            "chosen": model.chars[int(index)]}
+    drawn = draw_from_row(probs, seed)
+    return {**drawn, "chosen": model.chars[drawn["index"]]}
 
 
 def name_trace(seed: int, temperature: float = 1.0, k: float = 0.0, top: int = 5) -> dict:

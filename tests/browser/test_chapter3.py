@@ -1,7 +1,7 @@
 """Chapter 3 as a reader uses it: the BPE visualizer (stepping before Python, keyboard, typed
 text, bytes, play with reduced motion, a shared link), the tokenizer playground (GPT-2's ids,
 tokens and ids linked by hover and by keyboard, whitespace made visible, the reader's encode),
-the exercise's feedback, axe-core and a 375 px phone. Every number is compared with CPython's
+the five exercises, axe-core and a 375 px phone. Every number is compared with CPython's
 lmlab."""
 
 import json
@@ -10,8 +10,6 @@ from conftest import (
     assert_no_axe_violations,
     cell,
     horizontal_overflow,
-    output_text,
-    run_cell,
     set_code,
     wait_ready_state,
 )
@@ -75,7 +73,7 @@ def test_visualizer_steps_by_keyboard_before_python(open_page):
     announcer = page.locator(f"{BPE} .bv-announce")
     assert announcer.get_attribute("aria-live") == "polite"
     assert announcer.inner_text().startswith("Step 3: merged")
-    assert "bpe.step=3" in page.evaluate("location.hash")
+    assert "bpe-step=3" in page.evaluate("location.hash")
     # The step slider answers the arrow keys.
     page.locator(f"{BPE} .bv-step-input").focus()
     page.keyboard.press("End")
@@ -101,11 +99,11 @@ def test_visualizer_learns_the_readers_text_at_character_and_byte_level(open_pag
     assert shown_tokens(page, f"{BPE} .bv-tok") == want["steps"][0]["tokens"]
     assert len(want["steps"][0]["tokens"]) == 6
     assert "256" in page.locator(f"{BPE} .bv-stats").inner_text()
-    assert "bpe.level=bytes" in page.evaluate("location.hash")
+    assert "bpe-level=bytes" in page.evaluate("location.hash")
 
 
 def test_a_shared_link_restores_text_level_and_step(open_page):
-    page = open_page(PAGE + "#bpe.text=hello+there&bpe.step=5")
+    page = open_page(PAGE + "#bpe-text=hello+there&bpe-step=5")
     wait_bpe(page, text="hello there", step=5)
     assert page.locator(f"{BPE} .bv-text").input_value() == "hello there"
     kwargs = config(page, BPE)["kwargs"]
@@ -173,50 +171,66 @@ def test_playground_shows_gpt2_ids_linked_to_tokens(open_page):
     assert page.evaluate("document.activeElement.dataset.index") == str(len(ids) - 1)
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
-    assert "tok.text=" in page.evaluate("location.hash")
+    assert "tok-text=" in page.evaluate("location.hash")
 
 
-def test_exercise_feedback_and_the_readers_encode_in_the_playground(open_page):
+def exercise(page, name: str):
+    return page.locator(f'.exercise[data-exercise="{name}"]')
+
+
+def check(page, name: str, result: str) -> str:
+    """Press Check on an exercise, by keyboard, and wait for its verdict; returns the feedback."""
+    exercise(page, name).locator(".exercise-check").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "([n, r]) => document.querySelector(`.exercise[data-exercise=\"${n}\"]`).dataset.result === r",
+        arg=[name, result], timeout=120_000)
+    return exercise(page, name).locator(".exercise-feedback").inner_text()
+
+
+def solution(page, name: str) -> str:
+    return exercise(page, name).locator(".exercise-solution code").text_content()
+
+
+def test_the_five_exercises_and_the_readers_encode_in_the_playground(open_page):
     page = open_page(PAGE)
-    check = cell_number(page, "exercise-check")
-    exercise = cell_number(page, "exercise")
     switch = page.locator(f"{PLAY} .tp-mine")
     result = page.locator(f"{PLAY} .tp-mine-result")
     text = page.locator(f"{PLAY} .tp-text").input_value()
 
-    # Before the cells have run, the playground says what to do.
+    # Before encode exists, the playground says what to do.
     switch.check()
     wait_playground(page, text, mine=True)
-    assert "Run the exercise's cells first" in result.inner_text()
+    assert "Write encode in the exercise below" in result.inner_text()
 
-    # The starter: every function fails, with the input, what came back and what was expected.
-    for number in range(1, check + 1):
-        assert run_cell(page, number, timeout=120_000) == "done"
-    feedback = output_text(page, check)
-    assert "✗ get_pair_counts([1, 2])" in feedback
-    assert "returned {}" in feedback and "expected {(1, 2): 1}" in feedback
+    # The starter fails with the input, what came back and what was expected.
+    feedback = check(page, "get_pair_counts", "fail")
+    assert "get_pair_counts([1, 2])" in feedback
+    assert "{}" in feedback and "{(1, 2): 1}" in feedback
 
-    # The solution from the hint: all five pass and GPT-2's ids come out.
-    solution = page.evaluate(
-        """() => [...document.querySelectorAll('details')].find(d =>
-              d.querySelector('summary').textContent.includes('A solution')).querySelector('pre').textContent""")
-    set_code(page, exercise, solution)
-    assert run_cell(page, exercise) == "done"
-    assert run_cell(page, check, timeout=120_000) == "done"
-    feedback = output_text(page, check)
-    assert feedback.count("✓") == 6 and "gives GPT-2's ids" in feedback
+    # Each solution passes; encode's check ends with GPT-2's own ids; passes are remembered.
+    for name in ["get_pair_counts", "merge_pair", "train_bpe", "encode", "decode"]:
+        number = int(exercise(page, name).locator(".cell").get_attribute("data-number"))
+        set_code(page, number, solution(page, name))
+        feedback = check(page, name, "pass")
+        if name == "encode":
+            assert "gives GPT-2's ids" in feedback
     page.locator(f"{PLAY} .tp-text").fill("The cat sat on the mat")
     wait_playground(page, "The cat sat on the mat", mine=True)
     assert result.inner_text() == "Your encode gives the same 6 ids as GPT-2."
 
-    # An encode that never merges: every differing id is marked.
-    set_code(page, exercise, solution.replace("    ids = list(text.encode(\"utf-8\"))\n    while",
-                                              "    ids = list(text.encode(\"utf-8\"))\n    return ids\n    while"))
-    assert run_cell(page, exercise) == "done"
+    # An encode that never merges: the check names the input, and the playground marks the ids.
+    number = int(exercise(page, "encode").locator(".cell").get_attribute("data-number"))
+    set_code(page, number, "def encode(text, merges):\n    return list(text.encode('utf-8'))")
+    feedback = check(page, "encode", "fail")
+    assert "encode('low'" in feedback
     page.locator(f"{PLAY} .tp-text").fill("The cat")
     wait_playground(page, "The cat", mine=True)
     assert "positions differ from GPT-2" in result.inner_text()
     assert page.locator(f'{PLAY} .tp-col[data-side="gpt2"] .tp-ids .is-different').count() >= 1
+    page.reload()
+    wait_ready_state(page)
+    assert exercise(page, "decode").get_attribute("data-passed") == "yes"
 
 
 def test_chapter_passes_axe_and_fits_a_phone(open_page):

@@ -102,7 +102,7 @@ def claims(page: dict) -> list[str]:
         f"spends {gpt2.vocab_size * d_model:,} parameters",
         f"GPT-2 has {gpt2.vocab_size:,},",
         "new ids from 256 upwards",
-        f"your `encode` with GPT-2's {len(gpt2.byte_merges()):,} merges",
+        f"itself: with GPT-2's {len(gpt2.byte_merges()):,} merges, your ids",
     ]
 
 
@@ -157,25 +157,47 @@ def test_the_visualizers_try_this(page):
     assert byte_level["steps"][0]["num_tokens"] == 6
 
 
-def test_the_exercise_checks_fail_the_starter_and_pass_lmlab(page):
-    from lmlab import bpe_exercises
-
-    starter = bpe_exercises.check_all({name: page[name] for name in
-                                       ["get_pair_counts", "merge_pair", "train_bpe", "encode",
-                                        "decode"]})
-    assert not any(passed for _, passed, _ in starter)
-    reference = bpe_exercises.check_all({name: getattr(bpe, name) for name in
-                                         ["get_pair_counts", "merge_pair", "train_bpe", "encode",
-                                          "decode"]})
-    assert [name for name, passed, _ in reference if passed] == [
-        "get_pair_counts", "merge_pair", "train_bpe", "encode", "decode", "gpt2"]
+FIVE = ["get_pair_counts", "merge_pair", "train_bpe", "encode", "decode"]
 
 
-def test_the_solution_in_the_hint_passes(page):
-    from lmlab import bpe_exercises
+def test_the_exercise_checks_fail_every_starter_and_pass_lmlab(page):
+    from lmlab import exercises
 
-    solution = re.search(r"::: hint A solution\n```\n(.*?)```", PATH.read_text(), re.S).group(1)
+    for name in FIVE:
+        starter = exercises.CHECKS[name](page[name])
+        assert not starter["passed"] and starter["input"] and starter["hint"], name
+        assert exercises.CHECKS[name](getattr(bpe, name))["passed"], name
+
+
+def test_each_solution_passes_its_check(page):
+    """The chapter's solutions, run in order in one namespace as a reader would paste them."""
+    from lmlab import exercises
+
+    text = PATH.read_text()
     namespace: dict = {}
-    exec(solution, namespace)  # noqa: S102 - the book's own solution
-    results = bpe_exercises.check_all(namespace)
-    assert all(passed for _, passed, _ in results) and len(results) == 6
+    for name in FIVE:
+        block = text[text.index(f":::: exercise {name}\n"):]
+        solution = re.search(r"::: solution\n```\n(.*?)```", block, re.S).group(1)
+        exec(solution, namespace)  # noqa: S102 - the book's own solution
+        result = exercises.CHECKS[name](namespace[name])
+        assert result["passed"], result
+    assert "GPT-2's ids" in exercises.CHECKS["encode"](namespace["encode"])["message"]
+
+
+def test_an_encode_that_ignores_merge_order_is_caught(page):
+    """Merging the most frequent pair instead of the earliest-learned one passes small cases
+    only by luck; the check must say so with the input."""
+    from lmlab import exercises
+
+    def by_count(text, merges):
+        ids = list(text.encode("utf-8"))
+        while True:
+            counts = bpe.get_pair_counts(ids)
+            known = [p for p in counts if p in merges]
+            if not known:
+                return ids
+            pair = max(known, key=counts.get)
+            ids = bpe.merge_pair(ids, pair, merges[pair])
+
+    result = exercises.CHECKS["encode"](by_count)
+    assert not result["passed"] and "expected" in result

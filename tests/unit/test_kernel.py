@@ -133,3 +133,18 @@ def test_an_ordinary_dict_that_looks_nothing_like_a_float_is_left_alone(kernel):
     _, _, k = run(kernel, "def echo(x):\n    return x")
     value = {"$float": "NaN", "other": 1}
     assert json.loads(k.call("p", "echo", json.dumps({"args": [value]})))["value"] == value
+
+
+def test_call_hands_lmlab_the_readers_own_function(kernel):
+    _, _, k = run(kernel, "def double(x):\n    return 2 * x")
+    code = "def apply(f, x):\n    return f(x)"
+    k.run("p", "2", code, lambda kind, payload: None)
+    def call(args):
+        return json.loads(k.call("p", "apply", json.dumps(args)))
+
+    assert call({"args": [{"reader": "double"}, 21]}) == {"ok": True, "value": 42}
+    missing = "NameError: no function named 'nope' is defined on this page"
+    assert call({"kwargs": {"f": {"reader": "nope"}, "x": 1}}) == {"ok": False, "error": missing}
+    # Any other dict is data, passed as it is.
+    reply = call({"args": [{"reader": "double", "x": 1}, 0]})
+    assert not reply["ok"] and "TypeError" in reply["error"]

@@ -214,3 +214,28 @@ def test_the_names_widgets_answers():
     assert trace["name"] == "".join(s["chosen"] for s in trace["steps"][:-1])
     assert trace["steps"][-1]["chosen"] == "."
     assert ngram.name_trace(seed=21) == trace
+
+
+def test_the_table_can_come_from_the_readers_counter():
+    from lmlab import ngram
+
+    mine = ngram.bigram_table(counter=lambda words, chars: ngram.NGramModel(words).counts)
+    assert mine == ngram.bigram_table()
+    assert mine["differs"] == 0
+    no_end = ngram.bigram_table(
+        counter=lambda words, chars: np.where(np.arange(27) == 0, 0, ngram.NGramModel(words).counts)
+    )
+    ends = ngram.names_model().counts[:, 0]
+    assert no_end["differs"] == np.count_nonzero(ends)  # every name's end is missing
+    assert no_end["probs"][1][0] == 0
+    with pytest.raises(ValueError, match="shape"):
+        ngram.bigram_table(counter=lambda words, chars: np.zeros(3))
+
+
+def test_a_draw_from_a_row_is_a_draw_from_that_row():
+    from lmlab import ngram
+
+    row = ngram.names_model().next_probs("q")
+    drawn = ngram.draw_from_row(row.tolist(), seed=5)
+    assert drawn["index"] == ngram.draw_next("q", seed=5)["index"]
+    assert drawn["roll"] == ngram.draw_next("q", seed=5)["roll"]

@@ -184,18 +184,31 @@ class Kernel:
         """Call a function for a widget: JSON in, JSON out.
 
         ``function`` is either a dotted path into a module ("lmlab.sampling.softmax") or the
-        name of a function the reader defined on the page. Arrays come back as lists.
+        name of a function the reader defined on the page; an argument {"reader": NAME} is the
+        reader's function NAME itself. Arrays come back as lists.
         """
         args = json.loads(args_json, object_hook=from_json_object)
         try:
             target = self.resolve(page, function)
+            positional = [self.reader_function(page, a) for a in args.get("args", [])]
+            keywords = {k: self.reader_function(page, v) for k, v in args.get("kwargs", {}).items()}
         except (NameError, ImportError, AttributeError) as err:  # no frames: none are the reader's
             return json.dumps({"ok": False, "error": f"{type(err).__name__}: {err}"})
         try:
-            result = target(*args.get("args", []), **args.get("kwargs", {}))
+            result = target(*positional, **keywords)
             return json.dumps({"ok": True, "value": to_json(result)}, allow_nan=False)
         except Exception as err:  # noqa: BLE001 - shown inside the widget
             return json.dumps({"ok": False, "error": self.describe(err, "")["traceback"]})
+
+    def reader_function(self, page: str, value: object) -> object:
+        """An argument as given, except {"reader": NAME}: the function NAME the reader defined on
+        the page (so a widget can hand lmlab the reader's own code, e.g. their bigram_counts)."""
+        if isinstance(value, dict) and list(value) == ["reader"]:
+            name = value["reader"]
+            if not callable(self.namespace(page).get(name)):
+                raise NameError(f"no function named {name!r} is defined on this page")
+            return self.namespace(page)[name]
+        return value
 
     def resolve(self, page: str, function: str) -> Callable:
         namespace = self.namespace(page)

@@ -3,6 +3,7 @@
 // in place (router.js). This module and what it imports are kept small, so it runs early; the
 // editor (CodeMirror) is a separate chunk that cells load when they first need it.
 import { Cell } from "./cell.js";
+import { mountExercises } from "./exercise.js";
 import { ensureIsolation } from "./isolation.js";
 import { Python } from "./python.js";
 import { enableRouter } from "./router.js";
@@ -25,6 +26,7 @@ class Page {
       (element) => new Cell(element, { page: this.slug, python, announce, onRunAndNext }),
     );
     this.widgets = mountWidgets(document, { page: this.slug, python, siteRoot });
+    this.exercises = mountExercises(document, { page: this.slug, python, cells: this.cells });
     this.bindToolbar();
     for (const cell of this.cells) if (cell.options.autorun) cell.run();
     this.editorsOnScreen = buildEditorsOnScreen(this.cells);

@@ -23,7 +23,7 @@ export function enableRouter(onPageChange) {
     // new page's cells can already be run while that happens.
     requestAnimationFrame(() => {
       const target = new URL(url).hash;
-      // By id, not as a selector: a widget's state in the fragment ("#bpe.text=…") is no selector.
+      // By id, not as a selector: a widget's state in the fragment ("#bpe-text=…") is no selector.
       const element = target && document.getElementById(target.slice(1));
       if (element) element.scrollIntoView();
       else window.scrollTo(0, 0);

@@ -6,9 +6,9 @@
 // Config (from the chapter's ::: widget directive):
 //   fn       "lmlab.wordbpe.bpe_visualizer"
 //   kwargs   {text, level: "chars" | "bytes", num_merges, corpus_chars}
-// Shareable state in the URL fragment: bpe.text, bpe.level, bpe.step.
+// Shareable state in the URL fragment: bpe-text, bpe-level, bpe-step.
 import { escapeHtml } from "./markup.js";
-import { readState, writeState } from "./url-state.js";
+import { readFragment, writeFragment } from "./fragment.js";
 
 const PLAY_MS = 450;
 const PLAY_REDUCED_MS = 1200; // with reduced motion: no transitions, and a slower pace
@@ -28,7 +28,7 @@ const pairHtml = ([a, b]) => `${chip(a)} + ${chip(b)}`;
 function tokensHtml(s) {
   const made = new Set(s.merged_at);
   return s.tokens.map((t, i) =>
-    `<li class="bv-tok c${i % COLOURS}${made.has(i) ? " is-new" : ""}">${escapeHtml(visible(t))}</li>`).join("");
+    `<li class="bv-tok tok-c${i % COLOURS}${made.has(i) ? " is-new" : ""}">${escapeHtml(visible(t))}</li>`).join("");
 }
 
 function tableHtml(s, last) {
@@ -146,11 +146,17 @@ export function mount(element, context) {
     return `Step ${step}: ${merged}Your text is ${s.num_tokens} tokens, vocabulary ${s.vocab_size}.`;
   }
 
-  function go(to, { say = true, remember = true } = {}) {
+  // Only what differs from the chapter's settings goes into the link.
+  function remember() {
+    writeFragment("bpe", { text: settings.text === config.kwargs.text ? null : settings.text,
+      level: settings.level === config.kwargs.level ? null : settings.level, step: step || null });
+  }
+
+  function go(to, { say = true, keep = true } = {}) {
     step = Math.max(0, Math.min(to, state.steps.length - 1));
     draw();
     if (say) announce(describe());
-    if (remember) writeState("bpe", { step: step || null });
+    if (keep) remember();
   }
 
   function stop() {
@@ -171,10 +177,10 @@ export function mount(element, context) {
     playButton.textContent = "Pause";
     announce("Playing.");
     timer = setInterval(() => {
-      go(step + 1, { say: false, remember: false });
+      go(step + 1, { say: false, keep: false });
       if (step === state.steps.length - 1) {
         stop();
-        writeState("bpe", { step });
+        remember();
         announce(`Finished. ${describe()}`);
       }
     }, reduced.matches ? PLAY_REDUCED_MS : PLAY_MS);
@@ -194,10 +200,9 @@ export function mount(element, context) {
         if (!result.ok) throw new Error(result.error);
         errorBox.hidden = true;
         state = result.value;
-        go(next.keepStep ? step : 0, { say: false, remember: false });
+        go(next.keepStep ? step : 0, { say: false, keep: false });
       }
-      writeState("bpe", { text: settings.text === config.kwargs.text ? null : settings.text,
-        level: settings.level === config.kwargs.level ? null : settings.level, step: step || null });
+      remember();
       announce(`Learned ${state.steps.length - 1} merges. ${describe()} ` +
         `All merges give ${state.final.length} tokens.`);
     } catch (err) {
@@ -240,7 +245,7 @@ export function mount(element, context) {
   }
 
   // A shared link: its text and level need Python; its step is shown as soon as it exists.
-  const shared = readState("bpe");
+  const shared = readFragment("bpe");
   const wantedStep = Number(shared.step) || 0;
   if (shared.text !== undefined || shared.level) {
     if (shared.text !== undefined) textBox.value = shared.text;
@@ -248,7 +253,7 @@ export function mount(element, context) {
     step = wantedStep;
     context.ready.then(() => request({ text: textBox.value, level: shared.level || settings.level }, true));
   } else if (wantedStep) {
-    go(wantedStep, { say: false, remember: false });
+    go(wantedStep, { say: false, keep: false });
   }
 
   context.ready.then(() => {

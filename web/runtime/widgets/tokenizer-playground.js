@@ -7,10 +7,11 @@
 // Config (from the chapter's ::: widget directive):
 //   fn       "lmlab.wordbpe.playground", called as fn(text=...)
 //   kwargs   {text}
-//   reader   {fn, cell}: a page function fn(text) -> GPT-2 ids computed with the reader's encode
-// Shareable state in the URL fragment: tok.text.
+//   reader   {fn, function, cell}: fn(text, the reader's function) -> GPT-2's ids computed with
+//            it (the kernel hands over the page's function for {reader: NAME}); cell: its exercise
+// Shareable state in the URL fragment: tok-text.
 import { escapeHtml } from "./markup.js";
-import { readState, writeState } from "./url-state.js";
+import { readFragment, writeFragment } from "./fragment.js";
 import { visible } from "./bpe-visualizer.js";
 
 const COLOURS = 5;
@@ -18,7 +19,7 @@ const number = (n) => Number(n).toLocaleString("en-US");
 
 function listHtml(kind, side, items, differ = new Set()) {
   return items.map((item, i) =>
-    `<li class="tp-item c${i % COLOURS}${differ.has(i) ? " is-different" : ""}" data-index="${i}" ` +
+    `<li class="tp-item tok-c${i % COLOURS}${differ.has(i) ? " is-different" : ""}" data-index="${i}" ` +
     `tabindex="${i === 0 ? 0 : -1}">${escapeHtml(kind === "tokens" ? visible(item) : String(item))}</li>`).join("");
 }
 
@@ -48,7 +49,7 @@ export function render(config, state, key) {
   const reader = config.reader
     ? `<div class="tp-reader">
     <input type="checkbox" role="switch" id="${id("mine")}" class="tp-mine" disabled>
-    <label for="${id("mine")}">Use my <code>encode</code> with GPT-2's merges
+    <label for="${id("mine")}">Use my <code>${escapeHtml(config.reader.function)}</code> with GPT-2's merges
       (<a href="#cell-${escapeHtml(config.reader.cell)}">the exercise</a>) and compare</label>
     <p class="tp-mine-result" hidden></p>
   </div>`
@@ -131,11 +132,11 @@ export function mount(element, context) {
       return new Set();
     }
     mineResult.hidden = false;
-    const theirs = await context.call(config.reader.fn, [text]);
+    const theirs = await context.call(config.reader.fn, [text, { reader: config.reader.function }]);
     if (!theirs.ok) {
-      const missing = theirs.error.includes(`no function named '${config.reader.fn}'`);
+      const missing = theirs.error.includes(`no function named '${config.reader.function}'`);
       mineResult.textContent = missing
-        ? "Run the exercise's cells first (your encode, then the check cell); until then there is nothing to compare."
+        ? `Write ${config.reader.function} in the exercise below and run its cell; until then there is nothing to compare.`
         : `Your encode failed: ${theirs.error.trim().split("\n").at(-1)}`;
       return new Set();
     }
@@ -176,7 +177,7 @@ export function mount(element, context) {
         state = result.value;
         draw(await compareMine());
       }
-      writeState("tok", { text: text === config.kwargs.text ? null : text });
+      writeFragment("tok", { text: text === config.kwargs.text ? null : text });
       announce(`GPT-2: ${state.gpt2.ids.length} tokens. The book's BPE: ${state.book.ids.length} tokens.`);
     } catch (err) {
       errorBox.hidden = false;
@@ -195,7 +196,7 @@ export function mount(element, context) {
   });
   mine?.addEventListener("change", request);
 
-  const shared = readState("tok");
+  const shared = readFragment("tok");
   if (shared.text !== undefined) {
     textBox.value = text = shared.text;
     context.ready.then(request);
