@@ -84,7 +84,7 @@ def learn(
     Stops after num_merges merges, or when the best pair occurs fewer than min_count times.
     Counts are kept up to date instead of recounted: a merge touches only the words holding it.
     """
-    totals: Counter = Counter()
+    totals: dict[Pair, int] = {}
     where: dict[Pair, set[int]] = defaultdict(set)  # pair -> indices of the words holding it
     # Pairs by count, so the leader and every pair tied with it are one lookup away. No count
     # ever rises above the current best (a new pair occurs at most as often as the merge that
@@ -92,16 +92,20 @@ def learn(
     bucket: dict[int, set[Pair]] = defaultdict(set)
 
     def tally(w: int, sign: int) -> None:
-        word = words[w]
+        """Add (sign +1) or take away (-1) the pairs of word w."""
+        word, n = words[w], sign * counts[w]
         for pair in zip(word, word[1:], strict=False):
-            bucket[totals[pair]].discard(pair)
-            totals[pair] += sign * counts[w]
-            if sign > 0:
-                where[pair].add(w)
-            else:
-                where[pair].discard(w)
-            if totals[pair]:
-                bucket[totals[pair]].add(pair)
+            old = totals.get(pair, 0)
+            if old:
+                bucket[old].discard(pair)
+            new = old + n
+            if new:
+                totals[pair] = new
+                bucket[new].add(pair)
+                if sign > 0:
+                    where[pair].add(w)
+                else:
+                    where[pair].discard(w)
             else:
                 del totals[pair], where[pair]
 

@@ -7,8 +7,10 @@
 //   fn       "lmlab.wordbpe.bpe_visualizer"
 //   kwargs   {text, level: "chars" | "bytes", num_merges, corpus_chars}
 // Shareable state in the URL fragment: bpe-text, bpe-level, bpe-step.
-import { escapeHtml } from "./markup.js";
 import { readFragment, writeFragment } from "./fragment.js";
+import { latest } from "./latest.js";
+import { escapeHtml, widgetFooter } from "./markup.js";
+import { showError, showLive } from "./status.js";
 
 const PLAY_MS = 450;
 const PLAY_REDUCED_MS = 1200; // with reduced motion: no transitions, and a slower pace
@@ -101,10 +103,7 @@ export function render(config, state, key, step = 0) {
   </div>
   <div class="bv-body" data-step="${step}">${bodyHtml(state, step)}</div>
   <p class="bv-final">${finalHtml(state)}</p>
-  <div class="widget-error" hidden><p class="widget-error-title"></p><pre class="widget-error-text"></pre></div>
-  <p class="widget-status" data-state="waking">Python is waking up; Step already works on the merges the book
-    computed when it was built, and your own text is learned once Python is ready.</p>
-  <p class="visually-hidden bv-announce" aria-live="polite"></p>
+  ${widgetFooter("the merges the book computed when it was built (Step already works on them)", "bv-announce")}
 </div>`;
 }
 
@@ -116,15 +115,11 @@ export function mount(element, context) {
   const slider = $(".bv-step-input");
   const textBox = $(".bv-text");
   const playButton = $(".bv-play");
-  const errorBox = $(".widget-error");
-  const status = $(".widget-status");
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
   let state = context.state;
   let settings = { ...config.kwargs };
   let step = 0;
   let timer = 0;
-  let wanted = null;
-  let busy = false;
 
   for (const control of element.querySelectorAll("textarea, input, button")) control.disabled = false;
   const announce = (text) => ($(".bv-announce").textContent = text);
@@ -187,32 +182,16 @@ export function mount(element, context) {
   }
 
   // Text and level change faster than Python answers: only the latest is computed and drawn.
-  async function request(changes, keepStep = false) {
+  const compute = latest(async ({ changes, keepStep }) => {
     settings = { ...settings, ...changes };
-    wanted = { settings, keepStep };
-    if (busy) return;
-    busy = true;
-    try {
-      while (wanted) {
-        const next = wanted;
-        wanted = null;
-        const result = await context.call(config.fn, [], next.settings);
-        if (!result.ok) throw new Error(result.error);
-        errorBox.hidden = true;
-        state = result.value;
-        go(next.keepStep ? step : 0, { say: false, keep: false });
-      }
-      remember();
-      announce(`Learned ${state.steps.length - 1} merges. ${describe()} ` +
-        `All merges give ${state.final.length} tokens.`);
-    } catch (err) {
-      errorBox.hidden = false;
-      $(".widget-error-title").textContent = "The widget could not compute this:";
-      $(".widget-error-text").textContent = String(err.message || err);
-    } finally {
-      busy = false;
-    }
-  }
+    const result = await context.call(config.fn, [], settings);
+    if (!result.ok) throw new Error(result.error);
+    showError(element, null);
+    state = result.value;
+    go(keepStep ? step : 0, { say: false });
+    announce(`Learned ${state.steps.length - 1} merges. ${describe()} All merges give ${state.final.length} tokens.`);
+  }, (err) => showError(element, "The widget could not compute this:", String(err.message || err)));
+  const request = (changes, keepStep = false) => compute({ changes, keepStep });
 
   $(".bv-step").addEventListener("click", () => {
     stop();
@@ -256,8 +235,5 @@ export function mount(element, context) {
     go(wantedStep, { say: false, keep: false });
   }
 
-  context.ready.then(() => {
-    status.dataset.state = "live";
-    status.textContent = `Live: the merges are learned by ${config.fn} in your browser.`;
-  });
+  context.ready.then(() => showLive(element, `Live: the merges are learned by ${config.fn} in your browser.`));
 }

@@ -10,9 +10,11 @@
 //   reader   {fn, function, cell}: fn(text, the reader's function) -> GPT-2's ids computed with
 //            it (the kernel hands over the page's function for {reader: NAME}); cell: its exercise
 // Shareable state in the URL fragment: tok-text.
-import { escapeHtml } from "./markup.js";
-import { readFragment, writeFragment } from "./fragment.js";
 import { visible } from "./bpe-visualizer.js";
+import { readFragment, writeFragment } from "./fragment.js";
+import { latest } from "./latest.js";
+import { escapeHtml, widgetFooter } from "./markup.js";
+import { showError, showLive } from "./status.js";
 
 const COLOURS = 5;
 const number = (n) => Number(n).toLocaleString("en-US");
@@ -63,10 +65,7 @@ export function render(config, state, key) {
   <p class="tp-help">Hover over a token or an id, or tab to a list and move with the arrow keys: the token and its id light up together.</p>
   ${reader}
   <div class="tp-body">${bodyHtml(state)}</div>
-  <div class="widget-error" hidden><p class="widget-error-title"></p><pre class="widget-error-text"></pre></div>
-  <p class="widget-status" data-state="waking">Python is waking up; until it is ready you see the text the
-    book tokenized when it was built.</p>
-  <p class="visually-hidden tp-announce" aria-live="polite"></p>
+  ${widgetFooter("the text the book tokenized when it was built", "tp-announce")}
 </div>`;
 }
 
@@ -78,12 +77,8 @@ export function mount(element, context) {
   const textBox = $(".tp-text");
   const mine = $(".tp-mine");
   const mineResult = $(".tp-mine-result");
-  const errorBox = $(".widget-error");
-  const status = $(".widget-status");
   let state = context.state;
   let text = config.kwargs.text;
-  let wanted = null;
-  let busy = false;
 
   const announce = (message) => ($(".tp-announce").textContent = message);
 
@@ -126,13 +121,13 @@ export function mount(element, context) {
     items[to].focus();
   });
 
-  async function compareMine() {
+  async function compareMine(forText) {
     if (!mine?.checked) {
       mineResult.hidden = true;
       return new Set();
     }
     mineResult.hidden = false;
-    const theirs = await context.call(config.reader.fn, [text, { reader: config.reader.function }]);
+    const theirs = await context.call(config.reader.fn, [forText, { reader: config.reader.function }]);
     if (!theirs.ok) {
       const missing = theirs.error.includes(`no function named '${config.reader.function}'`);
       mineResult.textContent = missing
@@ -152,57 +147,39 @@ export function mount(element, context) {
     return differ;
   }
 
-  function draw(differ) {
+  function draw(differ, shownText) {
     body.innerHTML = bodyHtml(state);
     const column = body.querySelector('.tp-col[data-side="gpt2"]');
     for (const index of differ) {
       for (const item of column.querySelectorAll(`.tp-item[data-index="${index}"]`)) item.classList.add("is-different");
     }
-    element.dataset.drawn = JSON.stringify({ text, mine: Boolean(mine?.checked) });
-    element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { text } }));
+    element.dataset.drawn = JSON.stringify({ text: shownText, mine: Boolean(mine?.checked) });
+    element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { text: shownText } }));
   }
 
   // Typing is faster than Python answers: only the latest text is computed and drawn.
-  async function request() {
-    wanted = text;
-    if (busy) return;
-    busy = true;
-    try {
-      while (wanted !== null) {
-        const next = wanted;
-        wanted = null;
-        const result = await context.call(config.fn, [], { ...config.kwargs, text: next });
-        if (!result.ok) throw new Error(result.error);
-        errorBox.hidden = true;
-        state = result.value;
-        draw(await compareMine());
-      }
-      writeFragment("tok", { text: text === config.kwargs.text ? null : text });
-      announce(`GPT-2: ${state.gpt2.ids.length} tokens. The book's BPE: ${state.book.ids.length} tokens.`);
-    } catch (err) {
-      errorBox.hidden = false;
-      $(".widget-error-title").textContent = "The widget could not compute this:";
-      $(".widget-error-text").textContent = String(err.message || err);
-    } finally {
-      busy = false;
-    }
-  }
+  const request = latest(async (next) => {
+    const result = await context.call(config.fn, [], { ...config.kwargs, text: next });
+    if (!result.ok) throw new Error(result.error);
+    showError(element, null);
+    state = result.value;
+    draw(await compareMine(next), next);
+    writeFragment("tok", { text: next === config.kwargs.text ? null : next });
+    announce(`GPT-2: ${state.gpt2.ids.length} tokens. The book's BPE: ${state.book.ids.length} tokens.`);
+  }, (err) => showError(element, "The widget could not compute this:", String(err.message || err)));
 
   textBox.disabled = false;
   if (mine) mine.disabled = false;
   textBox.addEventListener("input", () => {
     text = textBox.value;
-    request();
+    request(text);
   });
-  mine?.addEventListener("change", request);
+  mine?.addEventListener("change", () => request(text));
 
   const shared = readFragment("tok");
   if (shared.text !== undefined) {
     textBox.value = text = shared.text;
-    context.ready.then(request);
+    context.ready.then(() => request(text));
   }
-  context.ready.then(() => {
-    status.dataset.state = "live";
-    status.textContent = `Live: the tokens are computed by ${config.fn} in your browser.`;
-  });
+  context.ready.then(() => showLive(element, `Live: the tokens are computed by ${config.fn} in your browser.`));
 }
