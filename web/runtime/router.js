@@ -25,7 +25,9 @@ export function enableRouter(onPageChange) {
     // new page's cells can already be run while that happens.
     requestAnimationFrame(() => {
       const target = new URL(url).hash;
-      if (target) document.querySelector(target)?.scrollIntoView();
+      // By id, not as a selector: a widget's state in the fragment ("#bpe-text=…") is no selector.
+      const element = target && document.getElementById(target.slice(1));
+      if (element) element.scrollIntoView();
       else window.scrollTo(0, 0);
       document.querySelector("main h1")?.focus({ preventScroll: true });
     });

@@ -14,19 +14,23 @@
 //                              fn is a dotted path or the name of a function the reader defined
 //   ready                      a Promise that resolves once Python can answer
 import { jsonReviver } from "./protocol.js";
-import { mount as generationExplorer } from "./widgets/generation-explorer.js";
 import { mount as bigramTable } from "./widgets/bigram-table.js";
+import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
+import { mount as generationExplorer } from "./widgets/generation-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
+import { mount as tokenizerPlayground } from "./widgets/tokenizer-playground.js";
 
 // name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
 const mounts = {
-  "generation-explorer": generationExplorer,
-  "temperature-explorer": temperatureExplorer,
   "bigram-table": bigramTable,
-  "name-generator": nameGenerator,
+  "bpe-visualizer": bpeVisualizer,
+  "generation-explorer": generationExplorer,
   "learning-curve": learningCurve,
+  "name-generator": nameGenerator,
+  "temperature-explorer": temperatureExplorer,
+  "tokenizer-playground": tokenizerPlayground,
 };
 
 function whenReady(python) {

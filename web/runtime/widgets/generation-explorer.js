@@ -7,7 +7,7 @@
 // Config (from the chapter's ::: widget directive):
 //   fn       "lmlab.generation.generation_explorer"
 //   kwargs   {table, prompt: [words], depth, branches, temperature, seed}: the initial settings
-import { latestOnly } from "./latest.js";
+import { latest } from "./latest.js";
 import { escapeHtml } from "./markup.js";
 
 const fixed = (x, digits) => Number(x).toFixed(digits);
@@ -146,22 +146,20 @@ export function mount(element, context) {
       `probability ${fixed(s.prob, 3)}. Context: ${[...shown.prompt, ...state.trace.slice(0, step).map((x) => x.word)].join(" ")}`);
   }
 
-  const compute = latestOnly(async (wanted) => {
-    try {
-      const result = await context.call(config.fn, [], wanted);
-      if (!result.ok) throw new Error(result.error);
-      errorBox.hidden = true;
-      state = result.value;
-      shown = wanted;
-      step = Math.min(step, state.trace.length);
-      draw();
-      announce(`Tree ${wanted.depth} deep with ${wanted.branches} branches at temperature ` +
-        `${fixed(wanted.temperature, 2)}, seed ${wanted.seed}.`);
-    } catch (err) {
-      errorBox.hidden = false;
-      $(".widget-error-title").textContent = "The widget could not compute this:";
-      $(".widget-error-text").textContent = String(err.message || err);
-    }
+  const compute = latest(async (wanted) => {
+    const result = await context.call(config.fn, [], wanted);
+    if (!result.ok) throw new Error(result.error);
+    errorBox.hidden = true;
+    state = result.value;
+    shown = wanted;
+    step = Math.min(step, state.trace.length);
+    draw();
+    announce(`Tree ${wanted.depth} deep with ${wanted.branches} branches at temperature ` +
+      `${fixed(wanted.temperature, 2)}, seed ${wanted.seed}.`);
+  }, (err) => {
+    errorBox.hidden = false;
+    $(".widget-error-title").textContent = "The widget could not compute this:";
+    $(".widget-error-text").textContent = String(err.message || err);
   });
 
   function request(changes) {

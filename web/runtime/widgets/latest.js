@@ -1,19 +1,21 @@
-// Inputs can come faster than Python answers (a slider dragged, a key held down). Only the newest
-// request is worth computing: latestOnly(work) returns request(value), which runs work(value) for
-// the last value given while an earlier one was in flight and skips those in between.
-export function latestOnly(work) {
-  let wanted = null;
+// Requests that come faster than Python answers (typing, dragging): only the latest is computed.
+// latest(work, fail) -> request(job): runs work(job) unless one is running, in which case the
+// newest job waits and every older waiting one is dropped; an error goes to fail(err).
+export function latest(work, fail) {
+  let waiting = null;
   let busy = false;
-  return async function request(value) {
-    wanted = { value };
+  return async function request(job) {
+    waiting = { job };
     if (busy) return;
     busy = true;
     try {
-      while (wanted) {
-        const next = wanted.value;
-        wanted = null;
+      while (waiting) {
+        const next = waiting.job;
+        waiting = null;
         await work(next);
       }
+    } catch (err) {
+      fail(err);
     } finally {
       busy = false;
     }

@@ -10,7 +10,7 @@
 //   seed     first seed of the Sample button (each draw uses the next one)
 //   reader   {fn: "softmax", cell: "softmax"}: a function the reader defines on the page, called
 //            as fn(logits, T) and expected to return one probability per token
-import { latestOnly } from "./latest.js";
+import { latest } from "./latest.js";
 import { escapeHtml } from "./markup.js";
 
 const MIN_T = 0.1;
@@ -158,13 +158,8 @@ export function mount(element, context) {
       `${fixed(state.effective_tokens, 2)} effective tokens.`), ANNOUNCE_AFTER_MS);
   }
 
-  const drawLatest = latestOnly(async (t) => {
-    try {
-      draw(await compute(t), t);
-    } catch (err) {
-      showError("The widget could not compute this:", String(err.message || err));
-    }
-  });
+  const drawLatest = latest(async (t) => draw(await compute(t), t),
+    (err) => showError("The widget could not compute this:", String(err.message || err)));
 
   function request(t) {
     $(".tx-t").textContent = fixed(t, 2);
