@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 from markdown_it import MarkdownIt
+from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
@@ -49,6 +50,7 @@ class Chapter:
     source: str
     cells: list[CellSpec] = field(default_factory=list)
     widgets: list[dict] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (heading id, text) of each h2
 
     @property
     def title(self) -> str:
@@ -69,6 +71,7 @@ def parse_cell_info(info: str) -> dict:
 def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"typographer": True}).enable(["table", "strikethrough"])
     md.use(front_matter_plugin).use(dollarmath_plugin, double_inline=True)
+    md.use(anchors_plugin, min_level=2, max_level=2)  # ids for the contents' section links
     for name in [*CALLOUTS, "hint", "widget"]:
         md.use(container_plugin, name)
     return md
@@ -82,6 +85,9 @@ def load(path: Path) -> Chapter:
     if not meta or "title" not in meta:
         raise ValueError(f"{path} needs front matter with a title")
     chapter = Chapter(slug=path.stem, meta=meta, source=path.read_text())
+    for token, following in zip(tokens, tokens[1:], strict=False):
+        if token.type == "heading_open" and token.tag == "h2":
+            chapter.sections.append((token.attrs["id"], following.content))
     for token in tokens:
         if token.type == "fence" and token.info.split()[:1] == ["python"]:
             options = parse_cell_info(token.info)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import chapters
 import execute
+import notebooks
 import vendor
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -147,13 +148,18 @@ def inlinable(text: str, source: str) -> str:
     return text
 
 
-def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
-    """cell id -> output HTML, from the cache when neither the cells nor lmlab changed."""
+def outputs_cache(chapter: chapters.Chapter) -> Path:
+    """Where the outputs of the chapter's cells are kept, named by everything they depend on."""
     key = hashlib.sha256()
     for path in sorted((REPO / "py").rglob("*.py")) + [WEB / "runtime" / "kernel.py"]:
         key.update(path.read_bytes())
     key.update(json.dumps([(c.id, c.code, c.options) for c in chapter.cells]).encode())
-    cached = CACHE / "outputs" / f"{chapter.slug}-{key.hexdigest()[:20]}.json"
+    return CACHE / "outputs" / f"{chapter.slug}-{key.hexdigest()[:20]}.json"
+
+
+def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
+    """cell id -> output HTML, from the cache when neither the cells nor lmlab changed."""
+    cached = outputs_cache(chapter)
     if cached.exists():
         results = json.loads(cached.read_text())
     else:
@@ -200,6 +206,9 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
     env.globals["page_css"] = Markup(inlinable(css, "web/styles"))
     template = env.get_template("page.html")
     book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
+    env.globals["contents"] = [
+        {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug} for c in book
+    ]
     for i, chapter in enumerate(book):
         step(f"rendering {chapter.slug}")
         body = chapters.render(chapter, chapter_outputs(chapter), widget_markup(chapter))
@@ -208,12 +217,17 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
             title=chapter.title,
             description=chapter.meta.get("summary", ""),
             slug=chapter.slug,
+            sections=[(anchor, text.replace("`", "")) for anchor, text in chapter.sections],
             body=Markup(body),
             cells=bool(chapter.cells),
             prev=link(book[i - 1] if i > 0 else None),
             next=link(book[i + 1] if i + 1 < len(book) else None),
         )
         (out / f"{chapter.slug}.html").write_text(page)
+        if chapter.cells:
+            notebook = out / "notebooks" / f"{chapter.slug}.ipynb"
+            notebook.parent.mkdir(exist_ok=True)
+            notebook.write_text(notebooks.notebook_json(chapter))
     (out / "index.html").write_text(
         template.render(
             title="Contents",
@@ -278,6 +292,10 @@ def build(out: Path) -> None:
     copy_if_changed(WEB / "sw.js", out / "sw.js")
     (out / ".nojekyll").write_text("")
     render_pages(out, start_script)
+    step("indexing the pages for search (Pagefind)")
+    indexed = subprocess.run(["node", str(REPO / "build" / "search_index.mjs"), str(out)],
+                             check=True, capture_output=True, text=True)
+    step(f"search index: {json.loads(indexed.stdout)['pages']} pages")
     step(f"built {out} in {time.monotonic() - started:.1f} s")
 
 

@@ -4,13 +4,14 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const widgets = join(dirname(fileURLToPath(import.meta.url)), "..", "web", "runtime", "widgets");
+const runtime = join(dirname(fileURLToPath(import.meta.url)), "..", "web", "runtime");
+const { jsonReviver } = await import(pathToFileURL(join(runtime, "protocol.js")).href);
 
 let input = "";
 for await (const chunk of process.stdin) input += chunk;
 const html = [];
-for (const { name, config, state, key } of JSON.parse(input)) {
-  const widget = await import(pathToFileURL(join(widgets, `${name}.js`)).href);
+for (const { name, config, state, key } of JSON.parse(input, jsonReviver)) {
+  const widget = await import(pathToFileURL(join(runtime, "widgets", `${name}.js`)).href);
   html.push(widget.render(config, state, key));
 }
 process.stdout.write(JSON.stringify(html));

@@ -4,6 +4,7 @@ One module per concept, in the order the book teaches them. Every function is pl
 reader can open it and follow the math; the book's widgets call these same functions.
 
     sampling     softmax with temperature, entropy, greedy, top-k, top-p, seeded sampling
+    generation   the autoregressive loop on a next-word table: a step-by-step trace, the tree
     ngram        counting bigrams (and n-grams): tables, smoothing, sampling names, NLL
     tokenizers   character and word tokenizers, [UNK]
     bpe          byte-pair encoding: the five notebook functions and a trace for the visualizer
@@ -18,6 +19,9 @@ reader can open it and follow the math; the book's widgets call these same funct
     mlp_lm       a Bengio-style MLP language model over characters
     gpt          a GPT-2-style transformer: training, KV-cached generation, parameter counts
     optim        SGD and AdamW
+    gguf         llama.cpp's GGUF files: metadata, tensors, Q8_0 and Q4_1 blocks
+    llama        a Llama-style model (RMSNorm, RoPE, grouped-query attention, SwiGLU) from
+                 GGUF, its tokenizer with special tokens, and the chat template
 """
 
 __version__ = "0.1.0"

@@ -78,7 +78,8 @@ def top_p_filter(logits: np.ndarray, p: float) -> np.ndarray:
     """Nucleus filter: keep the smallest set of top tokens whose probabilities sum to >= p.
 
     logits: (..., V) -> (..., V) with -inf outside the nucleus. The top token is always kept
-    (it alone is the nucleus when its probability is >= p); p = 1 keeps every token.
+    (it alone is the nucleus when its probability is >= p); p = 1 keeps every token. Of tokens
+    with equal logits the earlier one ranks first.
     """
     if not 0 < p <= 1:
         raise ValueError(f"top_p must lie in (0, 1], got {p}")

@@ -381,3 +381,29 @@ def test_running_out_of_memory_is_an_error_not_a_crash(open_page):
     set_code(page, 7, "survivor")
     assert run_cell(page, 7, timeout=90_000) == "done"
     assert output_text(page, 7).strip() == "'intact'"
+
+
+def test_a_widget_call_carries_infinities_and_nan_both_ways(open_page):
+    """protocol.js: non-finite numbers cross the worker boundary as numbers, not as broken JSON."""
+    page = open_page(TOUR)
+    result = page.evaluate(
+        """async () => {
+            const slug = lmlab.page.slug;
+            const defined = await lmlab.python.run(slug, "specials", [
+                "import numpy as np",
+                "def specials(given):",
+                "    return {'given': given, 'made': np.array([np.inf, -np.inf, np.nan, 0.5])}",
+            ].join("\\n"));
+            const specials = await lmlab.python.call(slug, "specials", [[-Infinity, NaN, Infinity, 2]]);
+            const topK = await lmlab.python.call(slug, "lmlab.sampling.top_k_filter", [[1, 3, 2], 1]);
+            const show = (xs) => xs.map((x) => (typeof x === "number" ? String(x) : `not a number: ${JSON.stringify(x)}`));
+            return { defined, ok: specials.ok, error: specials.error ?? null, given: show(specials.value.given),
+                     made: show(specials.value.made), topK: show(topK.value) };
+        }"""
+    )
+    assert result == {
+        "defined": True, "ok": True, "error": None,
+        "given": ["-Infinity", "NaN", "Infinity", "2"],
+        "made": ["Infinity", "-Infinity", "NaN", "0.5"],
+        "topK": ["-Infinity", "3", "-Infinity"],
+    }

@@ -2,11 +2,13 @@
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
-from lmlab import sampling
+from lmlab import generation, sampling
+from printed import RELATIVE_MARGIN, fixed
 
 PATH = REPO / "web/chapters/01-what-is-a-language-model.md"
 CHAPTER = load(PATH)
@@ -18,6 +20,8 @@ GIVENS = [
     "\\sum_{j=1}^{V}",
     'continue "2 + 3 =" may well answer "23"',
     "$T < 1$", "$T > 1$", "$T = 1$", "$T = 0.1$", "$T = 3$", "$k = 3$", "$p = 0.9$",
+    "With seed 0 the explorer", "Set the temperature to 0.1", "At 3 the branches",
+    "Raise **Branches** to 4",
 ]
 
 
@@ -27,7 +31,13 @@ def page() -> dict:
 
 
 def nucleus_size(logits, p: float, temperature: float = 1.0) -> int:
-    return int(np.isfinite(sampling.top_p_filter(np.asarray(logits) / temperature, p)).sum())
+    """How many tokens top-p keeps; refused when a running sum of the ranked probabilities lies
+    so close to p that another machine's last bits could keep one token more or fewer."""
+    scaled = np.asarray(logits) / temperature
+    running = np.cumsum(np.sort(sampling.softmax(scaled))[::-1])
+    on_edge = np.abs(running - p).min() <= RELATIVE_MARGIN
+    assert not on_edge, f"p = {p} is on a boundary at T = {temperature}"
+    return int(np.isfinite(sampling.top_p_filter(scaled, p)).sum())
 
 
 def claims(page: dict, gpt2_vocabulary: int) -> list[str]:
@@ -39,21 +49,30 @@ def claims(page: dict, gpt2_vocabulary: int) -> list[str]:
     top3 = sampling.softmax(sampling.top_k_filter(logits, 3))
     kept = np.flatnonzero(top3)
     sentence = page["sentence"]
+    two_words = [(first["word"], second["word"], second["path_prob"])
+                 for first in page["tree"]["children"] for second in first["children"]]
+    likeliest = max(two_words, key=lambda path: path[2])
     return [
+        f'The likeliest continuation, "the {likeliest[0]} {likeliest[1]}", has probability '
+        f"{fixed(likeliest[2], 2)}",
+        f"add up to {fixed(sum(path[2] for path in two_words), 2)}",
         f"GPT-2's vocabulary has {gpt2_vocabulary:,} tokens",
         f"one for each of its {gpt2_vocabulary:,} tokens",
-        f'"{tokens[top]}" is the favourite with probability {probs[top]:.3f}',
-        f'"{tokens[second]}" ({probs[second]:.3f}) and "{tokens[third]}" ({probs[third]:.3f})',
+        f'"{tokens[top]}" is the favourite with probability {fixed(probs[top], 3)}',
+        f'"{tokens[second]}" ({fixed(probs[second], 3)}) and '
+        f'"{tokens[third]}" ({fixed(probs[third], 3)})',
         f"One sentence of {len(sentence)} tokens gives {len(sentence) - 1} examples",
-        f'At $T = 0.1$ "{tokens[top]}" takes {stats[0.1]["top_prob"]:.3f} of the probability',
-        f'$T = 3$ it keeps only {stats[3.0]["top_prob"]:.3f}',
-        f'For our logits it is {stats[1.0]["effective_tokens"]:.2f} at $T = 1$ (entropy '
-        f'{stats[1.0]["entropy"]:.2f} nats), {stats[0.1]["effective_tokens"]:.2f} at $T = 0.1$, '
-        f'and {stats[3.0]["effective_tokens"]:.2f} at $T = 3$, close to the {len(tokens)} '
+        f'At $T = 0.1$ "{tokens[top]}" takes {fixed(stats[0.1]["top_prob"], 3)} of the '
+        "probability",
+        f'$T = 3$ it keeps only {fixed(stats[3.0]["top_prob"], 3)}',
+        f'For our logits it is {fixed(stats[1.0]["effective_tokens"], 2)} at $T = 1$ (entropy '
+        f'{fixed(stats[1.0]["entropy"], 2)} nats), '
+        f'{fixed(stats[0.1]["effective_tokens"], 2)} at $T = 0.1$, '
+        f'and {fixed(stats[3.0]["effective_tokens"], 2)} at $T = 3$, close to the {len(tokens)} '
         "candidates there are",
         "With $k = 3$ our distribution becomes "
-        + ", ".join(f'"{tokens[i]}" {top3[i]:.3f}' for i in kept[:-1])
-        + f' and "{tokens[kept[-1]]}" {top3[kept[-1]]:.3f}',
+        + ", ".join(f'"{tokens[i]}" {fixed(top3[i], 3)}' for i in kept[:-1])
+        + f' and "{tokens[kept[-1]]}" {fixed(top3[kept[-1]], 3)}',
         f"With $p = 0.9$ the open context keeps {nucleus_size(logits, 0.9)} tokens and "
         f'"Once upon a" keeps {nucleus_size(page["once_logits"], 0.9)}',
         f"the same $p$ keeps {nucleus_size(logits, 0.9, 0.5)} tokens at $T = 0.5$ and "
@@ -95,3 +114,18 @@ def test_the_widget_shows_the_cells_example(page):
     assert config["tokens"] == page["tokens"]
     assert config["kwargs"]["logits"] == page["logits"].tolist()
     assert callable(page[config["reader"]["fn"]])
+
+
+def test_the_generation_explorer_replays_the_loop_cell():
+    """The widget runs lmlab.generation on the chapter's own table and, with seed 0, draws what
+    the loop cell drew ("the same words as the loop cell above")."""
+    match = re.search(r"^::: widget generation-explorer (.*)$", PATH.read_text(), re.M)
+    kwargs = json.loads(match.group(1))["kwargs"]
+    # The page as it stands right after the loop cell (later cells reuse its names).
+    loop = next(i for i, (code, _) in enumerate(CHAPTER.cells) if "for step in range" in code)
+    after_loop = run_cells(replace(CHAPTER, cells=CHAPTER.cells[: loop + 1]))
+    assert kwargs["table"] == after_loop["next_word"]
+    assert kwargs["prompt"] == after_loop["prompt"] and kwargs["seed"] == 0
+    trace = generation.generation_trace(kwargs["table"], kwargs["prompt"], kwargs["depth"], 1.0, 0)
+    drawn = after_loop["context"][len(after_loop["prompt"]):]
+    assert [step["word"] for step in trace] == drawn[: kwargs["depth"]]

@@ -95,6 +95,46 @@ def test_call_of_a_raising_function_returns_its_error(kernel):
     assert "ValueError: broken" in reply["error"] and 'File "<cell 1>", line 2' in reply["error"]
 
 
+def strict_json(text: str) -> object:
+    """Parse as the browser's JSON.parse does: Python's NaN and Infinity are not JSON."""
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_call_carries_non_finite_numbers_as_the_protocol_says(kernel):
+    """JSON has no inf or NaN; they travel as {"$float": ...} both ways (protocol.js)."""
+    code = (
+        "import numpy as np\n"
+        "def specials(x):\n"
+        "    return {'given': x, 'list': [float('inf'), 1.5],\n"
+        "            'array': np.array([-np.inf, np.nan]), 'scalar': np.float32(-np.inf),\n"
+        "            'ints': np.arange(3)}"
+    )
+    _, _, k = run(kernel, code)
+    args = json.dumps({"args": [[{"$float": "NaN"}, {"$float": "-Infinity"}, 2.0]]})
+    text = k.call("p", "specials", args)
+    assert strict_json(text) == {"ok": True, "value": {
+        "given": [{"$float": "NaN"}, {"$float": "-Infinity"}, 2.0],
+        "list": [{"$float": "Infinity"}, 1.5],
+        "array": [{"$float": "-Infinity"}, {"$float": "NaN"}],
+        "scalar": {"$float": "-Infinity"},
+        "ints": [0, 1, 2],
+    }}
+    # lmlab's own functions that mask with -inf, through the same path
+    top_k = json.dumps({"args": [[1.0, 3.0, 2.0], 1]})
+    reply = strict_json(k.call("p", "lmlab.sampling.top_k_filter", top_k))
+    assert reply == {"ok": True, "value": [{"$float": "-Infinity"}, 3.0, {"$float": "-Infinity"}]}
+
+
+def test_an_ordinary_dict_that_looks_nothing_like_a_float_is_left_alone(kernel):
+    _, _, k = run(kernel, "def echo(x):\n    return x")
+    value = {"$float": "NaN", "other": 1}
+    assert json.loads(k.call("p", "echo", json.dumps({"args": [value]})))["value"] == value
+
+
 @pytest.fixture
 def connected(kernel, monkeypatch):
     """connect(sleep, ask) -> a Kernel wired as the browser's worker wires it. connect() replaces

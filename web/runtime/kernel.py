@@ -18,6 +18,7 @@ import builtins
 import importlib
 import json
 import linecache
+import math
 import sys
 import time
 import traceback
@@ -261,14 +262,14 @@ class Kernel:
         ``function`` is either a dotted path into a module ("lmlab.sampling.softmax") or the
         name of a function the reader defined on the page. Arrays come back as lists.
         """
-        args = json.loads(args_json)
+        args = json.loads(args_json, object_hook=from_json_object)
         try:
             target = self.resolve(page, function)
         except (NameError, ImportError, AttributeError) as err:  # no frames: none are the reader's
             return json.dumps({"ok": False, "error": f"{type(err).__name__}: {err}"})
         try:
             result = target(*args.get("args", []), **args.get("kwargs", {}))
-            return json.dumps({"ok": True, "value": to_json(result)})
+            return json.dumps({"ok": True, "value": to_json(result)}, allow_nan=False)
         except Exception as err:  # noqa: BLE001 - shown inside the widget
             return json.dumps({"ok": False, "error": self.describe(err, "")["traceback"]})
 
@@ -282,12 +283,34 @@ class Kernel:
         return getattr(importlib.import_module(module_name), attribute)
 
 
+# JSON has no infinities or NaN, and the browser's JSON.parse rejects Python's `-Infinity`. A
+# non-finite float crosses the page/worker boundary as {"$float": "Infinity" | "-Infinity" |
+# "NaN"}, both ways; protocol.js reads and writes the same form.
+NONFINITE = "$float"
+
+
 def to_json(value: object) -> object:
-    """numpy arrays and scalars to lists and numbers; tuples to lists; dicts recursively."""
+    """Values as JSON data: numpy arrays and scalars to lists and numbers, tuples to lists, dicts
+    recursively, and each non-finite float to {"$float": "Infinity" | "-Infinity" | "NaN"}."""
     if hasattr(value, "tolist"):
-        return value.tolist()
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        if kind in ("b", "i", "u") or (kind == "f" and sys.modules["numpy"].isfinite(value).all()):
+            return value.tolist()  # the common case, without visiting every number in Python
+        value = value.tolist()
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        name = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return {NONFINITE: name}
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_json(v) for v in value]
     return value
+
+
+def from_json_object(obj: dict) -> object:
+    """json.loads' object_hook: {"$float": "-Infinity"} back to float("-inf")."""
+    if len(obj) == 1 and isinstance(obj.get(NONFINITE), str):
+        return float(obj[NONFINITE])
+    return obj

@@ -3,10 +3,14 @@
 // in place (router.js). This module and what it imports are kept small, so it runs early; the
 // editor (CodeMirror) is a separate chunk that cells load when they first need it.
 import { Cell } from "./cell.js";
+import { bindContentsToggle, trackSections } from "./contents.js";
 import { ensureIsolation } from "./isolation.js";
+import { downloadNotebook } from "./notebook.js";
 import { Python } from "./python.js";
 import { enableRouter } from "./router.js";
+import { bindSearch } from "./search.js";
 import { showStatus } from "./status.js";
+import { bindThemeSwitch } from "./theme.js";
 import { mountWidgets } from "./widgets.js";
 import { allEdits, restoreEdits } from "./storage.js";
 
@@ -26,10 +30,12 @@ class Page {
     this.bindToolbar();
     for (const cell of this.cells) if (cell.options.autorun) cell.run();
     this.editorsOnScreen = buildEditorsOnScreen(this.cells);
+    this.stopTrackingSections = trackSections();
   }
 
   leave() {
     this.editorsOnScreen.stop();
+    this.stopTrackingSections();
   }
 
   announce(text) {
@@ -64,6 +70,9 @@ class Page {
         }
       },
       download: () => downloadEdits(),
+      notebook: () => downloadNotebook(this, siteRoot).catch((err) => this.python.emit("notice", {
+        text: `The notebook could not be made: ${err.message}`,
+      })),
       upload: () => uploadEdits(),
     };
     for (const button of document.querySelectorAll("[data-action]")) {
@@ -133,6 +142,9 @@ async function main() {
     await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
   }
   showStatus(python);
+  bindThemeSwitch();
+  bindContentsToggle();
+  bindSearch(siteRoot);
   let page = new Page(python);
   globalThis.lmlab = { python, get page() { return page; } }; // for the curious reader's console, and tests
   enableRouter(() => {

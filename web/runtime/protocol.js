@@ -1,5 +1,19 @@
 // The messages between the page and the Python worker, in one place. Cells use run; widgets use
 // call (a named Python function, JSON-able arguments in, JSON-able value out).
+//
+// A widget call's arguments and value cross as JSON text inside the worker (kernel.py's call), and
+// the builder embeds each widget's first state in its page as JSON. JSON has no infinities or NaN
+// (top-k filtering gives -inf, 0/0 gives NaN), so a non-finite number is written as
+// {"$float": "Infinity" | "-Infinity" | "NaN"} by kernel.py's to_json and by jsonReplacer below,
+// and read back into a real number by kernel.py's from_json_object and by jsonReviver. Between
+// worker and page (postMessage) numbers are JS numbers again, -Infinity and NaN included.
+export const jsonReplacer = (key, value) =>
+  typeof value === "number" && !Number.isFinite(value) ? { $float: String(value) } : value;
+
+export const jsonReviver = (key, value) =>
+  value !== null && typeof value === "object" && typeof value.$float === "string" && Object.keys(value).length === 1
+    ? Number(value.$float)
+    : value;
 
 // page -> worker
 export const toWorker = {

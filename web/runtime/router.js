@@ -16,7 +16,9 @@ export function enableRouter(onPageChange) {
     document.title = next.title;
     document.body.dataset.page = next.body.dataset.page;
     document.querySelector("main").replaceWith(document.adoptNode(next.querySelector("main")));
-    document.querySelector(".site-nav").replaceWith(document.adoptNode(next.querySelector(".site-nav")));
+    for (const part of [".site-nav", "#contents"]) {
+      document.querySelector(part).replaceWith(document.adoptNode(next.querySelector(part)));
+    }
     if (push) history.pushState({}, "", url);
     onPageChange();
     // Scrolling to a target and moving the focus force a layout of the whole new chapter; the

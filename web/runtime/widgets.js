@@ -3,7 +3,9 @@
 // A widget is an ES module in widgets/NAME.js that draws with SVG and computes nothing itself:
 //   render(config, state, key) -> HTML   pure; the builder runs it in Node, so the page shows the
 //                                         widget before any script has loaded
-//   mount(element, context)               brings that markup to life in the browser
+//   mount(element, context)               brings that markup to life in the browser; after every
+//                                         redraw it dispatches "widget:drawn" on the element (the
+//                                         benchmark times inputs by it)
 // config.fn names the Python function behind the widget (a dotted path into lmlab) and
 // config.args / config.kwargs its arguments; the builder calls it with CPython and embeds the
 // result as the initial `state`. The context a widget gets:
@@ -11,10 +13,13 @@
 //   call(fn, args, kwargs)     run a Python function in the worker -> {ok, value} | {ok, error};
 //                              fn is a dotted path or the name of a function the reader defined
 //   ready                      a Promise that resolves once Python can answer
+import { jsonReviver } from "./protocol.js";
+import { mount as generationExplorer } from "./widgets/generation-explorer.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 
 // name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
 const mounts = {
+  "generation-explorer": generationExplorer,
   "temperature-explorer": temperatureExplorer,
 };
 
@@ -39,7 +44,7 @@ export function mountWidgets(root, { page, python }) {
       const stateScript = element.querySelector("script.widget-state");
       const context = {
         config: JSON.parse(element.dataset.config || "{}"),
-        state: stateScript ? JSON.parse(stateScript.textContent) : null,
+        state: stateScript ? JSON.parse(stateScript.textContent, jsonReviver) : null,
         key: `w${index + 1}`,
         call: (fn, args = [], kwargs = {}) => python.call(page, fn, args, kwargs),
         ready,

@@ -2,7 +2,7 @@
 // every page of the book. It speaks the protocol in protocol.js; all Python lives in kernel.py.
 import { WorkerEnd } from "./channel.js";
 import kernelSource from "./kernel.py";
-import { fromWorker } from "./protocol.js";
+import { fromWorker, jsonReplacer, jsonReviver } from "./protocol.js";
 
 let pyodide = null;
 let kernel = null;
@@ -127,7 +127,7 @@ function run({ id, page, cell, code }) {
 }
 
 function call({ id, page, fn, args }) {
-  const reply = JSON.parse(kernel.call(page, fn, JSON.stringify(args)));
+  const reply = JSON.parse(kernel.call(page, fn, JSON.stringify(args, jsonReplacer)), jsonReviver);
   post(fromWorker.result(id, reply));
 }
 

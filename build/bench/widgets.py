@@ -1,0 +1,138 @@
+"""Every widget's redraw after a reader's input, in headless Chromium; the bar is p95 <= 50 ms.
+
+    .venv/bin/python build/bench/widgets.py [--inputs 60] [--no-build]
+
+Serves the built site with COOP/COEP and opens each chapter that has widgets in a fresh browser
+profile. Once Python is ready, each scenario drives one control as a reader would (the same event
+the control fires for a pointer or a key) and times from the input to the widget's `widget:drawn`
+event (the page updated from Python's answer, or from data the widget already holds), and to the
+next animation frame after it. The first input of each scenario is reported apart from the rest.
+
+Baseline, measured in the same page: a round trip to the Python worker that does nothing
+(`lmlab.python.call` of `len([])`), the least any widget that asks Python can cost. The ratio
+column is a scenario's p95 over the round trip's p95.
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "build"))
+
+from chromium import launch  # noqa: E402
+from serve_site import serve_in_background  # noqa: E402
+
+TIMEOUT = 120_000
+BAR_MS = 50
+
+# (chapter, widget, what the reader does, JS (widget element, input number) -> performs the input)
+SCENARIOS = [
+    ("01-what-is-a-language-model", "temperature-explorer", "temperature slider",
+     """(w, i) => { const s = w.querySelector(".tx-input");
+                   s.value = String((0.1 + (i * 7 % 58) * 0.05).toFixed(2));
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("01-what-is-a-language-model", "generation-explorer", "temperature slider",
+     """(w, i) => { const s = w.querySelector(".gx-temperature");
+                   s.value = String((0.1 + (i * 7 % 58) * 0.05).toFixed(2));
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("01-what-is-a-language-model", "generation-explorer", "New seed",
+     """(w) => w.querySelector(".gx-new-seed").click()"""),
+    ("01-what-is-a-language-model", "generation-explorer", "Step / Start over",
+     """(w, i) => w.querySelector(i % 4 === 3 ? ".gx-reset" : ".gx-next").click()"""),
+]
+
+TIME_INPUTS_JS = """async ([widgetName, act, count]) => {
+  const widget = document.querySelector(`.widget[data-widget="${widgetName}"]`);
+  widget.scrollIntoView();
+  const perform = eval(act);
+  const drawn = [], framed = [];
+  for (let i = 0; i < count; i++) {
+    const redrawn = new Promise((resolve) =>
+      widget.addEventListener("widget:drawn", resolve, { once: true }));
+    const start = performance.now();
+    perform(widget, i);
+    await redrawn;
+    drawn.push(performance.now() - start);
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    framed.push(performance.now() - start);
+  }
+  return { drawn, framed };
+}"""
+
+ROUND_TRIP_JS = """async (count) => {
+  const times = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await lmlab.python.call(lmlab.page.slug, "builtins.len", [[]]);
+    times.push(performance.now() - start);
+  }
+  return times;
+}"""
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def measure(browser, base: str, inputs: int) -> tuple[list[tuple], list[float]]:
+    rows, round_trips = [], []
+    for chapter in dict.fromkeys(chapter for chapter, *_ in SCENARIOS):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(f"{base}{chapter}.html")
+        page.wait_for_selector("#python-status[data-state=ready]", timeout=TIMEOUT)
+        for scenario_chapter, widget, action, act in SCENARIOS:
+            if scenario_chapter != chapter:
+                continue
+            times = page.evaluate(TIME_INPUTS_JS, [widget, act, inputs + 1])
+            rows.append((chapter, widget, action, times))
+        round_trips += page.evaluate(ROUND_TRIP_JS, inputs)
+        context.close()
+    return rows, round_trips
+
+
+def report(rows: list[tuple], round_trips: list[float], inputs: int, version: str) -> None:
+    base = p95(round_trips)
+    print(f"Widget redraw: Chromium {version}, headless, {inputs} inputs per scenario after the "
+          f"first; baseline: an empty round trip to the worker, median "
+          f"{statistics.median(round_trips):.1f} ms, p95 {base:.1f} ms")
+    header = ("widget", "input", "first", "median", "p95", "frame p95", "p95/trip", "bar")
+    table = []
+    for _chapter, widget, action, times in rows:
+        drawn, framed = times["drawn"][1:], times["framed"][1:]
+        ok = "ok" if p95(drawn) <= BAR_MS else "MISSED"
+        table.append((widget, action, f"{times['drawn'][0]:.1f} ms",
+                      f"{statistics.median(drawn):.1f} ms", f"{p95(drawn):.1f} ms",
+                      f"{p95(framed):.1f} ms", f"{p95(drawn) / base:.2f}x", f"<= {BAR_MS} ms {ok}"))
+    widths = [max(len(str(r[i])) for r in [header, *table]) for i in range(len(header))]
+    for row in [header, *table]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--inputs", type=int, default=60)
+    parser.add_argument("--no-build", action="store_true")
+    args = parser.parse_args()
+    if not args.no_build:
+        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
+                       stdout=subprocess.DEVNULL)
+    from playwright.sync_api import sync_playwright
+
+    server, base = serve_in_background(REPO / "_site", isolation=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            rows, round_trips = measure(browser, base, args.inputs)
+            report(rows, round_trips, args.inputs, browser.version)
+            browser.close()
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
