@@ -230,6 +230,8 @@ def click_code_and_type(page, number: int, word: str) -> None:
     line = next(i for i, text in enumerate(lines) if word in text)
     column = lines[line].index(word) + 2
     offset = sum(len(text) + 1 for text in lines[:line]) + column
+    # Where the reader sees it: once the page has painted a frame since the scroll or jump.
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     point = char_point(page, number, line, column)
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function(
@@ -243,12 +245,6 @@ def click_code_and_type(page, number: int, word: str) -> None:
     assert page.evaluate("lmlab.page.cells.map((c) => c.code)") == codes
 
 
-def cell_containing(page, word: str) -> int:
-    """The number of the first cell whose code has `word` (numbers move as chapters grow)."""
-    codes = page.evaluate("lmlab.page.cells.map((c) => c.code)")
-    return next(i for i, code in enumerate(codes, start=1) if word in code)
-
-
 SCROLL_TO = "(n) => document.querySelector(`.cell[data-number=\"${n}\"]`).scrollIntoView({ block: 'center' })"
 
 
@@ -259,20 +255,19 @@ def test_one_click_on_code_puts_the_caret_there(open_page, isolated, before):
     by the click itself), a programmatic scroll (editors are being built for the cells now on
     screen), a jump by an in-page link (the focus was on the link)."""
     page = open_page(CHAPTER1, isolated=isolated)
+    number = lambda cell_id: int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))  # noqa: E731
     if before == "another cell's Run":
         page.evaluate("lmlab.page.editorsOnScreen.stop()")
         cell(page, 3).locator(".cell-run").click()
-        target = cell_containing(page, "sampling.entropy")
-        page.evaluate(SCROLL_TO, target)
-        click_code_and_type(page, target, "entropy")
+        page.evaluate(SCROLL_TO, number("greedy"))
+        click_code_and_type(page, number("greedy"), "greedy")
     elif before == "a scroll":
         cell(page, 3).locator(".cell-run").click()
-        target = cell_containing(page, "top_k_filter")
-        page.evaluate(SCROLL_TO, target)
-        click_code_and_type(page, target, "top_k_filter")
+        page.evaluate(SCROLL_TO, number("topk"))
+        click_code_and_type(page, number("topk"), "top_k_filter")
     else:
         page.locator(".widget a[href='#cell-softmax']").click()
-        click_code_and_type(page, 1, "tokens")
+        click_code_and_type(page, number("softmax"), "tokens")
 
 
 # 6. input()

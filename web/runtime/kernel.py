@@ -165,8 +165,10 @@ class Kernel:
 
     def input(self, prompt: object = "") -> str:
         """input() for the reader's code: the page shows a text field below the cell."""
+        if self._emit is None:
+            raise RuntimeError("input() works only while a cell is running")
         self._send_streams()
-        if self._ask is None or self._emit is None:
+        if self._ask is None:
             raise RuntimeError(NO_INPUT)
         answer = self._ask(str(prompt))
         if answer is None:
