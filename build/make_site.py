@@ -221,15 +221,16 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
         published.update(Path(entry["url"]).name for entry in data_files)
         body = chapters.render(chapter, chapter_outputs(chapter),
                                widget_markup(chapter))
-        if data_files:  # which files the page fetches (web/runtime/data-files.js)
-            listed = json.dumps(data_files).replace("</", "<\\/")
-            body = f'<script type="application/json" class="page-data">{listed}</script>\n{body}'
+        # Which files the page fetches (web/runtime/data-files.js), in the head, where the
+        # worker's early start reads it.
+        page_data = json.dumps(data_files).replace("</", "<\\/")
         link = lambda c: c and {"href": f"{c.slug}.html", "title": c.title}  # noqa: E731
         page = template.render(
             title=chapter.title,
             description=chapter.meta.get("summary", ""),
             slug=chapter.slug,
             sections=[(anchor, text.replace("`", "")) for anchor, text in chapter.sections],
+            page_data=Markup(page_data),
             body=Markup(body),
             cells=bool(chapter.cells),
             prev=link(book[i - 1] if i > 0 else None),

@@ -269,7 +269,7 @@ def page_bytes(site: Path) -> list[tuple[str, int, int]]:
     rows = []
     for page in sorted(site.glob("[0-9][0-9]-*.html")):
         html = page.read_text()
-        found = re.search(r'<script type="application/json" class="page-data">(.*?)</script>', html)
+        found = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html)
         listed = json.loads(found.group(1).replace("<\\/", "</")) if found else []
         rows.append((page.stem, len(html.encode()), sum(entry["bytes"] for entry in listed)))
     return rows

@@ -343,6 +343,6 @@ def test_reduced_motion_turns_the_roll_animation_off(open_page):
 
 def test_the_page_data_lists_what_the_page_fetches(open_page):
     page = open_page(PAGE)
-    listed = json.loads(page.locator("main script.page-data").inner_text())
+    listed = json.loads(page.evaluate("document.getElementById('page-data').textContent"))
     assert [entry["file"] for entry in listed] == ["names.txt"]
     assert listed[0]["url"].startswith("data/names-")

@@ -14,6 +14,7 @@ import { showStatus } from "./status.js";
 import { bindThemeSwitch } from "./theme.js";
 import { mountWidgets } from "./widgets.js";
 import { allEdits, restoreEdits } from "./storage.js";
+import { pageDataFiles } from "./worker-start.js";
 
 const siteRoot = new URL("../", import.meta.url);
 
@@ -21,8 +22,7 @@ class Page {
   constructor(python) {
     this.python = python;
     this.slug = document.body.dataset.page;
-    const data = document.querySelector("main script.page-data");
-    if (data) python.loadData(JSON.parse(data.textContent));
+    python.loadData(pageDataFiles(siteRoot));
     this.liveRegion = document.getElementById("announcer");
     const announce = (text) => this.announce(text);
     const onRunAndNext = (cell) => this.runAndNext(cell);

@@ -27,22 +27,22 @@ export class Python extends EventTarget {
   start() {
     this.ready = false;
     const early = takeEarlyStart(this.siteRoot);
-    const { worker, channel, messages = [] } = early ?? startWorker(this.siteRoot);
+    const { worker, channel, messages = [], dataFiles } =
+      early ?? startWorker(this.siteRoot, [...this.dataFiles.values()]);
+    for (const entry of dataFiles) this.dataFiles.set(entry.file, entry);
     this.worker = worker;
     this.channel = channel ? new PageEnd(channel) : null;
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => this.fatal(event.message);
     this.emit("status", { state: "loading", stage: "Starting Python", fraction: 0.02 });
     for (const message of messages) this.receive(message);
-    if (this.dataFiles.size) this.worker.postMessage(toWorker.data([...this.dataFiles.values()]));
   }
 
-  // A page's data files ({file, url, sha256}, url relative to the site): sent to the worker at
-  // once, so they download while Python starts; cells and calls sent later wait for them.
+  // A page's data files ({file, url, sha256}, url absolute): sent to the worker at once (unless
+  // its start already had them), so they download while Python starts; cells and calls sent
+  // later wait for them.
   loadData(files) {
-    const fresh = files
-      .map(({ file, url, sha256 }) => ({ file, url: new URL(url, this.siteRoot).href, sha256 }))
-      .filter(({ file, url }) => this.dataFiles.get(file)?.url !== url);
+    const fresh = files.filter(({ file, url }) => this.dataFiles.get(file)?.url !== url);
     for (const entry of fresh) this.dataFiles.set(entry.file, entry);
     if (fresh.length) this.worker.postMessage(toWorker.data(fresh));
   }

@@ -14,11 +14,25 @@ const WARM = typeof WARM_MODULES === "undefined" ? ["numpy"] : WARM_MODULES;
 // sees it, and Python stops in place; input() can wait there for the reader's answer.
 export const canInterrupt = () => Boolean(globalThis.crossOriginIsolated && globalThis.SharedArrayBuffer);
 
-/** @returns {{worker: Worker, channel: SharedArrayBuffer | null, root: string}} */
-export function startWorker(siteRoot) {
+/** The page's data files ({file, url relative to the site, sha256}) with absolute urls. */
+export function dataEntries(files, siteRoot) {
+  return files.map(({ file, url, sha256 }) => ({ file, url: new URL(url, siteRoot).href, sha256 }));
+}
+
+/** The data files the page lists in its head (build/make_site.py), absolute. */
+export function pageDataFiles(siteRoot) {
+  const listed = document.getElementById("page-data");
+  return listed ? dataEntries(JSON.parse(listed.textContent), siteRoot) : [];
+}
+
+/** Starts the worker and asks it to boot and to fetch `dataFiles` ([{file, url, sha256}],
+ * absolute) meanwhile. @returns {{worker: Worker, channel: SharedArrayBuffer | null,
+ * root: string, dataFiles: object[]}} */
+export function startWorker(siteRoot, dataFiles = []) {
   const channel = canInterrupt() ? createChannel() : null;
   performance.mark("lmlab:worker-created"); // for the boot benchmark
   const worker = new Worker(new URL("assets/worker.js", siteRoot));
   worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, WARM, channel));
-  return { worker, channel, root: siteRoot.href };
+  if (dataFiles.length) worker.postMessage(toWorker.data(dataFiles));
+  return { worker, channel, root: siteRoot.href, dataFiles };
 }
