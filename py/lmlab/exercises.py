@@ -184,6 +184,62 @@ def check_analogy(fn: Callable) -> dict:
     return {"passed": True, "cases": n, "message": f"All {n} hidden analogies pass."}
 
 
+def _compare_arrays(fn: Callable, name: str, cases: list[tuple], expected: Callable,
+                    hint: str) -> dict:
+    """Tries fn(*args) on each case against expected(*args) (arrays, equal within 1e-9)."""
+    for args in cases:
+        shown = (_short(a) if isinstance(a, np.ndarray) else repr(a) for a in args)
+        call = f"{name}({', '.join(shown)})"
+        want = expected(*args)
+        try:
+            got = np.asarray(fn(*(a.copy() if isinstance(a, np.ndarray) else a for a in args)),
+                             dtype=float)
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", f"an array of shape {want.shape}",
+                         "Your function raised an error on this input.")
+        if got.shape != want.shape:
+            return _fail(call, f"an array of shape {got.shape}", f"shape {want.shape}",
+                         "Check the shape of what you return.")
+        finite = np.isfinite(want)
+        if not (np.array_equal(np.isfinite(got), finite) and np.allclose(got[finite], want[finite],
+                                                                           rtol=1e-9, atol=1e-12)
+                and np.array_equal(got[~finite], want[~finite])):
+            where = tuple(int(i) for i in np.argwhere(~np.isclose(got, want, rtol=1e-9, atol=1e-12,
+                                                                  equal_nan=False))[0])
+            return _fail(call, f"{got[where]:.6g} at index {list(where)}",
+                         f"{want[where]:.6g}", hint)
+    return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
+
+
+def check_sinusoidal(fn: Callable) -> dict:
+    """sinusoidal(T, d) -> (T, d), against position.sinusoidal_encoding."""
+    from lmlab.position import sinusoidal_encoding
+
+    return _compare_arrays(fn, "sinusoidal", [(4, 2), (20, 64), (7, 10), (1, 6)],
+                           sinusoidal_encoding,
+                           "Even columns are sines, odd columns cosines, of p / 10000**(2i/d).")
+
+
+def check_rope(fn: Callable) -> dict:
+    """rope(x, m) -> (d,), against position.apply_rope at position m."""
+    from lmlab.position import apply_rope
+
+    rng = np.random.default_rng(11)
+    cases = [(rng.standard_normal(d), m) for d, m in ((2, 1), (8, 3), (8, 0), (16, 25), (64, 7))]
+    return _compare_arrays(fn, "rope", cases,
+                           lambda x, m: apply_rope(x[None, :], np.array([m]))[0],
+                           "Pair i turns by m * 10000**(-2i/d): (x0 cos a - x1 sin a, "
+                           "x0 sin a + x1 cos a).")
+
+
+def check_alibi(fn: Callable) -> dict:
+    """alibi(n_heads, T) -> (n_heads, T, T), against position.alibi_bias (powers of two)."""
+    from lmlab.position import alibi_bias
+
+    return _compare_arrays(fn, "alibi", [(1, 3), (2, 4), (8, 6), (4, 1)], alibi_bias,
+                           "Each entry is -slope * (t - s) for s <= t and -inf after t.")
+
+
 def _short(x: np.ndarray) -> str:
     shown = ", ".join(f"{v:.3g}" for v in np.ravel(x)[:4])
     return f"[{shown}{', ...' if np.size(x) > 4 else ''}]"
@@ -199,6 +255,9 @@ CHECKS = {
     "odd_one_out": check_odd_one_out,
     "cbow_grads": check_cbow_grads,
     "analogy": check_analogy,
+    "sinusoidal": check_sinusoidal,
+    "rope": check_rope,
+    "alibi": check_alibi,
 }
 
 

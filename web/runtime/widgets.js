@@ -12,8 +12,10 @@
 //                              fn is a dotted path or the name of a function the reader defined
 //   ready                      a Promise that resolves once Python can answer
 import { mount as bigramTable } from "./widgets/bigram-table.js";
+import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
+import { mount as positionalHeatmap } from "./widgets/positional-heatmap.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 
 // name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
@@ -22,6 +24,8 @@ const mounts = {
   "bigram-table": bigramTable,
   "name-generator": nameGenerator,
   "learning-curve": learningCurve,
+  "embedding-explorer": embeddingExplorer,
+  "positional-heatmap": positionalHeatmap,
 };
 
 function whenReady(python) {
