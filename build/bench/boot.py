@@ -1,4 +1,5 @@
-"""How fast chapters 1 and 2 come to life, against a bare Pyodide page measured in the same run.
+"""How fast chapters 1 and 2 come to life, against a bare Pyodide page measured in the same run;
+how fast the widgets of chapters 2, 4 and 5 redraw.
 
     .venv/bin/python build/bench/boot.py [--rounds 5] [--no-build]
 
@@ -19,6 +20,9 @@ runs chapter 1's first cell. Each round measures, in this order or its reverse:
         names, so its data file is in the measure), then each of its widgets driven 30 times
         (BigramTable: counts/probabilities switch; NameGenerator: Step, or New seed through
         Python when a name is done; LearningCurve: the step slider) -> redrawn, -> next frame.
+  ch4, ch5 LM Lab only, in the ch2 profile: the EmbeddingSpaceExplorer (arrow keys between words,
+        every fifth input the trained/random switch) and the PositionalEncodingHeatmap (arrow keys
+        between cells), 30 inputs each -> redrawn, -> next frame.
   bytes per chapter: each page's HTML and the data files it fetches, as served (uncompressed).
 
 Times are from the navigation's start (performance.now() in the page) or from the input event;
@@ -46,6 +50,7 @@ from serve_site import Handler  # noqa: E402
 
 CHAPTER = "01-what-is-a-language-model"
 CHAPTER2 = "02-counting"
+LATER_CHAPTERS = ["04-embeddings", "05-position"]
 WIDGET_INPUTS = 30
 BEFORE = "00-how-this-book-works"
 TIMEOUT = 120_000
@@ -140,10 +145,28 @@ WIDGETS_JS = """async (inputs) => {
       slider.value = String((i * 37) % (Number(slider.max) + 1));
       slider.dispatchEvent(new Event("input", { bubbles: true }));
     },
+    "embedding-explorer": (w, i) => {
+      if (i % 5 === 4) {
+        const view = i % 10 === 4 ? "random" : "trained";
+        const radio = w.querySelector(`.ee-view input[value=${view}]`);
+        radio.checked = true;
+        radio.dispatchEvent(new Event("change", { bubbles: true }));
+        return;
+      }
+      const key = ["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"][i % 4];
+      const press = new KeyboardEvent("keydown", { key, bubbles: true });
+      w.querySelector(".ee-plot").dispatchEvent(press);
+    },
+    "positional-heatmap": (w, i) => {
+      const key = ["ArrowRight", "ArrowDown", "ArrowRight", "ArrowUp"][i % 4];
+      const press = new KeyboardEvent("keydown", { key, bubbles: true });
+      w.querySelector(".ph-map").dispatchEvent(press);
+    },
   };
   const times = {};
   for (const [name, act] of Object.entries(actions)) {
     const widget = document.querySelector(`.widget[data-widget=${name}]`);
+    if (!widget) continue;  // each page has only some of the widgets
     const drawn = [], framed = [];
     for (let i = 0; i < inputs; i++) {
       const redrawn = new Promise((resolve) =>
@@ -302,6 +325,9 @@ def chapter2_round(playwright, base: str, counter: Counter) -> dict:
         cold = load(page, base + f"{CHAPTER2}.html", counter)
         warm = load(page, base + f"{CHAPTER2}.html", counter)
         widgets = page.evaluate(WIDGETS_JS, WIDGET_INPUTS)
+        for slug in LATER_CHAPTERS:
+            load(page, base + f"{slug}.html", counter)
+            widgets.update(page.evaluate(WIDGETS_JS, WIDGET_INPUTS))
         context.close()
         return {"cold": cold, "warm": warm, "widgets": widgets}
 
@@ -406,7 +432,7 @@ def report_chapter2(bare: list[dict], second: list[dict], sizes: list[tuple]) ->
         drawn = [t for r in second for t in r["widgets"][name]["drawn"]]
         framed = [t for r in second for t in r["widgets"][name]["framed"]]
         p95 = percentile(drawn, 0.95)
-        print(f"  {name:15} input -> redrawn median {med(drawn):.1f} ms, p95 {p95:.1f} ms "
+        print(f"  {name:18} input -> redrawn median {med(drawn):.1f} ms, p95 {p95:.1f} ms "
               f"({'ok' if p95 <= 50 else 'MISSED'} <= 50 ms); -> next frame median "
               f"{med(framed):.1f}, p95 {percentile(framed, 0.95):.1f} ms")
     print("\nBytes per chapter (uncompressed, as served): page HTML + the data files it fetches")

@@ -162,3 +162,72 @@ def axe_violations(page: Page) -> list[str]:
         f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['html'][:160]})"
         for v in result["violations"]
     ]
+
+
+def run_all_and_compare_with_built(page: Page, ignore_prefix: str | None = None) -> dict[int, str]:
+    """Run every cell (Run all); assert each ends done and prints what the built page printed
+    (lines starting with ignore_prefix aside, e.g. a timing). Returns the live outputs."""
+    built = {int(c.get_attribute("data-number")): c.locator(".cell-output").inner_text()
+             for c in page.locator(".cell").all()}
+    page.click("[data-action=run-all]")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.cell')].every(c => ['done','error'].includes(c.dataset.state))",
+        timeout=180_000,
+    )
+
+    def kept(text: str) -> list[str]:
+        return [ln for ln in text.splitlines() if not (ignore_prefix and ln.startswith(ignore_prefix))]
+
+    live = {}
+    for number, text in built.items():
+        assert cell(page, number).get_attribute("data-state") == "done", number
+        live[number] = output_text(page, number)
+        assert kept(live[number]) == kept(text), number
+    return live
+
+
+def assert_redraws_within(page: Page, widget: str, target: str, keys: list[str], p95_ms: float,
+                          inputs: int = 80) -> None:
+    """Press keys (in turn) on the widget's `target` element and time each keydown to the widget's
+    widget:drawn event; prints the median and p95 (the report's numbers) and asserts the p95."""
+    import statistics
+
+    times = page.evaluate("""async ([widget, target, keys, inputs]) => {
+        const el = document.querySelector(`[data-widget=${widget}]`);
+        const times = [];
+        for (let n = 0; n < inputs; n++) {
+          const drawn = new Promise((r) => el.addEventListener('widget:drawn', r, { once: true }));
+          const start = performance.now();
+          el.querySelector(target).dispatchEvent(new KeyboardEvent('keydown', { key: keys[n % keys.length], bubbles: true }));
+          await drawn;
+          times.push(performance.now() - start);
+        }
+        return times;
+    }""", [widget, target, keys, inputs])
+    p95 = statistics.quantiles(times, n=20)[-1]
+    print(f"\n{widget} redraw (key to widget:drawn): median {statistics.median(times):.1f} ms, "
+          f"p95 {p95:.1f} ms")
+    assert p95 <= p95_ms
+
+
+def check_exercise(page: Page, name: str) -> str:
+    """Press the exercise's Check button and wait for its verdict: "pass" or "fail"."""
+    exercise = page.locator(f'.exercise[data-exercise="{name}"]')
+    exercise.evaluate("e => { delete e.dataset.result; }")
+    exercise.locator(".exercise-check").click()
+    page.wait_for_function(
+        "name => ['pass', 'fail', 'error'].includes("
+        "document.querySelector(`.exercise[data-exercise=${name}]`).dataset.result)",
+        arg=name)
+    return exercise.get_attribute("data-result")
+
+
+def assert_exercise_fails_then_passes(page: Page, name: str, cell_number: int, prelude: str) -> None:
+    """The exercise as given fails with feedback that names what was expected; its own solution
+    (after `prelude`, e.g. imports from earlier cells) typed into its cell passes."""
+    assert check_exercise(page, name) == "fail"
+    exercise = page.locator(f'.exercise[data-exercise="{name}"]')
+    assert "expected" in exercise.locator(".exercise-feedback").inner_text()
+    solution = exercise.locator(".exercise-solution code").evaluate("e => e.textContent")
+    set_code(page, cell_number, prelude + solution)
+    assert check_exercise(page, name) == "pass"

@@ -4,7 +4,6 @@ and after training, analogies, the reader's own cosine), the four exercises, axe
 phone and shareable state in the URL."""
 
 import json
-import statistics
 import sys
 
 import conftest as ui
@@ -64,22 +63,10 @@ def test_every_cell_prints_what_the_book_printed(open_page):
     """Run all in Chromium: each cell's live output equals its built output (the time the
     skip-gram training took aside), so the numbers printed agree at the precision printed."""
     page = open_page(PAGE)
-    built = {int(c.get_attribute("data-number")): c.locator(".cell-output").inner_text()
-             for c in page.locator(".cell").all()}
-    page.click("[data-action=run-all]")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.cell')].every(c => ['done','error'].includes(c.dataset.state))",
-        timeout=180_000,
-    )
-    timing = None
-    for number, text in built.items():
-        assert ui.cell(page, number).get_attribute("data-state") == "done"
-        live = ui.output_text(page, number)
-        keep = lambda out: [line for line in out.splitlines() if not line.startswith("trained in")]  # noqa: E731
-        assert keep(live) == keep(text), number
-        timing = timing or next((line for line in live.splitlines() if line.startswith("trained in")), None)
+    live = ui.run_all_and_compare_with_built(page, ignore_prefix="trained in")
+    timing = next(line for text in live.values() for line in text.splitlines()
+                  if line.startswith("trained in"))
     print(f"\nskip-gram on the toy corpus in Chromium: {timing}")
-    assert timing is not None
 
 
 # --- the explorer -----------------------------------------------------------------------------
@@ -193,19 +180,9 @@ def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, na
     page = open_page(PAGE)
     if name in ("odd_one_out", "analogy"):
         assert ui.run_cell(page, cell_number(page, "glove")) == "done"  # they use `glove`
-    exercise = page.locator(f'.exercise[data-exercise="{name}"]')
-    exercise.locator(".exercise-check").click()
-    page.wait_for_function(f"() => document.querySelector('.exercise[data-exercise={name}]').dataset.result === 'fail'")
-    feedback = exercise.locator(".exercise-feedback").inner_text()
-    assert "input" in feedback and "expected" in feedback
-    solution = exercise.locator(".exercise-solution code").evaluate("e => e.textContent")
-    starter = ui.shown_code(page, cell_number(page, name))
-    prelude = "import numpy as np\n" + ("def sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n"
-                                        if name == "cbow_grads" else "")
-    assert starter
-    ui.set_code(page, cell_number(page, name), prelude + solution)
-    exercise.locator(".exercise-check").click()
-    page.wait_for_function(f"() => document.querySelector('.exercise[data-exercise={name}]').dataset.result === 'pass'")
+    sigmoid = "def sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n" if name == "cbow_grads" else ""
+    ui.assert_exercise_fails_then_passes(page, name, cell_number(page, name),
+                                         "import numpy as np\n" + sigmoid)
 
 
 # --- accessibility, layout, speed -------------------------------------------------------------
@@ -233,21 +210,4 @@ def test_usable_at_375_px(open_page):
 def test_redraws_take_under_50_ms_at_p95(open_page):
     page = open_page(PAGE)
     explorer(page).locator(".ee-plot").focus()
-    times = page.evaluate("""async () => {
-        const el = document.querySelector('[data-widget=embedding-explorer]');
-        const plot = el.querySelector('.ee-plot');
-        const times = [];
-        const keys = ['ArrowRight', 'ArrowDown', 'ArrowLeft', 'ArrowUp'];
-        for (let n = 0; n < 80; n++) {
-          const drawn = new Promise((r) => el.addEventListener('widget:drawn', r, { once: true }));
-          const start = performance.now();
-          plot.dispatchEvent(new KeyboardEvent('keydown', { key: keys[n % 4], bubbles: true }));
-          await drawn;
-          times.push(performance.now() - start);
-        }
-        return times;
-    }""")
-    p95 = statistics.quantiles(times, n=20)[-1]
-    print(f"\nexplorer redraw (arrow key to widget:drawn): median {statistics.median(times):.1f} ms, "
-          f"p95 {p95:.1f} ms")
-    assert p95 <= 50
+    ui.assert_redraws_within(page, "embedding-explorer", ".ee-plot", ["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"], p95_ms=50)

@@ -2,7 +2,6 @@
 PositionalEncodingHeatmap from the keyboard and the mouse (each cell's value, the dot products,
 a bigger table), the three exercises, axe-core, a 375 px phone and shareable state in the URL."""
 
-import statistics
 import sys
 
 import conftest as ui
@@ -29,17 +28,7 @@ def cell_number(page, cell_id: str) -> int:
 
 
 def test_every_cell_prints_what_the_book_printed(open_page):
-    page = open_page(PAGE)
-    built = {int(c.get_attribute("data-number")): c.locator(".cell-output").inner_text()
-             for c in page.locator(".cell").all()}
-    page.click("[data-action=run-all]")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.cell')].every(c => ['done','error'].includes(c.dataset.state))",
-        timeout=180_000,
-    )
-    for number, text in built.items():
-        assert ui.cell(page, number).get_attribute("data-state") == "done"
-        assert ui.output_text(page, number) == text, number
+    ui.run_all_and_compare_with_built(open_page(PAGE))
 
 
 def test_the_heatmap_is_drawn_before_any_script_runs(browser, server):
@@ -89,14 +78,8 @@ def test_a_bigger_table_comes_from_python_and_is_shared_in_the_url(open_page):
 @pytest.mark.parametrize("name", ["sinusoidal", "rope", "alibi"])
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)
-    exercise = page.locator(f'.exercise[data-exercise="{name}"]')
-    exercise.locator(".exercise-check").click()
-    page.wait_for_function(f"() => document.querySelector('.exercise[data-exercise={name}]').dataset.result === 'fail'")
-    assert "expected" in exercise.locator(".exercise-feedback").inner_text()
-    solution = exercise.locator(".exercise-solution code").evaluate("e => e.textContent")
-    ui.set_code(page, cell_number(page, f"{name}_exercise"), "import numpy as np\n" + solution)
-    exercise.locator(".exercise-check").click()
-    page.wait_for_function(f"() => document.querySelector('.exercise[data-exercise={name}]').dataset.result === 'pass'")
+    ui.assert_exercise_fails_then_passes(page, name, cell_number(page, f"{name}_exercise"),
+                                         "import numpy as np\n")
 
 
 def test_axe_finds_no_violations_before_and_after_use(open_page):
@@ -116,21 +99,4 @@ def test_usable_at_375_px(open_page):
 
 def test_redraws_take_under_50_ms_at_p95(open_page):
     page = open_page(PAGE)
-    times = page.evaluate("""async () => {
-        const el = document.querySelector('[data-widget=positional-heatmap]');
-        const map = el.querySelector('.ph-map');
-        const times = [];
-        const keys = ['ArrowRight', 'ArrowDown', 'ArrowRight', 'ArrowUp'];
-        for (let n = 0; n < 80; n++) {
-          const drawn = new Promise((r) => el.addEventListener('widget:drawn', r, { once: true }));
-          const start = performance.now();
-          map.dispatchEvent(new KeyboardEvent('keydown', { key: keys[n % 4], bubbles: true }));
-          await drawn;
-          times.push(performance.now() - start);
-        }
-        return times;
-    }""")
-    p95 = statistics.quantiles(times, n=20)[-1]
-    print(f"\nheatmap redraw (arrow key to widget:drawn): median {statistics.median(times):.1f} ms, "
-          f"p95 {p95:.1f} ms")
-    assert p95 <= 50
+    ui.assert_redraws_within(page, "positional-heatmap", ".ph-map", ["ArrowRight", "ArrowDown", "ArrowRight", "ArrowUp"], p95_ms=50)

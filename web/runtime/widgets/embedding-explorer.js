@@ -150,12 +150,27 @@ export function mount(element, context) {
     }).join("");
   }
 
+  let drawnView = "trained"; // the points on screen: redrawn only when the view or filters change
+  let drawnHidden = "";
+
   function draw() {
     const started = performance.now();
     const v = view();
-    $(".ee-points").innerHTML = pointsHtml(v, focused, hidden);
-    $(".ee-pca").textContent = pcaText(v);
-    for (const box of element.querySelectorAll(".ee-filter input")) box.checked = !hidden.has(Number(box.dataset.c));
+    const hiddenKey = [...hidden].sort().join(".");
+    if (drawnView !== viewName || drawnHidden !== hiddenKey) {
+      $(".ee-points").innerHTML = pointsHtml(v, focused, hidden);
+      $(".ee-pca").textContent = pcaText(v);
+      for (const box of element.querySelectorAll(".ee-filter input")) box.checked = !hidden.has(Number(box.dataset.c));
+      [drawnView, drawnHidden] = [viewName, hiddenKey];
+    } else {
+      // a new focus only: move the highlight, and bring the focused point to the front
+      element.querySelector(".ee-pt.is-focused")?.classList.remove("is-focused");
+      const point = focused === null ? null : element.querySelector(`.ee-pt[data-i="${focused}"]`);
+      if (point) {
+        point.classList.add("is-focused");
+        point.parentNode.append(point);
+      }
+    }
     $(".ee-detail").innerHTML = neighboursHtml(v, focused, mineResult);
     drawArrows();
     writeFragment(key, {
