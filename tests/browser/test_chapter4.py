@@ -5,6 +5,7 @@ phone and shareable state in the URL."""
 
 import json
 import sys
+import time
 
 import conftest as ui
 import pytest
@@ -60,13 +61,16 @@ def test_the_page_fetches_the_glove_subset_and_a_cell_reads_it(open_page):
 
 
 def test_every_cell_prints_what_the_book_printed(open_page):
-    """Run all in Chromium: each cell's live output equals its built output (the time the
-    skip-gram training took aside), so the numbers printed agree at the precision printed."""
+    """Run all in Chromium: each cell's live output equals its built output, so the numbers
+    printed agree at the precision printed. Then the skip-gram cell once more, timed: the prose
+    says its 100 passes take about a second in a browser."""
     page = open_page(PAGE)
-    live = ui.run_all_and_compare_with_built(page, ignore_prefix="trained in")
-    timing = next(line for text in live.values() for line in text.splitlines()
-                  if line.startswith("trained in"))
-    print(f"\nskip-gram on the toy corpus in Chromium: {timing}")
+    ui.run_all_and_compare_with_built(page)
+    start = time.perf_counter()
+    assert ui.run_cell(page, cell_number(page, "skipgram")) == "done"
+    seconds = time.perf_counter() - start
+    print(f"\nskip-gram on the toy corpus, Run to done in Chromium: {seconds:.2f} s")
+    assert seconds < 3
 
 
 # --- the explorer -----------------------------------------------------------------------------
