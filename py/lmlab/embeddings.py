@@ -10,7 +10,7 @@ loaded from GloVe) and answers the classic questions: which words are closest, w
 completes an analogy, which word in a list does not belong.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -220,3 +220,156 @@ def _check_ids(ids: np.ndarray | Sequence[int] | int, num_classes: int) -> np.nd
 def _unit_rows(x: np.ndarray, eps: float) -> np.ndarray:
     """x: (n, d) -> (n, d) rows scaled to length 1 (zero rows stay zero)."""
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), eps)
+
+
+# The EmbeddingSpaceExplorer's words (chapter 4): about 120 words in clusters a reader can tell
+# apart, all in the book's GloVe subset (lmlab.data.glove).
+EXPLORER_CLUSTERS = {
+    "animals": "cat dog horse cow pig sheep lion tiger bear wolf rabbit mouse bird fish eagle "
+    "snake elephant monkey",
+    "numbers": "one two three four five six seven eight nine ten twenty hundred thousand "
+    "million billion dozen",
+    "emotions": "happy sad angry afraid joy fear anger love hate proud lonely bored excited "
+    "nervous calm grief",
+    "countries": "france germany italy spain japan china india russia brazil canada egypt "
+    "mexico britain australia greece sweden",
+    "cities": "paris berlin rome madrid tokyo beijing delhi moscow london cairo athens stockholm",
+    "people": "king queen man woman boy girl prince princess uncle aunt brother sister father "
+    "mother",
+    "function words": "the a of to and in that is for it with as on by but or",
+    "programming": "python javascript java code software compiler syntax debug algorithm "
+    "program computer variable database linux",
+}
+
+
+def explorer_words() -> tuple[list[str], list[str]]:
+    """-> (words, cluster of each word), in EXPLORER_CLUSTERS' order."""
+    pairs = [(w, name) for name, text in EXPLORER_CLUSTERS.items() for w in text.split()]
+    return [w for w, _ in pairs], [name for _, name in pairs]
+
+
+def random_like(vectors: WordVectors, seed: int = 0) -> WordVectors:
+    """The same vocabulary with the vectors an untrained table starts from: N(0, 0.02^2)."""
+    rng = np.random.default_rng(seed)
+    table = (0.02 * rng.standard_normal(vectors.vectors.shape)).astype(np.float32)
+    return WordVectors(vectors.words, table)
+
+
+def explorer(trained: bool = True, k: int = 5, seed: int = 0,
+             vectors: WordVectors | None = None) -> dict:
+    """The EmbeddingSpaceExplorer's picture: the explorer words in 2-D and their neighbours.
+
+    vectors: the word vectors (default: the book's GloVe subset, lmlab.data.glove()); trained
+    False swaps them for random N(0, 0.02^2) vectors of the same shape (seeded), what a table
+    holds before training. The 2-D positions are the words' first two principal components
+    (PCA of the explorer words only); the neighbours are computed in the full dimension, among
+    the whole vocabulary, by cosine similarity.
+    -> {words, clusters, cluster_names, x, y, variance (share of the variance each axis shows),
+        neighbours: per word [[word, cosine], ...] best first, among (words searched), trained}
+    """
+    space = _explorer_space(trained, seed, vectors)
+    words, clusters = explorer_words()
+    points = np.stack([space.vector(w) for w in words]).astype(np.float64)
+    mean, axes, variance = _principal_axes(points, 2)
+    coords = (points - mean) @ axes.T
+    return {
+        "words": words,
+        "clusters": clusters,
+        "cluster_names": list(EXPLORER_CLUSTERS),
+        "x": coords[:, 0].tolist(),
+        "y": coords[:, 1].tolist(),
+        "variance": variance.tolist(),
+        "neighbours": [[[w, c] for w, c in found] for found in _batch_neighbours(space, words, k)],
+        "among": len(space),
+        "trained": trained,
+    }
+
+
+def explorer_views(k: int = 5, seed: int = 0) -> dict:
+    """Both pictures the explorer switches between: {"trained": explorer(True), "random": ...}."""
+    return {"trained": explorer(True, k, seed), "random": explorer(False, k, seed)}
+
+
+def explorer_neighbours(word: str, cosine: Callable, k: int = 5, trained: bool = True,
+                        seed: int = 0) -> list[list]:
+    """A word's k nearest explorer words by a reader's cosine(a, b) -> float of two (d,) vectors.
+
+    Searched among the explorer's words only (a Python function called once per candidate).
+    -> [[word, cosine], ...] best first.
+    """
+    space = _explorer_space(trained, seed, None)
+    words, _ = explorer_words()
+    if word not in words:
+        raise ValueError(f"{word!r} is not one of the explorer's words")
+    target = space.vector(word).astype(np.float64)
+    scores = []
+    for other in words:
+        if other != word:
+            value = cosine(target, space.vector(other).astype(np.float64))
+            if np.ndim(value) != 0:
+                raise ValueError(f"cosine(a, b) should return one number, not {value!r}")
+            scores.append([other, float(value)])
+    return sorted(scores, key=lambda pair: -pair[1])[:k]
+
+
+def explorer_analogy(a: str, b: str, c: str, k: int = 5, trained: bool = True, seed: int = 0,
+                     vectors: WordVectors | None = None) -> dict:
+    """"a is to b as c is to ?" for the explorer: the answers and where to draw them.
+
+    -> {answers: [[word, cosine], ...] nearest to b - a + c (unit vectors), a, b and c left out;
+        inputs: [[word, cosine, rank]] where each query word would rank if it were not left out;
+        points: {word: [x, y]} for a, b, c, the answers and "b - a + c", on the explorer's PCA axes}
+    """
+    space = _explorer_space(trained, seed, vectors)
+    for word in (a, b, c):
+        if word not in space:
+            raise ValueError(f"{word!r} is not among the {len(space):,} words of these vectors")
+    target = space.unit[space.index[b]] - space.unit[space.index[a]] + space.unit[space.index[c]]
+    answers = space.nearest_neighbours(target, k=k, exclude=(a, b, c))
+    everyone = space.nearest_neighbours(target, k=len(space))
+    rank = {w: i + 1 for i, (w, _) in enumerate(everyone)}
+    score = dict(everyone)
+    words, _ = explorer_words()
+    points = np.stack([space.vector(w) for w in words]).astype(np.float64)
+    mean, axes, _ = _principal_axes(points, 2)
+    # the target is a sum of unit vectors: draw it at the length of the words it is made from
+    scale = np.mean([np.linalg.norm(space.vector(w)) for w in (a, b, c)])
+    shown = {w: space.vector(w).astype(np.float64) for w in (a, b, c, *(w for w, _ in answers))}
+    shown["b - a + c"] = target.astype(np.float64) * scale
+    return {
+        "answers": [[w, float(s)] for w, s in answers],
+        "inputs": [[w, float(score[w]), rank[w]] for w in (a, b, c)],
+        "points": {w: ((v - mean) @ axes.T).tolist() for w, v in shown.items()},
+    }
+
+
+def _explorer_space(trained: bool, seed: int, vectors: WordVectors | None) -> WordVectors:
+    from lmlab import data  # here: lmlab.data imports this module when it loads GloVe
+
+    space = vectors if vectors is not None else data.glove()
+    return space if trained else random_like(space, seed)
+
+
+def _principal_axes(points: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """points: (m, d) -> (mean (d,), axes (n, d), share of the total variance along each axis (n,)).
+    Each axis's sign is fixed as in ``pca``, so the picture does not flip between runs."""
+    mean = points.mean(axis=0)
+    _, s, vt = np.linalg.svd(points - mean, full_matrices=False)
+    axes = vt[:n]
+    coords = (points - mean) @ axes.T
+    signs = np.sign(coords[np.argmax(np.abs(coords), axis=0), np.arange(n)])
+    axes = axes * np.where(signs == 0, 1.0, signs)[:, None]
+    return mean, axes, s[:n] ** 2 / np.sum(s**2)
+
+
+def _batch_neighbours(space: WordVectors, words: list[str], k: int) -> list[list[tuple]]:
+    """nearest_neighbours(w, k) for every word at once: one (m, N) matrix product."""
+    ids = np.array([space.index[w] for w in words])
+    scores = space.unit[ids] @ space.unit.T
+    scores[np.arange(len(ids)), ids] = -np.inf
+    best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    found = []
+    for row, candidates in zip(scores, best, strict=True):
+        order = candidates[np.argsort(-row[candidates], kind="stable")]
+        found.append([(space.words[j], float(row[j])) for j in order])
+    return found

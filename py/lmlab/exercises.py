@@ -62,11 +62,205 @@ def check_bigram_counts(fn: Callable) -> dict:
     return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
 
 
+def check_cosine(fn: Callable) -> dict:
+    """cosine(a, b) -> float, against embeddings.cosine_similarity on vectors of several sizes."""
+    from lmlab.embeddings import cosine_similarity
+
+    rng = np.random.default_rng(4)
+    cases = [
+        (np.array([1.0, 0.0]), np.array([0.0, 1.0])),
+        (np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0])),
+        (np.array([1.0, 2.0]), np.array([-1.0, -2.0])),
+        (np.array([3.0, 4.0]), np.array([4.0, 3.0])),
+        (rng.standard_normal(50), rng.standard_normal(50)),
+        (10 * rng.standard_normal(8), 0.01 * rng.standard_normal(8)),
+    ]
+    for a, b in cases:
+        call = f"cosine({_short(a)}, {_short(b)})"
+        expected = cosine_similarity(a, b)
+        try:
+            got = float(fn(a.copy(), b.copy()))
+        except Exception as err:  # noqa: BLE001 - the reader's error is feedback
+            return _fail(call, f"{type(err).__name__}: {err}", f"{expected:.6f}",
+                         "Your function raised an error (or did not return one number).")
+        if not abs(got - expected) <= 1e-9 * max(1.0, abs(expected)):
+            return _fail(call, f"{got:.6f}", f"{expected:.6f}",
+                         "Divide the dot product by both lengths: a @ b / (|a| |b|)."
+                         if abs(got) > 1 + 1e-9 else
+                         "Check the dot product and the two lengths (np.linalg.norm).")
+    return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
+
+
+# Word lists whose odd one out is clear on the book's GloVe vectors (the runner-up is far behind).
+ODD_ONE_OUT_CASES = [
+    ["cat", "dog", "fish", "car"],
+    ["paris", "london", "rome", "bread"],
+    ["red", "green", "blue", "seven"],
+    ["piano", "guitar", "drums", "coffee"],
+    ["january", "march", "july", "table"],
+]
+
+
+def check_odd_one_out(fn: Callable) -> dict:
+    """odd_one_out(words, vectors) -> word, against WordVectors.intruder on GloVe."""
+    from lmlab import data
+
+    glove = data.glove()
+    for words in ODD_ONE_OUT_CASES:
+        call = f"odd_one_out({words!r}, glove)"
+        expected = glove.intruder(words)["intruder"]
+        try:
+            got = fn(list(words), glove)
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", repr(expected),
+                         "Your function raised an error on this input.")
+        if got != expected:
+            return _fail(call, repr(got), repr(expected),
+                         "For each word take its mean cosine with the other words; the odd one "
+                         "out has the lowest.")
+    n = len(ODD_ONE_OUT_CASES)
+    return {"passed": True, "cases": n, "message": f"All {n} hidden lists pass."}
+
+
+def check_cbow_grads(fn: Callable) -> dict:
+    """cbow_grads(context, v_true, v_negs) -> (loss, d_context, d_true, d_negs), against
+    word2vec.sgns_loss_and_grads with h the mean of the context vectors."""
+    from lmlab.word2vec import sgns_loss_and_grads
+
+    rng = np.random.default_rng(7)
+    for m, k, d in [(2, 1, 3), (4, 5, 10), (1, 3, 2), (6, 2, 8)]:
+        context = rng.standard_normal((m, d))
+        v_true, v_negs = rng.standard_normal(d), rng.standard_normal((k, d))
+        call = f"cbow_grads(context ({m}, {d}), v_true ({d},), v_negs ({k}, {d}))"
+        outputs = np.vstack([v_true, v_negs])[None]
+        loss, dh, dv = sgns_loss_and_grads(context.mean(axis=0)[None], outputs)
+        want = [float(loss[0]), np.repeat(dh / m, m, axis=0), dv[0, 0], dv[0, 1:]]
+        names = ["loss", "d_context", "d_true", "d_negs"]
+        try:
+            got = fn(context.copy(), v_true.copy(), v_negs.copy())
+            got = [float(got[0]), *(np.asarray(g, dtype=float) for g in got[1:])]
+            if len(got) != 4:
+                raise ValueError(f"returned {len(got)} things, not 4")
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", "(loss, d_context, d_true, d_negs)",
+                         "Return four things: the loss and the three gradients.")
+        for name, g, w in zip(names, got, want, strict=True):
+            if np.shape(g) != np.shape(w):
+                return _fail(call, f"{name} of shape {np.shape(g)}", f"shape {np.shape(w)}",
+                             "Each gradient has the shape of what it is the gradient of.")
+            if not np.allclose(g, w, rtol=1e-7, atol=1e-10):
+                hint = ("Each context word gets the gradient of the mean: dL/dh divided by "
+                        "the number of context words." if name == "d_context" else
+                        "Loss: -log sigmoid(v_true . h) - sum log sigmoid(-v_neg . h); each "
+                        "score's slope is sigmoid(s) - label.")
+                return _fail(call, f"{name} = {_short(np.ravel(g))}",
+                             f"{_short(np.ravel(w))}", hint)
+    return {"passed": True, "cases": 4, "message": "All 4 hidden cases pass."}
+
+
+ANALOGY_CASES = [("man", "king", "woman"), ("france", "paris", "japan"), ("good", "better", "bad"),
+                 ("walk", "walked", "swim"), ("france", "paris", "italy")]
+
+
+def check_analogy(fn: Callable) -> dict:
+    """analogy(a, b, c, vectors) -> word, against WordVectors.analogy on GloVe."""
+    from lmlab import data
+
+    glove = data.glove()
+    for a, b, c in ANALOGY_CASES:
+        call = f"analogy({a!r}, {b!r}, {c!r}, glove)"
+        expected = glove.analogy(a, b, c)[0][0]
+        try:
+            got = fn(a, b, c, glove)
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", repr(expected),
+                         "Your function raised an error on this input.")
+        if got != expected:
+            hint = ("Leave a, b and c out of the answers: the target b - a + c is usually "
+                    "nearest to b itself." if got in (a, b, c) else
+                    "Use unit vectors: target = b - a + c of the normalised vectors, then the "
+                    "word with the highest cosine to it.")
+            return _fail(call, repr(got), repr(expected), hint)
+    n = len(ANALOGY_CASES)
+    return {"passed": True, "cases": n, "message": f"All {n} hidden analogies pass."}
+
+
+def _compare_arrays(fn: Callable, name: str, cases: list[tuple], expected: Callable,
+                    hint: str) -> dict:
+    """Tries fn(*args) on each case against expected(*args) (arrays, equal within 1e-9)."""
+    for args in cases:
+        shown = (_short(a) if isinstance(a, np.ndarray) else repr(a) for a in args)
+        call = f"{name}({', '.join(shown)})"
+        want = expected(*args)
+        try:
+            got = np.asarray(fn(*(a.copy() if isinstance(a, np.ndarray) else a for a in args)),
+                             dtype=float)
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", f"an array of shape {want.shape}",
+                         "Your function raised an error on this input.")
+        if got.shape != want.shape:
+            return _fail(call, f"an array of shape {got.shape}", f"shape {want.shape}",
+                         "Check the shape of what you return.")
+        finite = np.isfinite(want)
+        if not (np.array_equal(np.isfinite(got), finite) and np.allclose(got[finite], want[finite],
+                                                                           rtol=1e-9, atol=1e-12)
+                and np.array_equal(got[~finite], want[~finite])):
+            where = tuple(int(i) for i in np.argwhere(~np.isclose(got, want, rtol=1e-9, atol=1e-12,
+                                                                  equal_nan=False))[0])
+            return _fail(call, f"{got[where]:.6g} at index {list(where)}",
+                         f"{want[where]:.6g}", hint)
+    return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
+
+
+def check_sinusoidal(fn: Callable) -> dict:
+    """sinusoidal(T, d) -> (T, d), against position.sinusoidal_encoding."""
+    from lmlab.position import sinusoidal_encoding
+
+    return _compare_arrays(fn, "sinusoidal", [(4, 2), (20, 64), (7, 10), (1, 6)],
+                           sinusoidal_encoding,
+                           "Even columns are sines, odd columns cosines, of p / 10000**(2i/d).")
+
+
+def check_rope(fn: Callable) -> dict:
+    """rope(x, m) -> (d,), against position.apply_rope at position m."""
+    from lmlab.position import apply_rope
+
+    rng = np.random.default_rng(11)
+    cases = [(rng.standard_normal(d), m) for d, m in ((2, 1), (8, 3), (8, 0), (16, 25), (64, 7))]
+    return _compare_arrays(fn, "rope", cases,
+                           lambda x, m: apply_rope(x[None, :], np.array([m]))[0],
+                           "Pair i turns by m * 10000**(-2i/d): (x0 cos a - x1 sin a, "
+                           "x0 sin a + x1 cos a).")
+
+
+def check_alibi(fn: Callable) -> dict:
+    """alibi(n_heads, T) -> (n_heads, T, T), against position.alibi_bias (powers of two)."""
+    from lmlab.position import alibi_bias
+
+    return _compare_arrays(fn, "alibi", [(1, 3), (2, 4), (8, 6), (4, 1)], alibi_bias,
+                           "Each entry is -slope * (t - s) for s <= t and -inf after t.")
+
+
+def _short(x: np.ndarray) -> str:
+    shown = ", ".join(f"{v:.3g}" for v in np.ravel(x)[:4])
+    return f"[{shown}{', ...' if np.size(x) > 4 else ''}]"
+
+
 def _fail(call: str, got: str, expected: str, hint: str) -> dict:
     return {"passed": False, "input": call, "got": got, "expected": expected, "hint": hint}
 
 
-CHECKS = {"bigram_counts": check_bigram_counts, **bpe_exercises.CHECKS}
+CHECKS = {
+    "bigram_counts": check_bigram_counts,
+    "cosine": check_cosine,
+    "odd_one_out": check_odd_one_out,
+    "cbow_grads": check_cbow_grads,
+    "analogy": check_analogy,
+    "sinusoidal": check_sinusoidal,
+    "rope": check_rope,
+    "alibi": check_alibi,
+    **bpe_exercises.CHECKS,
+}
 
 
 def report(name: str, fn: object) -> None:

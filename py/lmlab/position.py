@@ -125,3 +125,16 @@ def alibi_bias(n_heads: int, T: int) -> np.ndarray:
     offset = np.arange(T)[None, :] - np.arange(T)[:, None]  # s - t, <= 0 on and below the diagonal
     bias = alibi_slopes(n_heads)[:, None, None] * offset
     return np.where(offset <= 0, bias, -np.inf)
+
+
+def heatmap(T: int = 20, dim: int = 64, base: float = 10000.0) -> dict:
+    """The PositionalEncodingHeatmap's numbers: the sinusoidal table and every position's dot
+    product with every other.
+
+    -> {pe: (T, dim) sinusoidal_encoding, dots: (T, T) pe @ pe.T, wavelengths: (dim // 2,)
+        positions per full turn of each sin/cos pair, 2 pi / f_i}
+    """
+    if not 1 <= T <= 512 or not 2 <= dim <= 512:
+        raise ValueError(f"need 1 <= T <= 512 and 2 <= dim <= 512, got T={T}, dim={dim}")
+    pe = sinusoidal_encoding(T, dim, base)
+    return {"pe": pe, "dots": pe @ pe.T, "wavelengths": 2 * np.pi / frequencies(dim, base)}

@@ -146,8 +146,11 @@ def sgns_update(
     keep = outputs != targets[:, None]
     keep[:, 0] = True
     loss, dh, dv_out = sgns_loss_and_grads(h, context_vectors[outputs], keep)
-    np.add.at(vectors, inputs, (-lr * weights[:, :, None]) * dh[:, None, :])
-    np.add.at(context_vectors, outputs, -lr * dv_out)
+    d = vectors.shape[1]
+    # rows by 1-D ids: numpy's fast path for ufunc.at (a 2-D index array is ~10x slower)
+    pushes = (-lr * weights[:, :, None]) * dh[:, None, :]
+    np.add.at(vectors, inputs.ravel(), pushes.reshape(-1, d))
+    np.add.at(context_vectors, outputs.ravel(), (-lr * dv_out).reshape(-1, d))
     return loss
 
 

@@ -190,3 +190,48 @@ def char_point(page: Page, number: int, line: int, column: int) -> dict:
         }""",
         [number, line, column],
     )
+
+
+def run_all_and_compare_with_built(page: Page, ignore_prefix: str | None = None) -> dict[int, str]:
+    """Run every cell (Run all); assert each ends done and prints what the built page printed
+    (lines starting with ignore_prefix aside, e.g. a timing). Returns the live outputs."""
+    built = {int(c.get_attribute("data-number")): c.locator(".cell-output").inner_text()
+             for c in page.locator(".cell").all()}
+    page.click("[data-action=run-all]")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.cell')].every(c => ['done','error'].includes(c.dataset.state))",
+        timeout=180_000,
+    )
+
+    def kept(text: str) -> list[str]:
+        return [ln for ln in text.splitlines() if not (ignore_prefix and ln.startswith(ignore_prefix))]
+
+    live = {}
+    for number, text in built.items():
+        assert cell(page, number).get_attribute("data-state") == "done", number
+        live[number] = output_text(page, number)
+        assert kept(live[number]) == kept(text), number
+    return live
+
+
+def check_exercise(page: Page, name: str) -> str:
+    """Press the exercise's Check button and wait for its verdict: "pass" or "fail"."""
+    exercise = page.locator(f'.exercise[data-exercise="{name}"]')
+    exercise.evaluate("e => { delete e.dataset.result; }")
+    exercise.locator(".exercise-check").click()
+    page.wait_for_function(
+        "name => ['pass', 'fail', 'error'].includes("
+        "document.querySelector(`.exercise[data-exercise=${name}]`).dataset.result)",
+        arg=name)
+    return exercise.get_attribute("data-result")
+
+
+def assert_exercise_fails_then_passes(page: Page, name: str, cell_number: int, prelude: str) -> None:
+    """The exercise as given fails with feedback that names what was expected; its own solution
+    (after `prelude`, e.g. imports from earlier cells) typed into its cell passes."""
+    assert check_exercise(page, name) == "fail"
+    exercise = page.locator(f'.exercise[data-exercise="{name}"]')
+    assert "expected" in exercise.locator(".exercise-feedback").inner_text()
+    solution = exercise.locator(".exercise-solution code").evaluate("e => e.textContent")
+    set_code(page, cell_number, prelude + solution)
+    assert check_exercise(page, name) == "pass"

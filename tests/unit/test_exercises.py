@@ -54,3 +54,95 @@ def test_report_prints_one_marked_json_line(capsys):
     assert all(line.startswith(exercises.MARK) for line in lines)
     first, second = (json.loads(line.removeprefix(exercises.MARK)) for line in lines)
     assert first["passed"] and not second["passed"]
+
+
+# --- chapter 4 ---------------------------------------------------------------------------------
+
+def _cosine(a, b):
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_chapter4_cosine_right_and_wrong():
+    assert exercises.check_cosine(_cosine)["passed"]
+    result = exercises.check_cosine(lambda a, b: float(a @ b))
+    assert not result["passed"] and "lengths" in result["hint"]
+
+
+def test_chapter4_odd_one_out_right_and_wrong():
+    def odd(words, vectors):
+        def mean(w):
+            return np.mean([vectors.similarity(w, o) for o in words if o != w])
+        return min(words, key=mean)
+
+    assert exercises.check_odd_one_out(odd)["passed"]
+    assert not exercises.check_odd_one_out(lambda words, vectors: words[0])["passed"]
+
+
+def test_chapter4_cbow_grads_right_and_wrong():
+    def sigmoid(x):
+        return 1 / (1 + np.exp(-x))
+
+    def cbow(context, v_true, v_negs, share=True):
+        h = context.mean(axis=0)
+        s_true, s_negs = v_true @ h, v_negs @ h
+        loss = -np.log(sigmoid(s_true)) - np.sum(np.log(sigmoid(-s_negs)))
+        d_h = (sigmoid(s_true) - 1) * v_true + sigmoid(s_negs) @ v_negs
+        d_context = np.tile(d_h / (len(context) if share else 1), (len(context), 1))
+        return loss, d_context, (sigmoid(s_true) - 1) * h, sigmoid(s_negs)[:, None] * h
+
+    assert exercises.check_cbow_grads(cbow)["passed"]
+    result = exercises.check_cbow_grads(lambda c, t, n: cbow(c, t, n, share=False))
+    assert not result["passed"] and "divided by" in result["hint"]
+
+
+def test_chapter4_analogy_right_and_wrong():
+    def analogy(a, b, c, vectors, exclude=True):
+        unit = vectors.unit
+        target = unit[vectors.index[b]] - unit[vectors.index[a]] + unit[vectors.index[c]]
+        scores = unit @ target
+        if exclude:
+            for w in (a, b, c):
+                scores[vectors.index[w]] = -np.inf
+        return vectors.words[int(np.argmax(scores))]
+
+    assert exercises.check_analogy(analogy)["passed"]
+    result = exercises.check_analogy(lambda a, b, c, v: analogy(a, b, c, v, exclude=False))
+    assert not result["passed"] and "Leave a, b and c out" in result["hint"]
+
+
+# --- chapter 5 ---------------------------------------------------------------------------------
+
+def test_chapter5_sinusoidal_right_and_wrong():
+    def table(T, d, swap=False):
+        angles = np.arange(T)[:, None] * 10000 ** (-np.arange(0, d, 2) / d)
+        pe = np.zeros((T, d))
+        waves = (np.cos(angles), np.sin(angles)) if swap else (np.sin(angles), np.cos(angles))
+        pe[:, 0::2], pe[:, 1::2] = waves
+        return pe
+
+    assert exercises.check_sinusoidal(table)["passed"]
+    result = exercises.check_sinusoidal(lambda T, d: table(T, d, swap=True))
+    assert not result["passed"] and "sines" in result["hint"]
+
+
+def test_chapter5_rope_right_and_wrong():
+    def rope(x, m, sign=1):
+        a = m * 10000 ** (-np.arange(0, len(x), 2) / len(x))
+        out = np.empty(len(x))
+        out[0::2] = x[0::2] * np.cos(a) - sign * x[1::2] * np.sin(a)
+        out[1::2] = sign * x[0::2] * np.sin(a) + x[1::2] * np.cos(a)
+        return out
+
+    assert exercises.check_rope(rope)["passed"]
+    assert not exercises.check_rope(lambda x, m: rope(x, m, sign=-1))["passed"]
+
+
+def test_chapter5_alibi_right_and_wrong():
+    def alibi(n, T, future=-np.inf):
+        slopes = 2.0 ** (-8 * np.arange(1, n + 1) / n)
+        distance = np.arange(T)[:, None] - np.arange(T)[None, :]
+        return np.where(distance >= 0, -slopes[:, None, None] * distance, future)
+
+    assert exercises.check_alibi(alibi)["passed"]
+    result = exercises.check_alibi(lambda n, T: alibi(n, T, future=0.0))
+    assert not result["passed"] and "-inf" in result["hint"]

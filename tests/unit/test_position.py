@@ -169,3 +169,19 @@ def test_alibi_bias_is_a_causal_linear_distance_penalty():
     _, weights = scaled_dot_product_attention(q, k, v, bias=bias)
     assert np.all(weights[:, np.triu_indices(T, 1)[0], np.triu_indices(T, 1)[1]] == 0)
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-12)
+
+
+def test_heatmap_is_the_sinusoidal_table_and_its_gram_matrix():
+    from lmlab.position import heatmap
+
+    result = heatmap(20, 64)
+    T, d = 20, 64
+    p = np.arange(T)[:, None]
+    i = np.arange(d // 2)[None, :]
+    angles = p / 10000 ** (2 * i / d)  # the formula as printed in the chapter, written out again
+    assert np.allclose(result["pe"][:, 0::2], np.sin(angles))
+    assert np.allclose(result["pe"][:, 1::2], np.cos(angles))
+    assert np.allclose(result["dots"], [[a @ b for b in result["pe"]] for a in result["pe"]])
+    assert np.allclose(result["wavelengths"], 2 * np.pi * 10000 ** (2 * np.arange(d // 2) / d))
+    with pytest.raises(ValueError):
+        heatmap(0, 64)

@@ -24,10 +24,10 @@ export function enableRouter(onPageChange) {
     // Scrolling to a target and moving the focus force a layout of the whole new chapter; the
     // new page's cells can already be run while that happens.
     requestAnimationFrame(() => {
-      const target = new URL(url).hash;
-      // By id, not as a selector: a widget's state in the fragment ("#bpe-text=…") is no selector.
-      const element = target && document.getElementById(target.slice(1));
-      if (element) element.scrollIntoView();
+      // A fragment is an element's id (#cell-x) or a widget's shared state (#w1-word=cat&...),
+      // which is no CSS selector: look it up by id, never through querySelector.
+      const target = new URL(url).hash.slice(1);
+      if (target) document.getElementById(safeDecode(target))?.scrollIntoView();
       else window.scrollTo(0, 0);
       document.querySelector("main h1")?.focus({ preventScroll: true });
     });
@@ -41,4 +41,12 @@ export function enableRouter(onPageChange) {
     go(link.href, true);
   });
   window.addEventListener("popstate", () => go(location.href, false));
+}
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -17,8 +17,10 @@ import { jsonReviver } from "./protocol.js";
 import { mount as bigramTable } from "./widgets/bigram-table.js";
 import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
 import { mount as generationExplorer } from "./widgets/generation-explorer.js";
+import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
+import { mount as positionalHeatmap } from "./widgets/positional-heatmap.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 import { mount as tokenizerPlayground } from "./widgets/tokenizer-playground.js";
 
@@ -31,6 +33,8 @@ const mounts = {
   "name-generator": nameGenerator,
   "temperature-explorer": temperatureExplorer,
   "tokenizer-playground": tokenizerPlayground,
+  "embedding-explorer": embeddingExplorer,
+  "positional-heatmap": positionalHeatmap,
 };
 
 function whenReady(python) {

@@ -1,0 +1,98 @@
+"""Chapter 5 as a reader uses it: every cell's live output equal to the built one, the
+PositionalEncodingHeatmap from the keyboard and the mouse (each cell's value, the dot products,
+a bigger table), the three exercises, axe-core, a 375 px phone and shareable state in the URL."""
+
+import sys
+
+import conftest as ui
+import pytest
+
+REPO = ui.REPO
+PAGE = "05-position.html"
+
+
+def heatmap(page):
+    return page.locator('[data-widget="positional-heatmap"]')
+
+
+def lmlab_heatmap(T, dim):
+    if str(REPO / "py") not in sys.path:
+        sys.path.insert(0, str(REPO / "py"))
+    from lmlab.position import heatmap as compute
+
+    return compute(T, dim)
+
+
+def cell_number(page, cell_id: str) -> int:
+    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
+
+
+def test_every_cell_prints_what_the_book_printed(open_page):
+    ui.run_all_and_compare_with_built(open_page(PAGE))
+
+
+def test_the_heatmap_is_drawn_before_any_script_runs(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server["isolated"] + PAGE)
+    assert page.locator(".ph-grid rect.ph-pos, .ph-grid rect.ph-neg").count() == 20 * 64
+    assert page.locator(".ph-legend").count() == 1
+    context.close()
+
+
+def test_arrow_keys_give_every_cells_value_and_the_dot_products(open_page):
+    page = open_page(PAGE)
+    expected = lmlab_heatmap(20, 64)
+    heatmap(page).locator(".ph-map").focus()
+    for key, (pos, col) in [("ArrowRight", (0, 1)), ("ArrowDown", (1, 1)), ("PageDown", (1, 9)),
+                            ("ArrowDown", (2, 9)), ("End", (2, 63)), ("Home", (2, 0))]:
+        page.keyboard.press(key)
+        assert heatmap(page).get_attribute("data-focus") == f"{pos},{col}"
+        text = heatmap(page).locator(".ph-readout").inner_text()
+        assert text.startswith(f"Position {pos}, dimension {col} ")
+        assert f": {expected['pe'][pos][col]:.3f}." in text
+        assert f"with position 0 is {expected['dots'][pos][0]:.2f}" in text
+    bars = heatmap(page).locator(".ph-dots .ph-dot")
+    assert bars.count() == 20 and heatmap(page).locator(".ph-dots .ph-dot.is-self").count() == 1
+
+
+def test_hover_reads_a_cell(open_page):
+    page = open_page(PAGE)
+    heatmap(page).locator(".ph-grid").scroll_into_view_if_needed()
+    box = heatmap(page).locator(".ph-grid").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * (10.5 / 64), box["y"] + box["height"] * (3.5 / 20))
+    assert heatmap(page).get_attribute("data-focus") == "3,10"
+
+
+def test_a_bigger_table_comes_from_python_and_is_shared_in_the_url(open_page):
+    page = open_page(PAGE)
+    heatmap(page).locator(".ph-T").fill("40")
+    heatmap(page).locator(".ph-T").dispatch_event("change")
+    page.wait_for_function("() => document.querySelectorAll('.ph-grid rect.ph-pos, .ph-grid rect.ph-neg').length === 40 * 64")
+    assert "T=40" in page.evaluate("location.hash")
+    page.reload()
+    ui.wait_ready_state(page)
+    page.wait_for_function("() => document.querySelectorAll('.ph-grid rect.ph-pos, .ph-grid rect.ph-neg').length === 40 * 64")
+
+
+@pytest.mark.parametrize("name", ["sinusoidal", "rope", "alibi"])
+def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
+    page = open_page(PAGE)
+    ui.assert_exercise_fails_then_passes(page, name, cell_number(page, f"{name}_exercise"),
+                                         "import numpy as np\n")
+
+
+def test_axe_finds_no_violations_before_and_after_use(open_page):
+    page = open_page(PAGE)
+    ui.assert_no_axe_violations(page)
+    heatmap(page).locator(".ph-map").focus()
+    page.keyboard.press("ArrowDown")
+    ui.assert_no_axe_violations(page)
+
+
+def test_usable_at_375_px(open_page):
+    page = open_page(PAGE, viewport={"width": 375, "height": 800})
+    assert ui.horizontal_overflow(page) <= 0
+    box = heatmap(page).locator(".ph-grid").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+

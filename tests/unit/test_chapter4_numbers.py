@@ -1,0 +1,171 @@
+"""Every number in chapter 4's prose, recomputed with lmlab from the chapter's own cells."""
+
+import numpy as np
+import pytest
+from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
+from lmlab import data, embeddings
+from lmlab.gpt import GPT2_SMALL, parameter_counts
+from lmlab.word2vec import TOY_CORPUS, cooccurrence_counts, pmi, train_word2vec
+from printed import fixed
+
+PATH = REPO / "web/chapters/04-embeddings.md"
+CHAPTER = load(PATH)
+
+GIVENS = [
+    'as 12 and "cat" as 5847',  # an imagined numbering, the point being that it is arbitrary
+    "In 2013, Mikolov", "Levy and Goldberg (2014)", "(Press and Wolf, 2017)", "Llama 2 among them",
+    "(chapter 7)",
+    "(400,000 words, cut here",  # GloVe 6B's vocabulary (DATA.md: the wheel has 400,000 rows)
+    "$\\mathcal{N}(0, 0.02^2)$",  # Embedding's initial scale, lmlab.embeddings.Embedding
+    "raised to the power 0.75",  # lmlab.word2vec.noise_distribution's default, checked below
+    "a single 1 in the token's own slot", "\\{0, 1\\}^{|V|}", "multiplied by 0",
+    "word2vec", "GPT-2", "about 2% of it",  # 1,024 / 50,000, checked in test_statements_in_words
+    "label 1 (the true word) or 0 (a negative)", "(sigmoid(v_true @ h) - 1) * h",
+    "$\\sqrt{2}$", "cosine of the angle between them is 0",
+    "$k + 1$", "\\sum_{i=1}^{k}", "$-\\infty$",
+    "and gets 2 in each place; row 0 gets 1",  # checked in test_statements_in_words
+    "vocabulary of 50,000 tokens a one-hot", "for 50,000 words is 50,000 dot products",
+    "Row 3 was used twice", "two writes to row 3",
+    "with 10-dimensional vectors, a window of 2 and 5 negatives per pair, for 100 passes",
+    "A batch of 1,024 tokens touches at most 1,024 rows of a 50,000-row",
+    "in all 50 dimensions", "With 50 dimensions", "sum_j \\log",
+    "context`, of shape (m, d)", "`v_true` (d,)", "`v_negs` (k, d)",
+    "h \\cdot E[i, :]", "E[i, :].$$", "$|V| \\times d$",
+    "PMI} - \\log 5$", "\\log k$", "$\\log k$",
+]
+
+
+@pytest.fixture(scope="module")
+def page() -> dict:
+    return run_cells(CHAPTER)
+
+
+def claims(page: dict) -> list[str]:
+    glove, toy, toy_cbow = page["glove"], page["toy"], page["toy_cbow"]
+    sg = page["sg"]
+    counts, noise, words = page["counts"], page["noise"], page["words"]
+    the = words.index("the")
+    V = 50_000
+    analogy = {q: glove.analogy(*q, k=1)[0][1] for q in page["tests"]}
+    tied, untied = parameter_counts(GPT2_SMALL), parameter_counts(GPT2_SMALL, tie_weights=False)
+    table = GPT2_SMALL.vocab_size * GPT2_SMALL.n_embd
+    return [
+        f"over\na vocabulary of {V:,} tokens a one-hot vector is {fixed(100 * (V - 1) / V, 3)}% "
+        "zeros",
+        f"The book's copy keeps {len(glove):,} words (the {_book_data().GLOVE_TOP:,} most frequent "
+        f"and {len(glove) - _book_data().GLOVE_TOP} that",
+        f"{glove.vectors.shape[1]} numbers each. Now",
+        f'"cat" and "dog" have cosine {fixed(glove.similarity("cat", "dog"), 3)}, "cat" and "car" '
+        f'only {fixed(glove.similarity("cat", "car"), 3)}',
+        f"The product spends {V * 768:,}\nmultiplications (almost all by zero) to copy 768 numbers",
+        f"This toy corpus has {len(TOY_CORPUS)} sentences, {counts.sum()} words of text and "
+        f"{len(words)} different words",
+        f'"the" makes up {fixed(counts[the] / counts.sum(), 3)} of the text but only '
+        f"{fixed(noise[the], 3)} of the negatives",
+        f"The loss falls from {fixed(sg['loss'][0], 3)} to {fixed(sg['loss'][-1], 3)}",
+        f"end with cosine {fixed(toy.similarity('cat', 'dog'), 3)}",
+        f"stay at {fixed(toy.similarity('cat', 'rug'), 3)}",
+        f'CBOW also puts "cat" next to "dog" ({fixed(toy_cbow.similarity("cat", "dog"), 3)})',
+        f"(cat and rug: {fixed(toy_cbow.similarity('cat', 'rug'), 3)})",
+        f"Queen ({fixed(analogy[('man', 'king', 'woman')], 3)}), "
+        f"Rome ({fixed(analogy[('france', 'paris', 'italy')], 3)}), "
+        f"swam ({fixed(analogy[('walk', 'walked', 'swim')], 3)}), "
+        f"Tokyo ({fixed(analogy[('france', 'paris', 'japan')], 3)}) and "
+        f"worse ({fixed(analogy[('good', 'better', 'bad')], 3)})",
+        f"a {len(glove):,}-word vocabulary",
+        f"On the {page['seen'].sum()} pairs that occur together",
+        f"correlation {fixed(page['r'], 2)}",
+        f"vocabulary of {GPT2_SMALL.vocab_size:,} tokens and {GPT2_SMALL.n_embd} numbers per token",
+        f"saves {tied['token_embedding']:,} parameters, since the untied model would have "
+        f"{untied['total']:,} instead of\n{tied['total']:,}",
+        f"The table is {fixed(100 * table / tied['total'], 1)}% of GPT-2 small",
+    ]
+
+
+def test_every_claim_is_in_the_prose(page):
+    assert missing_phrases(CHAPTER, claims(page)) == []
+
+
+def test_no_number_in_the_prose_goes_unchecked(page):
+    assert unchecked_numbers(CHAPTER, claims(page) + GIVENS) == []
+
+
+def _book_data():
+    """build/data.py (GLOVE_TOP: how many of GloVe's most frequent words the book ships)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "build"))
+    import data as book_data
+
+    return book_data
+
+
+def test_givens_that_are_lmlab_settings():
+    counts = np.array([8.0, 1.0])
+    from lmlab.word2vec import noise_distribution
+
+    assert np.allclose(noise_distribution(counts), counts**0.75 / (counts**0.75).sum())
+    weight = embeddings.Embedding(2000, 50, rng=0).weight
+    assert abs(weight.std() - 0.02) < 0.001
+
+
+def test_statements_in_words(page):
+    glove = page["glove"]
+    # one-hot: every pair sqrt(2) apart, cosine 0
+    onehots = page["onehots"]
+    for i in range(5):
+        for j in range(i + 1, 5):
+            assert np.linalg.norm(onehots[i] - onehots[j]) == np.sqrt(2)
+            assert embeddings.cosine_similarity(onehots[i], onehots[j]) == 0
+    # "bit for bit"; the gradient rows
+    assert np.array_equal(page["by_index"], page["by_product"])
+    grad = page["grad"]
+    assert (grad[3] == 2).all() and (grad[0] == 1).all() and not grad[[1, 2, 4]].any()
+    assert (page["wrong"][3] == 1).all() and (page["right"][3] == 2).all()
+    # "about 2% of it"
+    assert round(100 * 1024 / 50_000) == 2
+    # "the rarest words more often": milk's share of the negatives exceeds its share of the text
+    words, counts, noise = page["words"], page["counts"], page["noise"]
+    milk = words.index("milk")
+    assert noise[milk] > counts[milk] / counts.sum()
+    # "skip-gram ... separates the animals from the things they sit on" better than CBOW
+    assert page["toy"].similarity("cat", "rug") < page["toy_cbow"].similarity("cat", "rug")
+    # the failures, as the prose tells them
+    assert glove.analogy("walking", "walked", "swimming")[0][0] == "athletics"
+    top = [w for w, _ in glove.analogy("einstein", "physicist", "picasso", k=2)]
+    assert top == ["sculptor", "painter"]
+    top = [w for w, _ in glove.analogy("uncle", "aunt", "brother", k=4)]
+    assert top[0] == "wife" and top[3] == "sister"
+    # "without it, the nearest word to king - man + woman is 'king' itself"
+    inputs = embeddings.explorer_analogy("man", "king", "woman")["inputs"]
+    assert [w for w, _, rank in inputs if rank == 1] == ["king"]
+    # "Among GloVe's neighbours of 'bank', money wins"
+    top = [w for w, _ in glove.nearest_neighbours("bank", 5)]
+    assert top[:3] == ["banks", "securities", "banking"]
+    # the explorer's words are all in the shipped vectors; "about a hundred and twenty words"
+    words_shown, _ = embeddings.explorer_words()
+    assert all(w in glove for w in words_shown) and 110 <= len(words_shown) <= 130
+    # "In larger models the share shrinks": GPT-2 medium and large
+    from lmlab.gpt import GPTConfig
+
+    shares = [parameter_counts(GPTConfig(50257, 1024, n, h, d))
+              for n, h, d in ((24, 16, 1024), (36, 20, 1280))]
+    small = parameter_counts(GPT2_SMALL)
+    fractions = [s["token_embedding"] / s["total"] for s in (small, *shares)]
+    assert fractions == sorted(fractions, reverse=True)
+
+
+def test_the_pmi_figures_are_the_cells(page):
+    """The PMI cell's figures, recomputed from scratch."""
+    long = train_word2vec(TOY_CORPUS, dim=20, window=2, negatives=5, epochs=300, seed=0)
+    N = cooccurrence_counts(page["corpus"], len(page["words"]), window=2)
+    seen = N > 0
+    dots = long["vectors"] @ long["context_vectors"].T
+    r = np.corrcoef(dots[seen], pmi(N, k=5)[seen])[0, 1]
+    assert fixed(r, 2) == fixed(page["r"], 2)
+
+
+def test_the_data_front_matter():
+    front = PATH.read_text().split("---\n")[1].splitlines()
+    assert "data: [glove]" in front
+    assert len(data.glove()) == 10_020

@@ -1,0 +1,94 @@
+"""Every number in chapter 5's prose, recomputed with lmlab from the chapter's own cells."""
+
+import numpy as np
+import pytest
+from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
+from lmlab.attention import causal_mask, scaled_dot_product_attention
+from lmlab.position import alibi_slopes, apply_rope, sinusoidal_encoding
+from printed import fixed
+
+PATH = REPO / "web/chapters/05-position.md"
+CHAPTER = load(PATH)
+
+GIVENS = [
+    "(chapter 7)", "(chapter 6)", "(Vaswani et al., 2017)", "(Press et al., 2022)",
+    "most open models since 2023",
+    "PE(p, 2i) = \\sin\\!\\left(\\frac{p}{10000^{2i/d}}\\right)",
+    "PE(p, 2i+1) = \\cos\\!\\left(\\frac{p}{10000^{2i/d}}\\right)",
+    "The heatmap below is the table for 20\npositions and 64 dimensions",  # the widget's size
+    "Column 0 swings", "between −1 and 1",
+    "GPT-2", "GPT-3", "$PE(p + k)$", "$PE(p)$",
+    "the pair $(x_0, x_1)$", "$(x_0 \\cos a - x_1 \\sin a,\\; x_0 \\sin a + x_1 \\cos a)$",
+    "the sines go to", "`pe[:, 0::2]`", "`pe[:, 1::2]`",
+    "`p = np.arange(T)[:, None]`", "`f = 10000 ** (-np.arange(0, d, 2) / d)`",
+    "Work on `x[0::2]` and `x[1::2]` at once", "a (T, d/2) table",
+    "(shape `(n_heads, 1, 1)`)", "`np.where(distance >= 0, ..., -np.inf)`",
+    "`distance = np.arange(T)[:, None] - np.arange(T)[None, :]`",
+    "$2^{-1}, 2^{-2}, \\ldots, 2^{-8}$",  # alibi_slopes(8), checked below
+    "though not steadily (it rises again by 6)",  # checked in test_statements_in_words
+    "A sinusoidal table can be computed for position 5,000 even if training never went past 1,000",
+]
+
+
+@pytest.fixture(scope="module")
+def page() -> dict:
+    return run_cells(CHAPTER)
+
+
+def claims(page: dict) -> list[str]:
+    pe, table, bias = page["pe"], page["table"], page["bias"]
+    slopes = alibi_slopes(8)
+    return [
+        "column 62 changes by only "
+        f"{fixed(np.ptp(pe[:, 62]), 4)}\nover all {pe.shape[0]}",
+        f"both dot products are {fixed(table[5] @ table[8], 4)}",
+        f"The dot\nproduct is largest, {fixed(table[0] @ table[0], 1)} (half of {table.shape[1]})",
+        f"GPT-2 small has {1024:,}; position {1024:,} has no vector at all",
+        f"The pairs (3, 1), (10, 8) and (100, 98) all score {_minus(page['score'](3, 1))}",
+        f"scores {_minus(page['score'](3, 3))}, the plain",
+        f"With {len(slopes)} heads the slopes are",
+        f"Head 0 takes {slopes[0]:g} off per position of distance, head {len(slopes) - 1}\n"
+        f"only {fixed(-bias[7, 5, 4], 4)}",
+    ]
+
+
+def _minus(x: float) -> str:
+    return ("−" if x < 0 else "") + fixed(abs(x), 4)
+
+
+def test_every_claim_is_in_the_prose(page):
+    assert missing_phrases(CHAPTER, claims(page)) == []
+
+
+def test_no_number_in_the_prose_goes_unchecked(page):
+    assert unchecked_numbers(CHAPTER, claims(page) + GIVENS) == []
+
+
+def test_statements_in_words(page):
+    # shuffling the input shuffles the output
+    attend, x, order = page["attend"], page["x"], page["order"]
+    assert np.allclose(attend(x[order]), attend(x)[order])
+    # "A causal mask ... breaks the symmetry": with the mask, a shuffle is no longer a shuffle
+    q = k = v = x
+    order = np.array([4, 3, 2, 1, 0])
+    mask = causal_mask(len(x))
+    masked = scaled_dot_product_attention(q[order], k[order], v[order], mask=mask)[0]
+    assert not np.allclose(masked, scaled_dot_product_attention(q, k, v, mask=mask)[0][order])
+    pe = page["pe"]
+    assert pe[:, 0].min() == -1.0 or np.isclose(pe[:, 0].min(), -1.0, atol=1e-3)  # whole range
+    assert len({tuple(row) for row in pe.round(6)}) == 20  # every row different
+    big = sinusoidal_encoding(5000, 64)
+    assert np.abs(big).max() <= 1.0  # "stay between -1 and 1 however long the text"
+    # the dot products: largest with itself, not monotone, not zero
+    table = page["table"]
+    row = table[0] @ table[:7].T
+    assert row.argmax() == 0 and row[6] > row[5] and row.min() > 0
+    assert all(np.isclose(table[p] @ table[p + 3], table[5] @ table[8]) for p in range(100))
+    # RoPE: same score for the same offset; the self-score is the plain q.k
+    score, q, k = page["score"], page["q"], page["k"]
+    assert np.isclose(score(3, 3), q @ k) and np.isclose(score(12, 12), q @ k)
+    assert np.isclose(score(10, 8), score(3, 1)) and np.isclose(score(100, 98), score(3, 1))
+    assert np.isclose(np.linalg.norm(apply_rope(np.tile(q, (50, 1)))[49]), np.linalg.norm(q))
+    # ALiBi: the slopes halve from 2^-1 to 2^-8; the bias masks the future
+    assert np.allclose(alibi_slopes(8), 2.0 ** -np.arange(1, 9))
+    assert np.isneginf(page["bias"][:, 0, 1:]).all()

@@ -1,0 +1,341 @@
+// EmbeddingSpaceExplorer: about 120 words in clusters, drawn on their first two principal
+// components, with each word's nearest neighbours computed in the full dimension. The reader
+// moves between words with the arrow keys (or hovers), filters clusters, searches, switches to
+// the random vectors a table starts from, and solves analogies drawn as arrows. Every number
+// comes from Python (lmlab.embeddings); this file only draws.
+//
+// Config: fn ("lmlab.embeddings.explorer_views" -> {trained, random}, each {words, clusters,
+//   cluster_names, x, y, variance, neighbours, among}), kwargs ({k, seed}), analogy (the function
+//   that solves a:b :: c:?), reader ({fn: "cosine", cell, call}: the reader's cosine, used through
+//   `call` for the focused word's neighbours).
+// Fragment: #KEY-word=cat&KEY-view=random&KEY-off=2.5&KEY-a=man&KEY-b=king&KEY-c=woman
+import { escapeHtml, widgetFooter } from "./markup.js";
+import { showError, showLive } from "./status.js";
+import { readFragment, writeFragment } from "./fragment.js";
+
+const W = 640;
+const H = 420;
+const PAD = 26;
+const fixed = (x, digits) => Number(x).toFixed(digits);
+
+/** Maps the view's coordinates into the SVG box (the same scale on both axes). */
+function scaler(view) {
+  const xs = view.x;
+  const ys = view.y;
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const s = Math.min((W - 2 * PAD) / (x1 - x0 || 1), (H - 2 * PAD) / (y1 - y0 || 1));
+  const cx = (W - s * (x1 - x0)) / 2;
+  const cy = (H - s * (y1 - y0)) / 2;
+  return (x, y) => [cx + s * (x - x0), H - (cy + s * (y - y0))];
+}
+
+function pointsHtml(view, focused, hidden) {
+  const at = scaler(view);
+  return view.words.map((word, i) => {
+    const [px, py] = at(view.x[i], view.y[i]);
+    const c = view.cluster_names.indexOf(view.clusters[i]);
+    const cls = `ee-pt ee-c${c}${i === focused ? " is-focused" : ""}${hidden.has(c) ? " is-hidden" : ""}`;
+    return `<g class="${cls}" data-i="${i}" transform="translate(${fixed(px, 1)} ${fixed(py, 1)})">` +
+      `<circle r="4.5"/><text x="6" y="4">${escapeHtml(word)}</text></g>`;
+  }).join("");
+}
+
+function neighboursHtml(view, i, mine) {
+  if (i === null) return `<p class="ee-hint">Focus a word (arrow keys, hover, or search) to see its nearest neighbours.</p>`;
+  const list = (mine || view.neighbours[i]).map(([w, c]) =>
+    `<li><span class="ee-word">${escapeHtml(w)}</span> <span class="ee-cos">${fixed(c, 3)}</span></li>`).join("");
+  const where = mine
+    ? `by your cosine, among the explorer's ${view.words.length} words`
+    : `cosine in all dimensions, among ${view.among.toLocaleString("en-US")} words`;
+  return `<p class="ee-focus-title"><strong>${escapeHtml(view.words[i])}</strong> (${escapeHtml(view.clusters[i])}): nearest, ${where}</p><ol class="ee-neighbours">${list}</ol>`;
+}
+
+function pcaText(view) {
+  return `Projection: PCA of these words. The horizontal axis shows ${fixed(100 * view.variance[0], 1)}% of
+    their variance, the vertical ${fixed(100 * view.variance[1], 1)}%; the rest is not drawn.`;
+}
+
+function legendHtml(view, hidden, id) {
+  const boxes = view.cluster_names.map((name, c) =>
+    `<label class="ee-filter"><input type="checkbox" data-c="${c}"${hidden.has(c) ? "" : " checked"} disabled>` +
+    `<span class="ee-swatch ee-c${c}" aria-hidden="true"></span>${escapeHtml(name)}</label>`).join("");
+  return `<fieldset class="ee-clusters"><legend>Clusters shown</legend>${boxes}</fieldset>
+  <p class="ee-pca" id="${id("pca")}">${pcaText(view)}</p>`;
+}
+
+export function render(config, state, key) {
+  const id = (part) => `${key}-${part}`;
+  const view = state.trained;
+  const options = view.words.map((w) => `<option value="${escapeHtml(w)}"></option>`).join("");
+  const reader = config.reader
+    ? `<div class="ee-reader"><input type="checkbox" role="switch" id="${id("mine")}" class="ee-mine" disabled>
+    <label for="${id("mine")}">Use my <code>${escapeHtml(config.reader.fn)}</code>
+      (<a href="#cell-${escapeHtml(config.reader.cell)}">the exercise</a>) for the neighbours</label></div>`
+    : "";
+  return `<div class="ee" role="group" aria-labelledby="${id("title")}">
+  <p class="widget-title" id="${id("title")}">Embedding space explorer</p>
+  <div class="ee-controls">
+    <div class="ee-view" role="radiogroup" aria-label="Which vectors">
+      <label><input type="radio" name="${id("view")}" value="trained" checked disabled> Trained (GloVe)</label>
+      <label><input type="radio" name="${id("view")}" value="random" disabled> Before training (random)</label>
+    </div>
+    <form class="ee-search"><label for="${id("q")}">Find a word</label>
+      <input id="${id("q")}" class="ee-q" list="${id("words")}" autocomplete="off" spellcheck="false" disabled>
+      <button type="submit" disabled>Find</button></form>
+    <datalist id="${id("words")}">${options}</datalist>
+  </div>
+  <div class="ee-legend">${legendHtml(view, new Set(), id)}</div>
+  <div class="ee-plot" tabindex="0" role="application" aria-roledescription="word map"
+    aria-label="Word map: arrow keys move to the nearest word in that direction, Home to the first word"
+    aria-describedby="${id("pca")}">
+    <svg class="ee-svg" viewBox="0 0 ${W} ${H}" aria-hidden="true" focusable="false">
+      <g class="ee-arrows"></g><g class="ee-points">${pointsHtml(view, null, new Set())}</g><g class="ee-marks"></g>
+    </svg>
+  </div>
+  <div class="ee-detail" aria-live="off">${neighboursHtml(view, null)}</div>
+  ${reader}
+  <details class="ee-analogy-box"><summary>Analogy mode: a is to b as c is to ?</summary>
+    <form class="ee-analogy">
+      <label>a <input class="ee-a" list="${id("words")}" value="man" size="9" disabled></label>
+      <label>b <input class="ee-b" list="${id("words")}" value="king" size="9" disabled></label>
+      <label>c <input class="ee-c" list="${id("words")}" value="woman" size="9" disabled></label>
+      <button type="submit" disabled>Solve</button>
+    </form>
+    <p class="ee-analogy-help">The arrows are a → b and c → b − a + c, drawn on the same two axes; any word of the
+      ${view.among.toLocaleString("en-US")} can be typed.</p>
+    <div class="ee-answers"></div>
+  </details>
+  ${widgetFooter("the vectors' positions and neighbours as the book computed them when it was built", "ee-announce")}
+</div>`;
+}
+
+export function mount(element, context) {
+  const { config, key } = context;
+  if (!element.querySelector(".ee")) element.innerHTML = render(config, context.state, key);
+  const $ = (s) => element.querySelector(s);
+  const plot = $(".ee-plot");
+  const announcer = $(".ee-announce");
+  const mine = $(".ee-mine");
+  let viewName = "trained";
+  let focused = null;
+  let hidden = new Set();
+  let analogy = null; // the last solved analogy, drawn over the points
+  let mineResult = null; // the reader's neighbours of the focused word
+  let ticket = 0;
+  const view = () => context.state[viewName];
+
+  for (const control of element.querySelectorAll("input, button")) control.disabled = false;
+
+  function announce(text) { announcer.textContent = text; }
+
+  function drawArrows() {
+    const arrows = $(".ee-arrows");
+    const marks = $(".ee-marks");
+    if (!analogy || analogy.view !== viewName) { arrows.innerHTML = ""; marks.innerHTML = ""; return; }
+    const at = scaler(view());
+    const p = (w) => at(...analogy.value.points[w]);
+    const line = (from, to, cls) => {
+      const [x1, y1] = p(from); const [x2, y2] = p(to);
+      return `<line class="${cls}" x1="${fixed(x1, 1)}" y1="${fixed(y1, 1)}" x2="${fixed(x2, 1)}" y2="${fixed(y2, 1)}" marker-end="url(#${key}-head)"/>`;
+    };
+    const { a, b, c } = analogy;
+    arrows.innerHTML = `<defs><marker id="${key}-head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" class="ee-head"/></marker></defs>` +
+      line(a, b, "ee-arrow") + line(c, "b - a + c", "ee-arrow is-target");
+    const labelled = [a, b, c, "b - a + c", analogy.value.answers[0][0]];
+    marks.innerHTML = labelled.map((w, n) => {
+      const [x, y] = p(w);
+      const cls = n === 3 ? "ee-mark is-target" : n === 4 ? "ee-mark is-answer" : "ee-mark";
+      return `<g class="${cls}" transform="translate(${fixed(x, 1)} ${fixed(y, 1)})"><circle r="6"/><text x="8" y="-6">${escapeHtml(w === "b - a + c" ? "b − a + c" : w)}</text></g>`;
+    }).join("");
+  }
+
+  let drawnView = "trained"; // the points on screen: redrawn only when the view or filters change
+  let drawnHidden = "";
+
+  function draw() {
+    const started = performance.now();
+    const v = view();
+    const hiddenKey = [...hidden].sort().join(".");
+    if (drawnView !== viewName || drawnHidden !== hiddenKey) {
+      $(".ee-points").innerHTML = pointsHtml(v, focused, hidden);
+      $(".ee-pca").textContent = pcaText(v);
+      for (const box of element.querySelectorAll(".ee-filter input")) box.checked = !hidden.has(Number(box.dataset.c));
+      [drawnView, drawnHidden] = [viewName, hiddenKey];
+    } else {
+      // a new focus only: move the highlight, and bring the focused point to the front
+      element.querySelector(".ee-pt.is-focused")?.classList.remove("is-focused");
+      const point = focused === null ? null : element.querySelector(`.ee-pt[data-i="${focused}"]`);
+      if (point) {
+        point.classList.add("is-focused");
+        point.parentNode.append(point);
+      }
+    }
+    $(".ee-detail").innerHTML = neighboursHtml(v, focused, mineResult);
+    drawArrows();
+    writeFragment(key, {
+      word: focused === null ? null : v.words[focused],
+      view: viewName === "trained" ? null : viewName,
+      off: hidden.size ? [...hidden].join(".") : null,
+      a: analogy?.a, b: analogy?.b, c: analogy?.c,
+    });
+    element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { ms: performance.now() - started } }));
+  }
+
+  function describe(i) {
+    const v = view();
+    const near = (mineResult || v.neighbours[i]).slice(0, 3).map(([w, c]) => `${w} ${fixed(c, 2)}`).join(", ");
+    return `${v.words[i]}, ${v.clusters[i]}. Nearest: ${near}.`;
+  }
+
+  async function focus(i, speak = true) {
+    focused = i;
+    mineResult = null;
+    const mineOn = mine?.checked && i !== null;
+    draw();
+    if (mineOn) await askMine();
+    if (speak && i !== null) announce(describe(i));
+  }
+
+  async function askMine() {
+    const mineTicket = ++ticket;
+    const v = view();
+    const result = await context.call(config.reader.call, [], {
+      word: v.words[focused], cosine: { reader: config.reader.fn }, k: config.kwargs.k,
+      trained: viewName === "trained", seed: config.kwargs.seed,
+    });
+    if (mineTicket !== ticket) return;
+    if (!result.ok) {
+      const missing = result.error.includes(`'${config.reader.fn}'`);
+      showError(element, missing
+        ? `Run the exercise's cell that defines ${config.reader.fn}() first; until then lmlab's neighbours are shown.`
+        : `Your ${config.reader.fn}() did not work, so lmlab's neighbours are shown:`, result.error);
+      return;
+    }
+    showError(element, null);
+    mineResult = result.value;
+    draw();
+  }
+
+  function visible(i) {
+    const v = view();
+    return !hidden.has(v.cluster_names.indexOf(v.clusters[i]));
+  }
+
+  // Arrow keys: the nearest visible word in that direction (within a 45° cone, else any closer one that way).
+  function step(dx, dy) {
+    const v = view();
+    const at = scaler(v);
+    const all = v.words.map((_, i) => i).filter(visible);
+    if (!all.length) return null;
+    if (focused === null || !visible(focused)) return all[0];
+    const [fx, fy] = at(v.x[focused], v.y[focused]);
+    let best = null;
+    let bestScore = Infinity;
+    for (const i of all) {
+      if (i === focused) continue;
+      const [x, y] = at(v.x[i], v.y[i]);
+      const along = (x - fx) * dx + (y - fy) * dy;
+      if (along <= 0) continue;
+      const across = Math.abs((x - fx) * dy - (y - fy) * dx);
+      const score = along + 2 * across;
+      if (score < bestScore) { bestScore = score; best = i; }
+    }
+    return best ?? focused;
+  }
+
+  plot.addEventListener("keydown", (event) => {
+    const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    let next;
+    if (moves[event.key]) next = step(...moves[event.key]);
+    else if (event.key === "Home") next = view().words.map((_, i) => i).find(visible) ?? null;
+    else if (event.key === "Escape") next = null;
+    else return;
+    event.preventDefault();
+    focus(next);
+  });
+  plot.addEventListener("focus", () => { if (focused === null) focus(step(1, 0)); });
+  // Points are redrawn inside the same group: hovering listens on the svg, which stays.
+  $(".ee-svg").addEventListener("pointerover", (event) => {
+    const g = event.target.closest?.(".ee-pt");
+    if (g && !g.classList.contains("is-hidden") && Number(g.dataset.i) !== focused) focus(Number(g.dataset.i), false);
+  });
+
+  function onFilter(event) {
+    const c = Number(event.target.dataset.c);
+    if (event.target.checked) hidden.delete(c); else hidden.add(c);
+    if (focused !== null && !visible(focused)) focused = null;
+    const name = view().cluster_names[c];
+    draw();
+    announce(`${name} ${event.target.checked ? "shown" : "hidden"}.`);
+  }
+
+  for (const box of element.querySelectorAll(".ee-filter input")) box.addEventListener("change", onFilter);
+
+  for (const radio of element.querySelectorAll(".ee-view input")) {
+    radio.addEventListener("change", () => {
+      viewName = radio.value;
+      mineResult = null;
+      draw();
+      if (mine?.checked && focused !== null) askMine();
+      announce(viewName === "trained"
+        ? "Trained GloVe vectors: the clusters are back."
+        : "Random vectors, as before training: no word is near any other in meaning.");
+    });
+  }
+
+  $(".ee-search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const word = $(".ee-q").value.trim().toLowerCase();
+    const i = view().words.indexOf(word);
+    if (i < 0) { announce(`${word} is not on the map; the analogy mode takes any of the ${view().among} words.`); return; }
+    const c = view().cluster_names.indexOf(view().clusters[i]);
+    hidden.delete(c);
+    focus(i);
+    plot.focus({ preventScroll: true });
+  });
+
+  mine?.addEventListener("change", () => {
+    mineResult = null;
+    if (!mine.checked) showError(element, null);
+    if (focused !== null) focus(focused);
+  });
+
+  async function solve(a, b, c) {
+    const result = await context.call(config.analogy, [a, b, c], {
+      k: 5, trained: viewName === "trained", seed: config.kwargs.seed,
+    });
+    if (!result.ok) { showError(element, "The analogy could not be solved:", result.error); return; }
+    showError(element, null);
+    analogy = { a, b, c, view: viewName, value: result.value };
+    const { answers, inputs } = result.value;
+    $(".ee-answers").innerHTML = `<p>${escapeHtml(a)} : ${escapeHtml(b)} :: ${escapeHtml(c)} : ?</p><ol class="ee-neighbours">` +
+      answers.map(([w, s]) => `<li><span class="ee-word">${escapeHtml(w)}</span> <span class="ee-cos">${fixed(s, 3)}</span></li>`).join("") +
+      `</ol><p class="ee-inputs">Left out: ${inputs.map(([w, s, r]) => `${escapeHtml(w)} (cosine ${fixed(s, 3)}, would rank ${r})`).join("; ")}.</p>`;
+    draw();
+    announce(`${a} is to ${b} as ${c} is to ${answers[0][0]}, cosine ${fixed(answers[0][1], 3)}.`);
+  }
+
+  $(".ee-analogy").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const word = (cls) => $(cls).value.trim().toLowerCase();
+    solve(word(".ee-a"), word(".ee-b"), word(".ee-c"));
+  });
+
+  context.ready.then(() => {
+    showLive(element, `Live: positions and neighbours from ${config.fn}; your choices run in your browser.`);
+    const shared = readFragment(key);
+    if (shared.off) hidden = new Set(shared.off.split(".").map(Number).filter(Number.isInteger));
+    if (shared.view === "random") {
+      viewName = "random";
+      element.querySelector('.ee-view input[value="random"]').checked = true;
+    }
+    const i = shared.word ? view().words.indexOf(shared.word) : -1;
+    if (shared.a && shared.b && shared.c) {
+      $(".ee-a").value = shared.a; $(".ee-b").value = shared.b; $(".ee-c").value = shared.c;
+      $(".ee-analogy-box").open = true;
+      solve(shared.a, shared.b, shared.c);
+    }
+    focus(i >= 0 ? i : null, false);
+  });
+}
