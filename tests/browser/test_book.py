@@ -84,6 +84,14 @@ def test_each_theme_passes_axe_with_cells_run_and_widgets_used(open_page, scheme
     assert_no_axe_violations(page)
 
 
+@pytest.mark.parametrize("slug", [p.stem for p in sorted((REPO / "web" / "chapters").glob("*.md"))])
+def test_every_chapter_and_its_widgets_pass_axe_in_the_dark_theme(open_page, slug):
+    page = open_page(f"{slug}.html", color_scheme="dark")
+    page.wait_for_function("() => [...document.querySelectorAll('.widget-status')]"
+                           ".every(s => s.dataset.state !== 'waking')", timeout=120_000)
+    assert_no_axe_violations(page)
+
+
 def test_the_theme_switch_overrides_the_system_and_is_remembered(open_page):
     page = open_page(CHAPTER, color_scheme="light")
     switch = page.locator(".theme-toggle")
