@@ -5,7 +5,6 @@ phone and shareable state in the URL."""
 
 import json
 import sys
-import time
 
 import conftest as ui
 import pytest
@@ -52,7 +51,7 @@ def focused_word(page) -> str:
 
 def test_the_page_fetches_the_glove_subset_and_a_cell_reads_it(open_page):
     page = open_page(PAGE)
-    listed = json.loads(page.locator("main script.page-data").inner_text())
+    listed = json.loads(page.evaluate("document.getElementById('page-data').textContent"))
     assert sorted(e["file"] for e in listed) == ["glove-50d-words.txt", "glove-50d.npy"]
     assert sum(e["bytes"] for e in listed) <= 1_500_000
     number = cell_number(page, "glove")
@@ -62,15 +61,10 @@ def test_the_page_fetches_the_glove_subset_and_a_cell_reads_it(open_page):
 
 def test_every_cell_prints_what_the_book_printed(open_page):
     """Run all in Chromium: each cell's live output equals its built output, so the numbers
-    printed agree at the precision printed. Then the skip-gram cell once more, timed: the prose
-    says its 100 passes take about a second in a browser."""
+    printed agree at the precision printed. (How long the skip-gram cell takes in a browser is
+    a benchmark's question, not a test's.)"""
     page = open_page(PAGE)
     ui.run_all_and_compare_with_built(page)
-    start = time.perf_counter()
-    assert ui.run_cell(page, cell_number(page, "skipgram")) == "done"
-    seconds = time.perf_counter() - start
-    print(f"\nskip-gram on the toy corpus, Run to done in Chromium: {seconds:.2f} s")
-    assert seconds < 3
 
 
 # --- the explorer -----------------------------------------------------------------------------
