@@ -17,7 +17,7 @@ PMI(w, c) - log k, a shifted pointwise mutual information, which ``pmi`` compute
 """
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -40,6 +40,15 @@ TOY_CORPUS = [
 ]
 """Fifteen sentences over 20 words: animals, things to sit on, food and drink, and the
 connecting words that occur with all of them."""
+
+TOY_CATEGORIES = {
+    "animals": ["cat", "dog", "bird"],
+    "things to sit on": ["mat", "rug", "sofa"],
+    "food and drink": ["fish", "meat", "seeds", "milk", "water"],
+    "verbs": ["sat", "lay", "ate", "drank", "is"],
+    "other words": ["the", "on", "a", "pet"],
+}
+"""The toy corpus's words by kind, for colouring pictures (training never sees these)."""
 
 
 def build_vocab(sentences: Sequence[str]) -> tuple[list[str], list[np.ndarray]]:
@@ -167,6 +176,7 @@ def train_word2vec(
     batch: str = "sentence",
     snapshot_every: int = 0,
     seed: int = 0,
+    on_step: Callable[..., None] | None = None,
 ) -> dict:
     """Train skip-gram or CBOW with negative sampling on a list of sentences.
 
@@ -177,6 +187,9 @@ def train_word2vec(
     Both see the same negatives and learning rates, so for small steps they agree.
     lr decays linearly from ``lr`` to lr / 10,000 over the run, per sentence.
     Input vectors start uniform in [-0.5/dim, 0.5/dim), output vectors at 0, as in word2vec.
+    on_step, if given, is called after every update as on_step(vectors, context_vectors,
+    inputs, weights, targets, negatives, lr, losses) (the arrays of that step; the tables are
+    live, copy what you keep): ``sgns_trace`` records a run with it.
 
     -> {"words": [...], "vectors": (V, dim) input vectors, "context_vectors": (V, dim),
         "loss": per-epoch mean loss per example,
@@ -221,7 +234,10 @@ def train_word2vec(
             parts = [slice(None)] if batch == "sentence" else [slice(i, i + 1) for i in range(n)]
             for part in parts:
                 example = (inputs[part], weights[part], targets[part], negs[part])
-                total += sgns_update(vectors, context_vectors, *example, rate).sum()
+                step_losses = sgns_update(vectors, context_vectors, *example, rate)
+                total += step_losses.sum()
+                if on_step is not None:
+                    on_step(vectors, context_vectors, *example, rate, step_losses)
         losses.append(float(total) / n_examples)
         if snapshot_every and (epoch % snapshot_every == 0 or epoch == epochs):
             snapshots.append({"epoch": epoch, "loss": losses[-1], "vectors": vectors.copy()})
@@ -232,6 +248,45 @@ def train_word2vec(
         "loss": losses,
         "snapshots": snapshots,
     }
+
+
+def sgns_trace(
+    sentences: Sequence[str] = TOY_CORPUS,
+    *,
+    dim: int = 2,
+    window: int = 2,
+    negatives: int = 5,
+    epochs: int = 10,
+    lr: float = 0.25,
+    seed: int = 0,
+) -> dict:
+    """Skip-gram with negative sampling, one SGD step per (centre, neighbour) pair, every step
+    recorded: ``train_word2vec(batch="example")`` with the same arithmetic and random draws.
+
+    With S steps, V words and k = negatives:
+    -> {"words": [...], "vectors": (S + 1, V, dim) input vectors before the first step and after
+        each, "context_vectors": (S + 1, V, dim) output vectors likewise, "centre": (S,),
+        "context": (S,), "negatives": (S, k) word ids of each step, "lr": (S,), "loss": (S,)
+        the pair's loss before its step, "epoch_loss": per-epoch mean as train_word2vec's}
+    """
+    names = ("vectors", "context_vectors", "centre", "context", "negatives", "lr", "loss")
+    frames: dict[str, list] = {name: [] for name in names}
+
+    def record(vectors: np.ndarray, context_vectors: np.ndarray, inputs: np.ndarray,
+               weights: np.ndarray, targets: np.ndarray, negs: np.ndarray, rate: float,
+               losses: np.ndarray) -> None:  # fmt: skip
+        step = (vectors.copy(), context_vectors.copy(), inputs[0, 0], targets[0], negs[0],
+                rate, losses[0])  # fmt: skip
+        for name, value in zip(names, step, strict=True):
+            frames[name].append(value)
+
+    settings = dict(model="skipgram", dim=dim, window=window, negatives=negatives, lr=lr, seed=seed)
+    start = train_word2vec(sentences, epochs=0, **settings)
+    run = train_word2vec(sentences, epochs=epochs, batch="example", on_step=record, **settings)
+    trace = {name: np.array(values) for name, values in frames.items()}
+    for name in ("vectors", "context_vectors"):  # the state before the first step, then after each
+        trace[name] = np.concatenate([start[name][None], trace[name]])
+    return {"words": run["words"], **trace, "epoch_loss": run["loss"]}
 
 
 def _examples(
@@ -283,3 +338,76 @@ def ppmi(counts: np.ndarray, k: float = 1.0) -> np.ndarray:
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     # tanh form: no overflow warning for large |x|, unlike 1 / (1 + exp(-x))
     return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+
+def sgns_step_parts(trace: dict) -> dict:
+    """Each step of an ``sgns_trace`` taken apart: what moved the centre word, and why.
+
+    The centre's input vector u moves by -lr * dh, with dh = (sigma(u.v_c) - 1) v_c +
+    sum_j sigma(u.v_j) v_j over the negatives (those equal to the neighbour skipped).
+    -> {pull: (S, d) the neighbour's term, push: (S, k, d) each negative's (0 if skipped),
+        p_before, p_after: (S,) sigma(u.v_c) of the pair before and after the step}
+    """
+    U, C = trace["vectors"], trace["context_vectors"]
+    steps = np.arange(len(trace["centre"]))
+    centre, context, negs = trace["centre"], trace["context"], trace["negatives"]
+    u = U[steps, centre]
+    v_true, v_negs = C[steps, context], C[steps[:, None], negs]  # (S, d), (S, k, d)
+    rate = trace["lr"][:, None]
+    p_before = _sigmoid(np.einsum("sd,sd->s", u, v_true))
+    pull = -rate * (p_before - 1.0)[:, None] * v_true
+    weight = (negs != context[:, None]) * _sigmoid(np.einsum("skd,sd->sk", v_negs, u))
+    push = -rate[:, :, None] * weight[:, :, None] * v_negs
+    p_after = _sigmoid(np.einsum("sd,sd->s", U[steps + 1, centre], C[steps + 1, context]))
+    return {"pull": pull, "push": push, "p_before": p_before, "p_after": p_after}
+
+
+def skipgram_dynamics(
+    seed: int = 0, window: int = 2, k: int = 5, epochs: int = 10, lr: float = 0.25
+) -> dict:
+    """The skip-gram dynamics widget's numbers: ``sgns_trace`` on the toy corpus in 2-D, each
+    step as the picture needs it, rounded for the page (positions and arrows to 3 decimals,
+    losses and probabilities to 4). S steps, V words, E epochs:
+
+    -> {words, categories: (V,) names, category_names, epoch_steps: S / E, start: (V, 2) input
+        vectors before training, centre, context: (S,) ids, negatives: (S, k) ids,
+        after: (S, 2) the centre's input vector after its step, pull, push, p_before, p_after
+        (``sgns_step_parts``), loss: (S,) the pair's loss before its step, epoch_loss: (E,)
+        mean loss of each epoch, curve: (S / E * ... ) the mean loss over the last epoch_steps
+        steps at every 10th step (for the plot), bounds: [x0, x1, y0, y1] over all steps}
+    """
+    if not (1 <= window <= 5 and 1 <= k <= 10 and 1 <= epochs <= 40):
+        raise ValueError(
+            f"need 1 <= window <= 5, 1 <= k <= 10, 1 <= epochs <= 40; got {window}, {k}, {epochs}"
+        )
+    trace = sgns_trace(TOY_CORPUS, dim=2, window=window, negatives=k, epochs=epochs, lr=lr,
+                       seed=seed)  # fmt: skip
+    parts = sgns_step_parts(trace)
+    U, centre = trace["vectors"], trace["centre"]
+    steps = np.arange(len(centre))
+    per_epoch = len(steps) // epochs
+    running = np.cumsum(trace["loss"])
+    behind = np.concatenate([np.zeros(per_epoch), running[:-per_epoch]])
+    mean_loss = (running - behind) / np.minimum(steps + 1, per_epoch)
+    category = {w: name for name, members in TOY_CATEGORIES.items() for w in members}
+    return {
+        "words": trace["words"],
+        "categories": [category[w] for w in trace["words"]],
+        "category_names": list(TOY_CATEGORIES),
+        "epoch_steps": per_epoch,
+        "start": U[0].round(3),
+        "centre": centre,
+        "context": trace["context"],
+        "negatives": trace["negatives"],
+        "after": U[steps + 1, centre].round(3),
+        "pull": parts["pull"].round(3),
+        "push": parts["push"].round(3),
+        "p_before": parts["p_before"].round(4),
+        "p_after": parts["p_after"].round(4),
+        "loss": trace["loss"].round(4),
+        "epoch_loss": np.round(trace["epoch_loss"], 4),
+        "curve": mean_loss[::10].round(4),
+        "bounds": np.array([U[..., 0].min(), U[..., 0].max(),
+                            U[..., 1].min(), U[..., 1].max()]).round(3),  # fmt: skip
+    }

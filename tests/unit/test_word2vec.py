@@ -5,6 +5,7 @@ import pytest
 from lmlab.embeddings import WordVectors
 from lmlab.nn import numerical_gradient
 from lmlab.word2vec import (
+    TOY_CATEGORIES,
     TOY_CORPUS,
     build_vocab,
     cbow_examples,
@@ -14,7 +15,10 @@ from lmlab.word2vec import (
     ppmi,
     sample_negatives,
     sgns_loss_and_grads,
+    sgns_step_parts,
+    sgns_trace,
     sgns_update,
+    skipgram_dynamics,
     skipgram_examples,
     train_word2vec,
 )
@@ -351,3 +355,152 @@ def test_skipgram_dot_products_track_shifted_pmi():
     assert error_shifted < np.abs(dots[seen] - plain[seen]).mean() / 3
     # pairs never seen together (PMI = -inf) are pushed below every pair that is
     assert np.median(dots[~seen]) < np.min(dots[seen])
+
+
+# --- the per-step trace behind the skip-gram dynamics widget ------------------------------------
+
+
+@pytest.mark.parametrize("seed, window, k", [(0, 2, 5), (3, 1, 2), (7, 3, 1)])
+def test_the_trace_ends_where_train_word2vec_ends(seed, window, k):
+    settings = dict(dim=2, window=window, negatives=k, lr=0.25, seed=seed)
+    trace = sgns_trace(TOY_CORPUS, epochs=4, **settings)
+    run = train_word2vec(TOY_CORPUS, epochs=4, batch="example", **settings)
+    np.testing.assert_array_equal(trace["vectors"][-1], run["vectors"])
+    np.testing.assert_array_equal(trace["context_vectors"][-1], run["context_vectors"])
+    np.testing.assert_array_equal(
+        trace["vectors"][0], train_word2vec(TOY_CORPUS, epochs=0, **settings)["vectors"]
+    )
+    words, corpus = build_vocab(TOY_CORPUS)
+    pairs = sum(len(skipgram_examples(s, window)[0]) for s in corpus)
+    assert trace["centre"].shape == trace["loss"].shape == (4 * pairs,)
+    assert trace["negatives"].shape == (4 * pairs, k)
+    assert trace["vectors"].shape == (4 * pairs + 1, len(words), 2)
+    # the steps' losses add up to the epoch means train_word2vec reports
+    np.testing.assert_allclose(
+        trace["loss"].reshape(4, pairs).mean(axis=1), run["loss"], rtol=1e-12
+    )
+    # the first epoch's pairs are the corpus's, in order
+    centres = np.concatenate([skipgram_examples(s, window)[0] for s in corpus])
+    np.testing.assert_array_equal(trace["centre"][:pairs], centres)
+
+
+def test_each_step_changes_only_the_rows_it_uses():
+    trace = sgns_trace(TOY_CORPUS, epochs=1, seed=2)
+    for t in range(0, len(trace["centre"]), 17):
+        moved_u = np.flatnonzero(np.any(trace["vectors"][t + 1] != trace["vectors"][t], axis=1))
+        moved_v = np.flatnonzero(
+            np.any(trace["context_vectors"][t + 1] != trace["context_vectors"][t], axis=1)
+        )
+        assert set(moved_u) <= {trace["centre"][t]}
+        assert set(moved_v) <= {trace["context"][t], *trace["negatives"][t]}
+
+
+def _step_loss(U, C, centre, context, negatives):
+    """One pair's negative-sampling loss, read from the whole tables (for finite differences)."""
+    keep = (negatives != context).astype(float)[None]
+    loss, _, _ = sgns_loss_and_grads(U[[centre]], C[np.r_[context, negatives]][None],
+                                     np.concatenate([[[1.0]], keep], axis=1))  # fmt: skip
+    return float(loss[0])
+
+
+def test_one_step_is_minus_lr_times_the_finite_difference_gradient():
+    trace = sgns_trace(TOY_CORPUS, epochs=2, seed=1)
+    for t in (5, 250, 401):
+        U, C = trace["vectors"][t].copy(), trace["context_vectors"][t].copy()
+        ids = trace["centre"][t], trace["context"][t], trace["negatives"][t]
+        loss = lambda U=U, C=C, ids=ids: _step_loss(U, C, *ids)  # noqa: E731
+        gU, gC = numerical_gradient(loss, U), numerical_gradient(loss, C)
+        lr = trace["lr"][t]
+        np.testing.assert_allclose(trace["vectors"][t + 1], U - lr * gU, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(
+            trace["context_vectors"][t + 1], C - lr * gC, rtol=1e-7, atol=1e-9
+        )
+        assert trace["loss"][t] == pytest.approx(_step_loss(U, C, *ids), rel=1e-12)
+
+
+@pytest.mark.reference
+def test_one_step_is_minus_lr_times_the_torch_gradient():
+    import torch
+
+    trace = sgns_trace(TOY_CORPUS, window=3, negatives=4, epochs=2, seed=4)
+    for t in (0, 9, 300, len(trace["centre"]) - 1):
+        U = torch.tensor(trace["vectors"][t], requires_grad=True)
+        C = torch.tensor(trace["context_vectors"][t], requires_grad=True)
+        centre, context = int(trace["centre"][t]), int(trace["context"][t])
+        negatives = torch.tensor(trace["negatives"][t])
+        logsig = torch.nn.functional.logsigmoid
+        keep = (negatives != context).double()
+        loss = -logsig(C[context] @ U[centre]) - (keep * logsig(-(C[negatives] @ U[centre]))).sum()
+        loss.backward()
+        lr = trace["lr"][t]
+        for table, grown in (("vectors", U), ("context_vectors", C)):
+            expected = (grown - lr * grown.grad).detach().numpy()
+            np.testing.assert_allclose(trace[table][t + 1], expected, rtol=1e-12, atol=1e-15)
+        assert trace["loss"][t] == pytest.approx(loss.item(), rel=1e-12)
+
+
+def test_step_parts_add_up_to_the_centres_move():
+    trace = sgns_trace(TOY_CORPUS, negatives=3, epochs=2, seed=5)
+    parts = sgns_step_parts(trace)
+    steps = np.arange(len(trace["centre"]))
+    move = trace["vectors"][steps + 1, trace["centre"]] - trace["vectors"][steps, trace["centre"]]
+    np.testing.assert_allclose(parts["pull"] + parts["push"].sum(axis=1), move, atol=1e-15)
+    # a negative equal to the neighbour is skipped: no push
+    skipped = trace["negatives"] == trace["context"][:, None]
+    assert skipped.any() and np.all(parts["push"][skipped] == 0)
+    # the pair's probability before the step is where its loss's first term comes from
+    assert np.all(-np.log(parts["p_before"]) <= trace["loss"] + 1e-12)
+    # the neighbour's pull points along its output vector, away from nothing: the output vectors
+    # start at 0, so the very first step cannot move the centre
+    np.testing.assert_array_equal(parts["pull"][0], 0)
+
+
+def _separation(words, vectors):
+    """Mean distance within a category over the mean distance across (the first three)."""
+    index = {w: i for i, w in enumerate(words)}
+    groups = [TOY_CATEGORIES[name] for name in ("animals", "things to sit on", "food and drink")]
+
+    def mean_distance(pairs):
+        return np.mean([np.linalg.norm(vectors[index[a]] - vectors[index[b]]) for a, b in pairs])
+
+    within = [(a, b) for g in groups for i, a in enumerate(g) for b in g[i + 1 :]]
+    across = [(a, b) for i, g in enumerate(groups) for h in groups[i + 1 :] for a in g for b in h]
+    return mean_distance(within) / mean_distance(across)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_widgets_run_separates_the_categories_in_2d(seed):
+    view = skipgram_dynamics(seed=seed)
+    trace = sgns_trace(TOY_CORPUS, seed=seed)
+    before = _separation(trace["words"], trace["vectors"][0])
+    after = _separation(trace["words"], trace["vectors"][-1])
+    assert before > 0.8 and after < 0.5 and after < 0.6 * before
+    assert view["epoch_loss"][-1] < 0.8 * view["epoch_loss"][0]
+
+
+def test_skipgram_dynamics_is_the_trace_rounded():
+    view = skipgram_dynamics(seed=3, window=1, k=2, epochs=3)
+    trace = sgns_trace(TOY_CORPUS, window=1, negatives=2, epochs=3, seed=3)
+    parts = sgns_step_parts(trace)
+    steps = np.arange(len(trace["centre"]))
+    assert view["words"] == trace["words"] and view["epoch_steps"] * 3 == len(steps)
+    assert set(view["categories"]) == set(view["category_names"]) == set(TOY_CATEGORIES)
+    np.testing.assert_array_equal(view["negatives"], trace["negatives"])
+    np.testing.assert_allclose(view["start"], trace["vectors"][0], atol=5e-4)
+    np.testing.assert_allclose(
+        view["after"], trace["vectors"][steps + 1, trace["centre"]], atol=5e-4
+    )
+    for name in ("pull", "push"):
+        np.testing.assert_allclose(view[name], parts[name], atol=5e-4)
+    np.testing.assert_allclose(view["loss"], trace["loss"], atol=5e-5)
+    np.testing.assert_allclose(view["p_after"], parts["p_after"], atol=5e-5)
+    # the curve: the mean loss over the last epoch's worth of steps, every 10th step
+    n = view["epoch_steps"]
+    last = 10 * (len(view["curve"]) - 1)
+    expected = trace["loss"][last - n + 1 : last + 1].mean()
+    np.testing.assert_allclose(view["curve"][-1], expected, atol=5e-5)
+    np.testing.assert_allclose(view["curve"][0], trace["loss"][0], atol=5e-5)
+    x0, x1, y0, y1 = view["bounds"]
+    assert x0 <= np.min(view["after"][:, 0]) and y1 >= np.max(view["after"][:, 1])
+    with pytest.raises(ValueError, match="window"):
+        skipgram_dynamics(window=9)
