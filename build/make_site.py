@@ -197,7 +197,7 @@ def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
     drawn = chapters.node_render("render_widgets.mjs", items)
     for index, (item, html_text) in enumerate(zip(items, drawn, strict=True)):
         # JSON reads "<\/" as "</", and so it can never close the script element early.
-        state = json.dumps(item["state"]).replace("</", "<\\/")
+        state = json.dumps(item["state"], separators=(",", ":")).replace("</", "<\\/")
         markup[index] = f'<script type="application/json" class="widget-state">{state}</script>'
         markup[index] += html_text
     return markup

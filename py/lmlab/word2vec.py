@@ -256,8 +256,8 @@ def sgns_trace(
     dim: int = 2,
     window: int = 2,
     negatives: int = 5,
-    epochs: int = 10,
-    lr: float = 0.25,
+    epochs: int = 12,
+    lr: float = 0.5,
     seed: int = 0,
 ) -> dict:
     """Skip-gram with negative sampling, one SGD step per (centre, neighbour) pair, every step
@@ -364,7 +364,7 @@ def sgns_step_parts(trace: dict) -> dict:
 
 
 def skipgram_dynamics(
-    seed: int = 0, window: int = 2, k: int = 5, epochs: int = 10, lr: float = 0.25
+    seed: int = 0, window: int = 2, k: int = 5, epochs: int = 12, lr: float = 0.5
 ) -> dict:
     """The skip-gram dynamics widget's numbers: ``sgns_trace`` on the toy corpus in 2-D, each
     step as the picture needs it, rounded for the page (positions and arrows to 3 decimals,

@@ -155,6 +155,27 @@ def test_statements_in_words(page):
     assert fractions == sorted(fractions, reverse=True)
 
 
+def test_statements_about_the_skipgram_dynamics_widget():
+    import inspect
+
+    from lmlab.word2vec import sgns_step_parts, sgns_trace, skipgram_dynamics
+
+    parameters = inspect.signature(skipgram_dynamics).parameters
+    defaults = {name: p.default for name, p in parameters.items()}
+    cell = inspect.signature(train_word2vec).parameters
+    # "a learning rate twenty times larger than the cell above and fewer passes over the text"
+    assert defaults["lr"] == pytest.approx(20 * cell["lr"].default)
+    assert defaults["epochs"] < 100  # the cell's epochs=100
+    # "the first step moves no dot at all, and the next few barely"
+    settings = {"negatives": defaults.pop("k"), **defaults}
+    trace = sgns_trace(TOY_CORPUS, **settings)
+    moves = np.linalg.norm(np.diff(trace["vectors"], axis=0), axis=2).max(axis=1)
+    assert moves[0] == 0 and moves[1:4].max() < 0.2 * np.median(moves)
+    assert sgns_step_parts(trace)["pull"][0].tolist() == [0, 0]
+    # "within a few thousand steps"
+    assert 1000 < len(trace["centre"]) < 5000
+
+
 def test_the_pmi_figures_are_the_cells(page):
     """The PMI cell's figures, recomputed from scratch."""
     long = train_word2vec(TOY_CORPUS, dim=20, window=2, negatives=5, epochs=300, seed=0)

@@ -474,8 +474,9 @@ def test_the_widgets_run_separates_the_categories_in_2d(seed):
     trace = sgns_trace(TOY_CORPUS, seed=seed)
     before = _separation(trace["words"], trace["vectors"][0])
     after = _separation(trace["words"], trace["vectors"][-1])
-    assert before > 0.8 and after < 0.5 and after < 0.6 * before
-    assert view["epoch_loss"][-1] < 0.8 * view["epoch_loss"][0]
+    assert before > 0.8 and after < 0.6 and after < 0.6 * before  # about half, from about 1
+    assert view["epoch_loss"][-1] < 0.9 * view["epoch_loss"][0]  # the loss falls
+    assert view["curve"][0] > view["curve"][-1] + 0.5  # from the first steps to the last epoch
 
 
 def test_skipgram_dynamics_is_the_trace_rounded():

@@ -21,6 +21,7 @@ import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
 import { mount as positionalHeatmap } from "./widgets/positional-heatmap.js";
+import { mount as skipgramDynamics } from "./widgets/skipgram-dynamics.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 import { mount as tokenizerPlayground } from "./widgets/tokenizer-playground.js";
 
@@ -35,6 +36,7 @@ const mounts = {
   "tokenizer-playground": tokenizerPlayground,
   "embedding-explorer": embeddingExplorer,
   "positional-heatmap": positionalHeatmap,
+  "skipgram-dynamics": skipgramDynamics,
 };
 
 function whenReady(python) {
