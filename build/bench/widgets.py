@@ -1,6 +1,6 @@
 """Every widget's redraw after a reader's input, in headless Chromium; the bar is p95 <= 50 ms.
 
-    .venv/bin/python build/bench/widgets.py [--inputs 60] [--no-build]
+    .venv/bin/python build/bench/widgets.py [--inputs 60] [--no-build] [--chapter SLUG ...]
 
 Serves the built site with COOP/COEP and opens each chapter that has widgets in a fresh browser
 profile. Once Python is ready, each scenario drives one control as a reader would (the same event
@@ -29,7 +29,8 @@ TIMEOUT = 120_000
 BAR_MS = 50
 
 # (chapter, widget, what the reader does, JS (widget element, input number) -> performs the input).
-# The boot benchmark times chapter 2's widgets with these too (one scenario per widget there).
+# The boot benchmark times the widgets of chapters 2, 4 and 5 with these too (each widget's first
+# scenario).
 SCENARIOS = [
     ("01-what-is-a-language-model", "temperature-explorer", "temperature slider",
      """(w, i) => { const s = w.querySelector(".tx-input");
@@ -65,6 +66,19 @@ SCENARIOS = [
        const press = new KeyboardEvent("keydown", { key, bubbles: true });
        w.querySelector(".ee-plot").dispatchEvent(press);
      }"""),
+    ("04-embeddings", "skipgram-dynamics", "scrubber (redraws from the run it holds)",
+     """(w, i) => { const s = w.querySelector(".sg-scrubber");
+                   s.value = String((i * 397) % (Number(s.max) + 1));
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("04-embeddings", "skipgram-dynamics", "Step (back to step 0 at the end)",
+     """(w) => { const step = w.querySelector(".sg-step");
+                if (!step.disabled) { step.click(); return; }
+                const s = w.querySelector(".sg-scrubber");
+                s.value = "0"; s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("04-embeddings", "skipgram-dynamics", "seed (retrains in Python: a computation, not a redraw)",
+     """(w, i) => { const seed = w.querySelector(".sg-seed");
+                   seed.value = String(i % 50 + 1);
+                   seed.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("05-position", "positional-heatmap", "arrow keys",
      """(w, i) => {
        const key = ["ArrowRight", "ArrowDown", "ArrowRight", "ArrowUp"][i % 4];
@@ -121,9 +135,12 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(browser, base: str, inputs: int) -> tuple[list[tuple], list[float]]:
+def measure(browser, base: str, inputs: int, chapters: list[str] | None = None
+            ) -> tuple[list[tuple], list[float]]:
     rows, round_trips = [], []
     for chapter in dict.fromkeys(chapter for chapter, *_ in SCENARIOS):
+        if chapters and chapter not in chapters:
+            continue
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.goto(f"{base}{chapter}.html")
@@ -160,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--inputs", type=int, default=60)
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--chapter", action="append", help="only this chapter's widgets (a slug)")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
@@ -170,7 +188,7 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright)
-            rows, round_trips = measure(browser, base, args.inputs)
+            rows, round_trips = measure(browser, base, args.inputs, args.chapter)
             report(rows, round_trips, args.inputs, browser.version)
             browser.close()
     finally:

@@ -367,8 +367,9 @@ def skipgram_dynamics(
     seed: int = 0, window: int = 2, k: int = 5, epochs: int = 12, lr: float = 0.5
 ) -> dict:
     """The skip-gram dynamics widget's numbers: ``sgns_trace`` on the toy corpus in 2-D, each
-    step as the picture needs it, rounded for the page (positions and arrows to 3 decimals,
-    losses and probabilities to 4). S steps, V words, E epochs:
+    step as the picture needs it, rounded to the 3 decimals the page shows (rounding at the
+    precision shown, not one finer, leaves no value on a tie for the page to break otherwise).
+    S steps, V words, E epochs:
 
     -> {words, categories: (V,) names, category_names, epoch_steps: S / E, start: (V, 2) input
         vectors before training, centre, context: (S,) ids, negatives: (S, k) ids,
@@ -403,11 +404,11 @@ def skipgram_dynamics(
         "after": U[steps + 1, centre].round(3),
         "pull": parts["pull"].round(3),
         "push": parts["push"].round(3),
-        "p_before": parts["p_before"].round(4),
-        "p_after": parts["p_after"].round(4),
-        "loss": trace["loss"].round(4),
-        "epoch_loss": np.round(trace["epoch_loss"], 4),
-        "curve": mean_loss[::10].round(4),
+        "p_before": parts["p_before"].round(3),
+        "p_after": parts["p_after"].round(3),
+        "loss": trace["loss"].round(3),
+        "epoch_loss": np.round(trace["epoch_loss"], 3),
+        "curve": mean_loss[::10].round(3),
         "bounds": np.array([U[..., 0].min(), U[..., 0].max(),
                             U[..., 1].min(), U[..., 1].max()]).round(3),  # fmt: skip
     }

@@ -1,13 +1,15 @@
 """Chapter 4 as a reader uses it: the GloVe vectors arriving, every cell's live output equal to
-the built one, the EmbeddingSpaceExplorer from the keyboard (neighbours, filters, search, before
-and after training, analogies, the reader's own cosine), the four exercises, axe-core, a 375 px
-phone and shareable state in the URL."""
+the built one, the skip-gram dynamics widget (Step, Play/Pause, the scrubber, seed, window and k,
+every figure against CPython's lmlab), the EmbeddingSpaceExplorer from the keyboard (neighbours,
+filters, search, before and after training, analogies, the reader's own cosine), the four
+exercises, axe-core in both themes, a 375 px phone and shareable state in the URL."""
 
 import json
 import sys
 
 import conftest as ui
 import pytest
+from printed import fixed
 
 REPO = ui.REPO
 SLUG = "04-embeddings"
@@ -65,6 +67,147 @@ def test_every_cell_prints_what_the_book_printed(open_page):
     a benchmark's question, not a test's.)"""
     page = open_page(PAGE)
     ui.run_all_and_compare_with_built(page)
+
+
+# --- the skip-gram dynamics widget ------------------------------------------------------------
+
+def lmlab_word2vec():
+    lmlab_embeddings()  # puts py/ on the path
+    from lmlab import word2vec
+
+    return word2vec
+
+
+def dynamics(page):
+    return page.locator('[data-widget="skipgram-dynamics"]')
+
+
+def expected_readout(seed: int, window: int, k: int, step: int) -> list[str]:
+    """The pieces of the readout at `step` (1-based), from CPython's lmlab: the words of the step
+    and its figures at the 3 decimals shown (checked clear of a rounding edge)."""
+    w2v = lmlab_word2vec()
+    view = w2v.skipgram_dynamics(seed=seed, window=window, k=k)
+    trace = w2v.sgns_trace(w2v.TOY_CORPUS, window=window, negatives=k, seed=seed)
+    parts = w2v.sgns_step_parts(trace)
+    t = step - 1
+    shown = {}
+    for name, raw in (("loss", trace["loss"][t]), ("p_before", parts["p_before"][t]),
+                      ("p_after", parts["p_after"][t])):
+        shown[name] = fixed(raw, 3)
+        assert f"{view[name][t]:.3f}" == shown[name]  # the page's rounded copy prints the same
+    words = view["words"]
+    epoch = t // view["epoch_steps"] + 1
+    return [
+        f"Step {step:,} of {len(view['centre']):,} (epoch {epoch}): centre {words[view['centre'][t]]}, "
+        f"neighbour {words[view['context'][t]]}, negatives ",
+        f"Loss of this pair {shown['loss']};",
+        f"{shown['p_before']} before the step and {shown['p_after']} after.",
+        *(words[i] for i in view["negatives"][t]),
+    ]
+
+
+def sg_step(page) -> int:
+    return int(dynamics(page).get_attribute("data-step"))
+
+
+def assert_readout(page, seed, window, k, step):
+    assert sg_step(page) == step
+    text = " ".join(dynamics(page).locator(".sg-readout").inner_text().split())
+    for piece in expected_readout(seed, window, k, step):
+        assert piece in text, (piece, text)
+
+
+def test_the_dynamics_widget_is_drawn_before_any_script_runs(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server["isolated"] + PAGE)
+    view = lmlab_word2vec().skipgram_dynamics()
+    steps = len(view["centre"])
+    assert dynamics(page).locator(".sg-pt").count() == len(view["words"]) == 20
+    assert dynamics(page).locator(".sg-scrubber").get_attribute("max") == str(steps)
+    assert dynamics(page).locator(".sg-readout").inner_text().startswith(f"Step {steps:,} of {steps:,}")
+    assert dynamics(page).locator(".sg-loss").count() == 1
+    context.close()
+
+
+def test_the_keyboard_steps_through_training_and_every_figure_is_lmlabs(open_page):
+    page = open_page(PAGE)
+    scrubber = dynamics(page).locator(".sg-scrubber")
+    scrubber.focus()
+    page.keyboard.press("Home")
+    assert sg_step(page) == 0
+    assert dynamics(page).locator(".sg-readout").inner_text().startswith("Before training")
+    # Tab back to the Step button and press it: one SGD step at a time
+    step_button = dynamics(page).locator(".sg-step")
+    step_button.focus()
+    for expected in (1, 2, 3):
+        page.keyboard.press("Enter")
+        assert_readout(page, 0, 2, 5, expected)
+    # the first step moves nothing: no arrow drawn; later steps have a pull arrow
+    scrubber.focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    assert dynamics(page).locator(".sg-pull, .sg-push").count() == 0
+    for _ in range(400):
+        page.keyboard.press("ArrowRight")
+    assert_readout(page, 0, 2, 5, 401)
+    assert dynamics(page).locator(".sg-pull").count() == 1
+    assert dynamics(page).locator(".sg-pt.is-centre").count() == 1
+    assert dynamics(page).locator(".sg-pt.is-context").count() == 1
+    assert "step 401 of" in scrubber.get_attribute("aria-valuetext")
+    page.wait_for_function("() => document.querySelector('.sg-announce').textContent.startsWith('Step 401')")
+    assert "step=401" in page.evaluate("location.hash")
+
+
+def test_play_and_pause(open_page):
+    page = open_page(PAGE)
+    play = dynamics(page).locator(".sg-play")
+    play.click()  # at the end: starts again from step 0
+    assert play.get_attribute("aria-pressed") == "true"
+    page.wait_for_function("() => Number(document.querySelector('[data-widget=skipgram-dynamics]').dataset.step) > 50")
+    play.press("Enter")  # pause, from the keyboard
+    assert play.get_attribute("aria-pressed") == "false" and play.inner_text() == "Play"
+    paused = sg_step(page)
+    page.wait_for_timeout(300)
+    assert sg_step(page) == paused
+    assert_readout(page, 0, 2, 5, paused)
+
+
+def test_with_reduced_motion_play_jumps_a_pass_at_a_time(open_page):
+    page = open_page(PAGE, reduced_motion="reduce")
+    epoch = lmlab_word2vec().skipgram_dynamics()["epoch_steps"]
+    page.evaluate("""() => { window.__steps = [];
+        document.querySelector('[data-widget=skipgram-dynamics]').addEventListener('widget:drawn',
+          (e) => window.__steps.push(Number(e.currentTarget.dataset.step))); }""")
+    dynamics(page).locator(".sg-play").click()
+    page.wait_for_function("() => window.__steps.length >= 2", timeout=10_000)
+    dynamics(page).locator(".sg-play").click()
+    steps = page.evaluate("window.__steps")
+    assert steps[:2] == [epoch, 2 * epoch]
+
+
+def test_seed_window_and_k_retrain_in_python_and_are_shared_in_the_url(open_page):
+    page = open_page(PAGE)
+    w2v = lmlab_word2vec()
+    widget = dynamics(page)
+    widget.locator(".sg-window").select_option("1")
+    expected_steps = len(w2v.skipgram_dynamics(window=1)["centre"])
+    page.wait_for_function(f"() => document.querySelector('.sg-scrubber').max === '{expected_steps}'")
+    widget.locator(".sg-k").select_option("2")
+    widget.locator(".sg-seed").fill("7")
+    widget.locator(".sg-seed").dispatch_event("change")
+    steps = len(w2v.skipgram_dynamics(seed=7, window=1, k=2)["centre"])
+    page.wait_for_function("() => location.hash.includes('seed=7') && location.hash.includes('k=2')")
+    widget.locator(".sg-scrubber").fill("250")
+    assert_readout(page, 7, 1, 2, 250)
+    assert widget.locator(".sg-scrubber").get_attribute("max") == str(steps)
+    assert "window=1" in page.evaluate("location.hash")
+    # the link reopens the same run at the same step
+    page.reload()
+    ui.wait_ready_state(page)
+    page.wait_for_function("() => document.querySelector('[data-widget=skipgram-dynamics]').dataset.step === '250'")
+    assert widget.locator(".sg-window").input_value() == "1"
+    assert_readout(page, 7, 1, 2, 250)
 
 
 # --- the explorer -----------------------------------------------------------------------------
@@ -185,6 +328,15 @@ def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, na
 
 # --- accessibility, layout, speed -------------------------------------------------------------
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violations_in_the_dynamics_widget_mid_run(open_page, scheme):
+    page = open_page(PAGE, color_scheme=scheme)
+    dynamics(page).locator(".sg-scrubber").fill("600")
+    dynamics(page).locator(".sg-step").click()
+    assert sg_step(page) == 601
+    ui.assert_no_axe_violations(page)
+
+
 def test_axe_finds_no_violations_before_and_after_use(open_page):
     page = open_page(PAGE)
     ui.assert_no_axe_violations(page)
@@ -202,5 +354,10 @@ def test_usable_at_375_px(open_page):
     explorer(page).locator(".ee-analogy-box summary").click()
     box = explorer(page).locator(".ee-svg").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+    assert ui.horizontal_overflow(page) <= 0
+    dynamics(page).locator(".sg-scrubber").fill("900")
+    for part in (".sg-plot", ".sg-chart", ".sg-controls", ".sg-scrubber"):
+        box = dynamics(page).locator(part).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, part
     assert ui.horizontal_overflow(page) <= 0
 

@@ -493,14 +493,14 @@ def test_skipgram_dynamics_is_the_trace_rounded():
     )
     for name in ("pull", "push"):
         np.testing.assert_allclose(view[name], parts[name], atol=5e-4)
-    np.testing.assert_allclose(view["loss"], trace["loss"], atol=5e-5)
-    np.testing.assert_allclose(view["p_after"], parts["p_after"], atol=5e-5)
+    np.testing.assert_allclose(view["loss"], trace["loss"], atol=5e-4)
+    np.testing.assert_allclose(view["p_after"], parts["p_after"], atol=5e-4)
     # the curve: the mean loss over the last epoch's worth of steps, every 10th step
     n = view["epoch_steps"]
     last = 10 * (len(view["curve"]) - 1)
     expected = trace["loss"][last - n + 1 : last + 1].mean()
-    np.testing.assert_allclose(view["curve"][-1], expected, atol=5e-5)
-    np.testing.assert_allclose(view["curve"][0], trace["loss"][0], atol=5e-5)
+    np.testing.assert_allclose(view["curve"][-1], expected, atol=5e-4)
+    np.testing.assert_allclose(view["curve"][0], trace["loss"][0], atol=5e-4)
     x0, x1, y0, y1 = view["bounds"]
     assert x0 <= np.min(view["after"][:, 0]) and y1 >= np.max(view["after"][:, 1])
     with pytest.raises(ValueError, match="window"):
