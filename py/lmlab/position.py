@@ -138,3 +138,100 @@ def heatmap(T: int = 20, dim: int = 64, base: float = 10000.0) -> dict:
         raise ValueError(f"need 1 <= T <= 512 and 2 <= dim <= 512, got T={T}, dim={dim}")
     pe = sinusoidal_encoding(T, dim, base)
     return {"pe": pe, "dots": pe @ pe.T, "wavelengths": 2 * np.pi / frequencies(dim, base)}
+
+
+LAB_SCHEMES = {
+    "none": "No position",
+    "sinusoidal": "Sinusoidal",
+    "learned": "Learned",
+    "rope": "RoPE",
+    "alibi": "ALiBi",
+}
+"""The position lab's schemes, in the order it shows them, with their labels."""
+
+LAB_MAX_T = 64
+
+
+def lab_inputs(dim: int, trained: int, content: str, seed: int) -> dict:
+    """The position lab's fixed ingredients, drawn once from ``seed`` for LAB_MAX_T positions (so
+    a longer sequence keeps the tokens of a shorter one):
+
+    -> {x: (LAB_MAX_T, dim) token vectors ("repeat": one vector at every position; "random":
+        a different one at each), wq, wk: (dim, dim) query and key projections, learned:
+        (trained, dim) a stand-in for a trained position table}
+    Every entry is N(0, 1/2), so a token vector, a sinusoidal row (whose squared length is
+    dim / 2) and a learned row have about the same length; the projections are N(0, 1/dim).
+    """
+    if content not in ("repeat", "random"):
+        raise ValueError(f"content must be 'repeat' or 'random', got {content!r}")
+    rng = np.random.default_rng(seed)
+    tokens = rng.normal(0.0, math.sqrt(0.5), (LAB_MAX_T, dim))
+    wq, wk = rng.normal(0.0, 1 / math.sqrt(dim), (2, dim, dim))
+    learned = rng.normal(0.0, math.sqrt(0.5), (trained, dim))
+    x = np.repeat(tokens[:1], LAB_MAX_T, axis=0) if content == "repeat" else tokens
+    return {"x": x, "wq": wq, "wk": wk, "learned": learned}
+
+
+def lab_scores(T: int, trained: int = 16, dim: int = 16, content: str = "repeat", seed: int = 0,
+               alibi_heads: int = 8, alibi_head: int = 2) -> dict:  # fmt: skip
+    """The same causal attention scores q_m . k_n / sqrt(dim) of T tokens under each scheme.
+
+    none: q = x Wq, k = x Wk. sinusoidal: x + PE(t) in place of x. learned: x + P[t], where the
+    table P has rows only for t < trained. rope: q and k rotated by apply_rope. alibi: the
+    plain scores plus head ``alibi_head``'s bias of ``alibi_bias(alibi_heads, T)``.
+    -> {scheme: (T, T) scores}, -inf where the key is after the query (n > m) and NaN on the
+       learned table's rows past ``trained`` (the query has no position vector there).
+    """
+    if not 1 <= T <= LAB_MAX_T or not 1 <= trained <= LAB_MAX_T:
+        raise ValueError(f"need 1 <= T, trained <= {LAB_MAX_T}, got T={T}, trained={trained}")
+    if not 0 <= alibi_head < alibi_heads:
+        raise ValueError(f"alibi_head must be in 0..{alibi_heads - 1}, got {alibi_head}")
+    parts = lab_inputs(dim, trained, content, seed)
+    x, wq, wk = parts["x"][:T], parts["wq"], parts["wk"]
+    future = np.triu(np.ones((T, T), dtype=bool), k=1)
+
+    def scores(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return np.where(future, -np.inf, q @ k.T / math.sqrt(dim))
+
+    learned = np.full((T, dim), np.nan)
+    learned[: min(T, trained)] = parts["learned"][:T]
+    with_pe = x + sinusoidal_encoding(T, dim)
+    plain = scores(x @ wq, x @ wk)
+    return {
+        "none": plain,
+        "sinusoidal": scores(with_pe @ wq, with_pe @ wk),
+        "learned": scores((x + learned) @ wq, (x + learned) @ wk),
+        "rope": scores(apply_rope(x @ wq), apply_rope(x @ wk)),
+        "alibi": plain + alibi_bias(alibi_heads, T)[alibi_head],
+    }
+
+
+def lab_weights(scores: np.ndarray) -> np.ndarray:
+    """(T, T) causal scores -> attention weights, a softmax over each row's allowed keys
+    (-inf gets 0); a row of NaN (no position vector) stays NaN."""
+    top = np.max(scores, axis=1, keepdims=True)
+    e = np.exp(scores - top)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def position_lab(T: int = 24, trained: int = 16, dim: int = 16, content: str = "repeat",
+                 seed: int = 0, alibi_head: int = 2) -> dict:  # fmt: skip
+    """The position lab widget's numbers: ``lab_scores`` and their attention weights for each
+    scheme, as ragged lower triangles (row m has keys 0..m), rounded to the 3 decimals shown,
+    None where the learned table has no row.
+
+    -> {T, trained, dim, content, alibi_slope, schemes: [{name, label, scores, weights}]}
+    """
+    table = lab_scores(T, trained, dim, content, seed, alibi_head=alibi_head)
+
+    def triangle(matrix: np.ndarray) -> list[list[float | None]]:
+        rounded = matrix.round(3)
+        return [[None if np.isnan(v) else float(v) for v in rounded[m, : m + 1]] for m in range(T)]
+
+    schemes = [
+        {"name": name, "label": label, "scores": triangle(table[name]),
+         "weights": triangle(lab_weights(table[name]))}
+        for name, label in LAB_SCHEMES.items()
+    ]  # fmt: skip
+    return {"T": T, "trained": trained, "dim": dim, "content": content,
+            "alibi_slope": float(alibi_slopes(8)[alibi_head]), "schemes": schemes}  # fmt: skip

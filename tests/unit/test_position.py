@@ -11,6 +11,10 @@ from lmlab.position import (
     alibi_slopes,
     apply_rope,
     frequencies,
+    lab_inputs,
+    lab_scores,
+    lab_weights,
+    position_lab,
     sinusoidal_encoding,
 )
 
@@ -185,3 +189,150 @@ def test_heatmap_is_the_sinusoidal_table_and_its_gram_matrix():
     assert np.allclose(result["wavelengths"], 2 * np.pi * 10000 ** (2 * np.arange(d // 2) / d))
     with pytest.raises(ValueError):
         heatmap(0, 64)
+
+
+# --- the position lab ---------------------------------------------------------------------------
+
+
+def paper_alibi_slopes(n):
+    """The ALiBi authors' get_slopes (github.com/ofirpress/attention_with_linear_biases), as
+    published: the independent reference for alibi_slopes."""
+
+    def get_slopes_power_of_2(n):
+        start = 2 ** (-(2 ** -(math.log2(n) - 3)))
+        ratio = start
+        return [start * ratio**i for i in range(n)]
+
+    if math.log2(n).is_integer():
+        return get_slopes_power_of_2(n)
+    closest_power_of_2 = 2 ** math.floor(math.log2(n))
+    return (
+        get_slopes_power_of_2(closest_power_of_2)
+        + paper_alibi_slopes(2 * closest_power_of_2)[0::2][: n - closest_power_of_2]
+    )
+
+
+@pytest.mark.parametrize("n", range(1, 17))
+def test_alibi_slopes_are_the_papers(n):
+    np.testing.assert_allclose(alibi_slopes(n), paper_alibi_slopes(n), rtol=1e-13)
+
+
+@pytest.mark.parametrize("content", ["repeat", "random"])
+def test_lab_scores_are_causal_and_extend_without_changing(content):
+    short, long = lab_scores(24, content=content), lab_scores(64, content=content)
+    for name in short:
+        future = np.triu(np.ones((64, 64), dtype=bool), k=1)
+        assert np.all(np.isneginf(long[name][future]))
+        np.testing.assert_array_equal(short[name], long[name][:24, :24])
+
+
+def test_with_one_token_repeated_only_position_tells_keys_apart():
+    table = lab_scores(64, trained=16, content="repeat")
+    allowed = np.tril(np.ones((64, 64), dtype=bool))
+    # no position: every allowed score is the same number
+    assert np.ptp(table["none"][allowed]) < 1e-12
+    # RoPE: the score depends only on the offset m - n, far past the trained length too
+    rope = table["rope"]
+    for offset in range(0, 40, 3):
+        diagonal = np.diagonal(rope, offset=-offset)
+        np.testing.assert_allclose(diagonal, diagonal[0], rtol=1e-10, atol=1e-12)
+    # ALiBi: the plain score minus the head's slope times the distance
+    slope = alibi_slopes(8)[2]
+    m, n = np.nonzero(allowed)
+    np.testing.assert_allclose(
+        table["alibi"][m, n], table["none"][m, n] - slope * (m - n), rtol=1e-12
+    )
+    # learned: rows past the table's length are undefined, the others defined
+    assert np.isnan(table["learned"][16:][allowed[16:]]).all()
+    assert np.isfinite(table["learned"][:16][allowed[:16]]).all()
+    # sinusoidal: not a function of the offset alone (the token and the position mix)
+    sinusoidal = table["sinusoidal"]
+    assert np.ptp(np.diagonal(sinusoidal, offset=-3)) > 0.1
+
+
+def test_lab_scores_follow_their_definitions():
+    parts = lab_inputs(16, 16, "random", seed=4)
+    table = lab_scores(20, trained=16, content="random", seed=4)
+    x, wq, wk, P = parts["x"][:20], parts["wq"], parts["wk"], parts["learned"]
+    m, n = 13, 5
+    plain = (x[m] @ wq) @ (x[n] @ wk) / 4
+    assert table["none"][m, n] == pytest.approx(plain, rel=1e-12)
+    pe = sinusoidal_encoding(20, 16)
+    assert table["sinusoidal"][m, n] == pytest.approx(
+        ((x[m] + pe[m]) @ wq) @ ((x[n] + pe[n]) @ wk) / 4, rel=1e-12
+    )
+    assert table["learned"][m, n] == pytest.approx(
+        ((x[m] + P[m]) @ wq) @ ((x[n] + P[n]) @ wk) / 4, rel=1e-12
+    )
+    # RoPE as a complex multiplication: pair i of a vector at position t times exp(j t f_i)
+    f = frequencies(16)
+
+    def rotate(v, t):
+        z = (v[0::2] + 1j * v[1::2]) * np.exp(1j * t * f)
+        return np.ravel(np.column_stack([z.real, z.imag]))
+
+    rope = rotate(x[m] @ wq, m) @ rotate(x[n] @ wk, n) / 4
+    assert table["rope"][m, n] == pytest.approx(rope, rel=1e-10)
+    assert table["alibi"][m, n] == pytest.approx(plain - alibi_slopes(8)[2] * (m - n), rel=1e-12)
+
+
+def test_lab_weights_are_the_attention_weights():
+    parts = lab_inputs(16, 16, "random", seed=1)
+    table = lab_scores(12, content="random", seed=1)
+    x = parts["x"][:12]
+    causal = np.tril(np.ones((12, 12), dtype=bool))
+    _, expected = scaled_dot_product_attention(x @ parts["wq"], x @ parts["wk"], x, mask=causal)
+    np.testing.assert_allclose(lab_weights(table["none"]), expected, rtol=1e-12)
+    bias = alibi_bias(8, 12)[2]
+    _, expected = scaled_dot_product_attention(x @ parts["wq"], x @ parts["wk"], x, bias=bias)
+    np.testing.assert_allclose(lab_weights(table["alibi"]), expected, rtol=1e-12)
+    weights = lab_weights(lab_scores(24)["learned"])
+    assert np.isnan(weights[16:]).all() and np.allclose(weights[:16].sum(axis=1), 1)
+
+
+@pytest.mark.reference
+def test_lab_weights_match_torch():
+    import torch
+
+    parts = lab_inputs(16, 16, "random", seed=2)
+    table = lab_scores(30, content="random", seed=2)
+    x = torch.tensor(parts["x"][:30])
+    q = torch.tensor(apply_rope(parts["x"][:30] @ parts["wq"]))
+    k = torch.tensor(apply_rope(parts["x"][:30] @ parts["wk"]))
+    ref = torch.softmax(
+        (q @ k.T / 4).masked_fill(torch.ones(30, 30).triu(1).bool(), -torch.inf), dim=-1
+    )
+    np.testing.assert_allclose(lab_weights(table["rope"]), ref.numpy(), rtol=1e-10, atol=1e-15)
+    bias = torch.tensor(alibi_bias(8, 30)[2])
+    q, k = x @ torch.tensor(parts["wq"]), x @ torch.tensor(parts["wk"])
+    ref = torch.softmax(q @ k.T / 4 + bias, dim=-1)
+    np.testing.assert_allclose(lab_weights(table["alibi"]), ref.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_position_lab_is_the_tables_rounded_as_triangles():
+    view = position_lab(T=20, trained=8, content="random", seed=3, alibi_head=5)
+    table = lab_scores(20, trained=8, content="random", seed=3, alibi_head=5)
+    assert [s["name"] for s in view["schemes"]] == [
+        "none",
+        "sinusoidal",
+        "learned",
+        "rope",
+        "alibi",
+    ]
+    assert view["alibi_slope"] == alibi_slopes(8)[5]
+    for scheme in view["schemes"]:
+        rows = scheme["scores"]
+        assert [len(row) for row in rows] == list(range(1, 21))
+        for m, row in enumerate(rows):
+            for n, value in enumerate(row):
+                exact = table[scheme["name"]][m, n]
+                if scheme["name"] == "learned" and m >= 8:
+                    assert value is None and np.isnan(exact)
+                else:
+                    assert value == pytest.approx(exact, abs=5e-4)
+        weights = [w for w in scheme["weights"][5] if w is not None]
+        assert sum(weights) == pytest.approx(1, abs=5e-3)
+    with pytest.raises(ValueError, match="content"):
+        position_lab(content="shuffled")
+    with pytest.raises(ValueError, match="T"):
+        position_lab(T=65)
