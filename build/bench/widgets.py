@@ -85,6 +85,20 @@ SCENARIOS = [
        const press = new KeyboardEvent("keydown", { key, bubbles: true });
        w.querySelector(".ph-map").dispatchEvent(press);
      }"""),
+    ("05-position", "position-lab", "arrow keys",
+     """(w, i) => {
+       const key = ["ArrowDown", "ArrowRight", "PageDown", "ArrowUp", "PageUp", "ArrowDown"][i % 6];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector(".pl-panels").dispatchEvent(press);
+     }"""),
+    ("05-position", "position-lab", "scores / weights (redraws five matrices)",
+     """(w, i) => {
+       const radio = w.querySelector(`input[value=${i % 2 ? "scores" : "weights"}]`);
+       radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("05-position", "position-lab", "sequence length (recomputed in Python)",
+     """(w, i) => { const t = w.querySelector(".pl-T");
+                   t.value = String(16 + (i * 7) % 49);
+                   t.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("03-tokenization", "bpe-visualizer", "Step / Back",
      """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
     ("03-tokenization", "bpe-visualizer", "step slider",

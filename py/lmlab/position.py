@@ -220,7 +220,8 @@ def position_lab(T: int = 24, trained: int = 16, dim: int = 16, content: str = "
     scheme, as ragged lower triangles (row m has keys 0..m), rounded to the 3 decimals shown,
     None where the learned table has no row.
 
-    -> {T, trained, dim, content, alibi_slope, schemes: [{name, label, scores, weights}]}
+    -> {T, trained, dim, content, alibi_head, alibi_slopes: the 8 heads' slopes,
+        schemes: [{name, label, scores, weights}]}
     """
     table = lab_scores(T, trained, dim, content, seed, alibi_head=alibi_head)
 
@@ -233,5 +234,5 @@ def position_lab(T: int = 24, trained: int = 16, dim: int = 16, content: str = "
          "weights": triangle(lab_weights(table[name]))}
         for name, label in LAB_SCHEMES.items()
     ]  # fmt: skip
-    return {"T": T, "trained": trained, "dim": dim, "content": content,
-            "alibi_slope": float(alibi_slopes(8)[alibi_head]), "schemes": schemes}  # fmt: skip
+    return {"T": T, "trained": trained, "dim": dim, "content": content, "alibi_head": alibi_head,
+            "alibi_slopes": alibi_slopes(8), "schemes": schemes}  # fmt: skip

@@ -1,11 +1,15 @@
 """Chapter 5 as a reader uses it: every cell's live output equal to the built one, the
 PositionalEncodingHeatmap from the keyboard and the mouse (each cell's value, the dot products,
-a bigger table), the three exercises, axe-core, a 375 px phone and shareable state in the URL."""
+a bigger table), the position lab (five schemes' scores and weights from the keyboard against
+CPython's lmlab, a sequence longer than the trained length, shared links), the three exercises,
+axe-core in both themes, a 375 px phone and shareable state in the URL."""
 
 import sys
 
 import conftest as ui
+import numpy as np
 import pytest
+from printed import fixed
 
 REPO = ui.REPO
 PAGE = "05-position.html"
@@ -75,6 +79,105 @@ def test_a_bigger_table_comes_from_python_and_is_shared_in_the_url(open_page):
     page.wait_for_function("() => document.querySelectorAll('.ph-grid rect.ph-pos, .ph-grid rect.ph-neg').length === 40 * 64")
 
 
+def lab(page):
+    return page.locator('[data-widget="position-lab"]')
+
+
+def lmlab_position_lab(**kwargs):
+    lmlab_heatmap(4, 8)  # puts py/ on the path
+    from lmlab.position import lab_scores, lab_weights, position_lab
+
+    settings = {"T": 24, "trained": 16, "dim": 16, "content": "repeat", "seed": 0, "alibi_head": 2,
+                **kwargs}
+    exact = lab_scores(**settings)
+    return position_lab(**settings), exact, {name: lab_weights(s) for name, s in exact.items()}
+
+
+def assert_lab_readout(page, m, n, show="scores", **kwargs):
+    """The readout at (m, n) gives each scheme's figure as CPython's lmlab computes it, at the 3
+    decimals shown (clear of a rounding edge), or says the learned table has no row."""
+    assert lab(page).get_attribute("data-focus") == f"{m},{n}"
+    view, scores, weights = lmlab_position_lab(**kwargs)
+    exact = scores if show == "scores" else weights
+    text = " ".join(lab(page).locator(".pl-readout").inner_text().split())
+    assert text.startswith(f"Query at position {m}")
+    assert f"key at position {n} ({m - n} back)" in text
+    for scheme in view["schemes"]:
+        value = exact[scheme["name"]][m, n]
+        if np.isnan(value):
+            assert f"{scheme['label']} none: the table has no row for position {m}" in text
+        else:
+            shown = fixed(value, 3)
+            assert f"{scheme['label']} {shown}" in text
+            assert f"{scheme[show][m][n]:.3f}" == shown
+
+
+def test_the_position_lab_is_drawn_before_any_script_runs(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server["isolated"] + PAGE)
+    assert lab(page).locator(".pl-panel").count() == 5
+    # 24 tokens: 300 cells in each lower triangle; the learned panel has no row past 16
+    assert lab(page).locator(".pl-svg").first.locator(".pl-pos, .pl-neg").count() == 24 * 25 // 2
+    learned = lab(page).locator('.pl-svg[data-scheme="learned"]')
+    assert learned.locator(".pl-none").count() == 24 * 25 // 2 - 16 * 17 // 2
+    context.close()
+
+
+def test_the_lab_from_the_keyboard_shows_lmlabs_numbers(open_page):
+    page = open_page(PAGE)
+    lab(page).locator(".pl-panels").focus()
+    assert_lab_readout(page, 0, 0)
+    m, n = 0, 0
+    moves = {"PageDown": (8, 0), "ArrowDown": (1, 0), "ArrowRight": (0, 1)}
+    for key in ["PageDown", "PageDown", "ArrowDown", "ArrowRight", "ArrowRight", "End",
+                "ArrowDown", "ArrowDown", "ArrowDown", "ArrowDown", "Home"]:
+        page.keyboard.press(key)
+        if key == "End":
+            n = m
+        elif key == "Home":
+            n = 0
+        else:
+            m, n = m + moves[key][0], n + moves[key][1]
+        assert_lab_readout(page, m, n)
+    assert "past the 16 positions" in lab(page).locator(".pl-readout").inner_text()
+    page.wait_for_function("() => document.querySelector('.pl-announce').textContent.startsWith('Query at')")
+    # weights: the same cells through the softmax
+    lab(page).locator('input[value="weights"]').check()
+    assert_lab_readout(page, m, n, show="weights")
+
+
+def test_a_longer_sequence_comes_from_python_and_is_shared_in_the_url(open_page):
+    page = open_page(PAGE)
+    lab(page).locator('input[value="random"]').check()
+    page.wait_for_function("() => location.hash.includes('content=random')")
+    lab(page).locator(".pl-T").fill("48")
+    lab(page).locator(".pl-T").dispatch_event("change")
+    page.wait_for_function("() => location.hash.includes('T=48')")
+    assert lab(page).locator(".pl-svg").first.locator(".pl-pos, .pl-neg").count() == 48 * 49 // 2
+    lab(page).locator(".pl-head").select_option("0")
+    page.wait_for_function("() => location.hash.includes('head=0')")
+    lab(page).locator(".pl-panels").focus()
+    for _ in range(5):
+        page.keyboard.press("PageDown")
+    page.keyboard.press("ArrowRight")
+    assert_lab_readout(page, 40, 1, T=48, content="random", alibi_head=0)
+    page.reload()
+    ui.wait_ready_state(page)
+    page.wait_for_function("() => document.querySelector('[data-widget=position-lab]').dataset.focus === '40,1'"
+                           " && document.querySelectorAll('.pl-svg')[0].querySelectorAll('.pl-pos, .pl-neg').length === 48 * 49 / 2")
+    assert_lab_readout(page, 40, 1, T=48, content="random", alibi_head=0)
+
+
+def test_hover_reads_a_cell_of_the_lab(open_page):
+    page = open_page(PAGE)
+    svg = lab(page).locator('.pl-svg[data-scheme="rope"]')
+    svg.scroll_into_view_if_needed()
+    box = svg.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * (5.5 / 24), box["y"] + box["height"] * (20.5 / 24))
+    assert_lab_readout(page, 20, 5)
+
+
 @pytest.mark.parametrize("name", ["sinusoidal", "rope", "alibi"])
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)
@@ -82,11 +185,15 @@ def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, na
                                          "import numpy as np\n")
 
 
-def test_axe_finds_no_violations_before_and_after_use(open_page):
-    page = open_page(PAGE)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violations_before_and_after_use(open_page, scheme):
+    page = open_page(PAGE, color_scheme=scheme)
     ui.assert_no_axe_violations(page)
     heatmap(page).locator(".ph-map").focus()
     page.keyboard.press("ArrowDown")
+    lab(page).locator('input[value="weights"]').check()
+    lab(page).locator(".pl-panels").focus()
+    page.keyboard.press("PageDown")
     ui.assert_no_axe_violations(page)
 
 
@@ -95,4 +202,7 @@ def test_usable_at_375_px(open_page):
     assert ui.horizontal_overflow(page) <= 0
     box = heatmap(page).locator(".ph-grid").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+    for part in (".pl-controls", ".pl-panels", ".pl-readout"):
+        box = lab(page).locator(part).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, part
 

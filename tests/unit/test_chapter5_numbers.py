@@ -27,6 +27,7 @@ GIVENS = [
     "$2^{-1}, 2^{-2}, \\ldots, 2^{-8}$",  # alibi_slopes(8), checked below
     "though not steadily (it rises again by 6)",  # checked in test_statements_in_words
     "A sinusoidal table can be computed for position 5,000 even if training never went past 1,000",
+    "query 16 has no position vector",  # = the trained length, checked below
 ]
 
 
@@ -38,7 +39,17 @@ def page() -> dict:
 def claims(page: dict) -> list[str]:
     pe, table, bias = page["pe"], page["table"], page["bias"]
     slopes = alibi_slopes(8)
+    lab, lab_kwargs = page["lab"], _lab_defaults()
+    T, trained, head = lab_kwargs["T"], lab_kwargs["trained"], lab_kwargs["alibi_head"]
     return [
+        f"It opens with one token repeated {T} times",
+        f"every score of every row is the same number, {_minus(lab['none'][0, 0], 3)}",
+        f"The learned panel has rows for the first {trained} positions",
+        f"three positions back scores {_minus(lab['rope'][10, 7])} from query 10\nand from "
+        "query 20",
+        f"(three back is {_minus(lab['sinusoidal'][10, 7])} from query 10 and "
+        f"{_minus(lab['sinusoidal'][20, 17])} from\nquery 20)",
+        f"(for head {head}, {slopes[head]:g} a step)",
         "column 62 changes by only "
         f"{fixed(np.ptp(pe[:, 62]), 4)}\nover all {pe.shape[0]}",
         f"both dot products are {fixed(table[5] @ table[8], 4)}",
@@ -52,8 +63,44 @@ def claims(page: dict) -> list[str]:
     ]
 
 
-def _minus(x: float) -> str:
-    return ("−" if x < 0 else "") + fixed(abs(x), 4)
+def _minus(x: float, digits: int = 4) -> str:
+    return ("−" if x < 0 else "") + fixed(abs(x), digits)
+
+
+def _lab_defaults() -> dict:
+    """The position lab's settings, as the chapter's widget directive gives them."""
+    import json
+    import re
+
+    directive = re.search(r"^::: widget position-lab (.*)$", PATH.read_text(), re.M)
+    return json.loads(directive.group(1))["kwargs"]
+
+
+def test_the_lab_cell_is_the_widgets_setting(page):
+    """The cell computes what the widget opens with; the statements the prose makes about it."""
+    from lmlab.position import lab_scores
+
+    kwargs = _lab_defaults()
+    lab = page["lab"]
+    expected = lab_scores(kwargs["T"], trained=kwargs["trained"], dim=kwargs["dim"],
+                          content=kwargs["content"], seed=kwargs["seed"],
+                          alibi_head=kwargs["alibi_head"])  # fmt: skip
+    for name, scores in expected.items():
+        np.testing.assert_array_equal(lab[name], scores)
+    allowed = np.tril(np.ones((kwargs["T"],) * 2, dtype=bool))
+    # "every score of every row is the same number"
+    assert np.ptp(lab["none"][allowed]) < 1e-12
+    # learned: "query 16 has no position vector, so it has no score"
+    assert np.isnan(lab["learned"][kwargs["trained"]:][allowed[kwargs["trained"]:]]).all()
+    assert np.isfinite(lab["learned"][: kwargs["trained"]][allowed[: kwargs["trained"]]]).all()
+    # RoPE "the same along every diagonal, past the trained length too"
+    for offset in range(kwargs["T"]):
+        diagonal = np.diagonal(lab["rope"], offset=-offset)
+        assert np.allclose(diagonal, diagonal[0], rtol=1e-10, atol=1e-12)
+    # ALiBi: "the no-position score minus the same penalty per step back"
+    slope = alibi_slopes(8)[kwargs["alibi_head"]]
+    m, n = np.nonzero(allowed)
+    assert np.allclose(lab["alibi"][m, n], lab["none"][m, n] - slope * (m - n))
 
 
 def test_every_claim_is_in_the_prose(page):

@@ -319,7 +319,7 @@ def test_position_lab_is_the_tables_rounded_as_triangles():
         "rope",
         "alibi",
     ]
-    assert view["alibi_slope"] == alibi_slopes(8)[5]
+    assert view["alibi_head"] == 5 and list(view["alibi_slopes"]) == list(alibi_slopes(8))
     for scheme in view["schemes"]:
         rows = scheme["scores"]
         assert [len(row) for row in rows] == list(range(1, 21))

@@ -20,6 +20,7 @@ import { mount as generationExplorer } from "./widgets/generation-explorer.js";
 import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
+import { mount as positionLab } from "./widgets/position-lab.js";
 import { mount as positionalHeatmap } from "./widgets/positional-heatmap.js";
 import { mount as skipgramDynamics } from "./widgets/skipgram-dynamics.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
@@ -36,6 +37,7 @@ const mounts = {
   "tokenizer-playground": tokenizerPlayground,
   "embedding-explorer": embeddingExplorer,
   "positional-heatmap": positionalHeatmap,
+  "position-lab": positionLab,
   "skipgram-dynamics": skipgramDynamics,
 };
 

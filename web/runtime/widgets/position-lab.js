@@ -1,0 +1,223 @@
+// PositionLab: the same causal attention scores (query m against keys 0..m) computed five ways,
+// side by side: no position, sinusoidal, a learned table, RoPE and ALiBi, for a sequence the
+// reader can make longer than the length the learned table was "trained" for. Every number comes
+// from lmlab.position.position_lab; this file only draws. The arrow keys move the focused
+// (query, key) cell in all five panels at once; the readout gives the five numbers.
+//
+// Config: fn ("lmlab.position.position_lab"), kwargs ({T, trained, dim, content, seed, alibi_head}).
+// Fragment: #KEY-T=40&KEY-content=random&KEY-show=weights&KEY-head=2&KEY-q=30&KEY-k=12
+import { escapeHtml, widgetFooter } from "./markup.js";
+import { showError, showLive } from "./status.js";
+import { readFragment, writeFragment } from "./fragment.js";
+import { latest } from "./latest.js";
+
+const SIZE = 200; // each panel's viewBox is SIZE x SIZE, whatever T
+const LIMITS = [4, 64];
+const fixed = (x, digits) => Number(x).toFixed(digits);
+const slopeText = (slope) => `1/${Math.round(1 / slope)}`;
+
+/** The largest |value| a panel shows, for its colour scale (each panel has its own). */
+function panelMax(rows) {
+  let max = 0;
+  for (const row of rows) for (const v of row) if (v !== null && Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+  return max || 1;
+}
+
+function cellsSvg(rows, T, show) {
+  const c = SIZE / T;
+  const max = panelMax(rows);
+  const out = [];
+  for (let m = 0; m < T; m++) {
+    for (let n = 0; n <= m; n++) {
+      const v = rows[m][n];
+      const at = `x="${fixed(n * c, 2)}" y="${fixed(m * c, 2)}" width="${fixed(c, 2)}" height="${fixed(c, 2)}"`;
+      if (v === null) { out.push(`<rect ${at} class="pl-none"/>`); continue; }
+      const kind = show === "weights" || v >= 0 ? "pl-pos" : "pl-neg";
+      out.push(`<rect ${at} class="${kind}" style="--v:${fixed(Math.abs(v) / max, 3)}"/>`);
+    }
+  }
+  return out.join("");
+}
+
+function panelSvg(scheme, state, show) {
+  const T = state.T;
+  const c = SIZE / T;
+  const rows = scheme[show];
+  const edge = state.trained < T
+    ? `<line class="pl-trained" x1="0" x2="${SIZE}" y1="${fixed(state.trained * c, 2)}" y2="${fixed(state.trained * c, 2)}"/>` +
+      `<line class="pl-trained" y1="0" y2="${SIZE}" x1="${fixed(state.trained * c, 2)}" x2="${fixed(state.trained * c, 2)}"/>`
+    : "";
+  return `<svg class="pl-svg" viewBox="0 0 ${SIZE} ${SIZE}" preserveAspectRatio="none" aria-hidden="true" focusable="false" data-scheme="${scheme.name}">` +
+    `<rect class="pl-future" x="0" y="0" width="${SIZE}" height="${SIZE}"/>${cellsSvg(rows, T, show)}${edge}` +
+    `<rect class="pl-row" x="0" y="0" width="${fixed(c, 2)}" height="${fixed(c, 2)}"/>` +
+    `<rect class="pl-cell" x="0" y="0" width="${fixed(c, 2)}" height="${fixed(c, 2)}"/></svg>`;
+}
+
+function panelsHtml(state, show) {
+  return state.schemes.map((scheme) =>
+    `<figure class="pl-panel"><figcaption>${escapeHtml(scheme.label)}${scheme.name === "alibi" ? ` <span class="pl-slope">(slope ${slopeText(state.alibi_slopes[state.alibi_head])})</span>` : ""}</figcaption>` +
+    `${panelSvg(scheme, state, show)}</figure>`).join("");
+}
+
+/** The five numbers of the focused cell, in words. */
+export function readout(state, show, m, n) {
+  const what = show === "weights" ? "attention weight" : "score";
+  const past = m >= state.trained ? ` (past the ${state.trained} positions the learned table has)` : "";
+  const values = state.schemes.map((scheme) => {
+    const v = scheme[show][m][n];
+    const text = v === null ? `none: the table has no row for position ${m}` : fixed(v, 3);
+    return `${scheme.label} <strong>${text}</strong>`;
+  });
+  return `Query at position ${m}${past}, key at position ${n} (${m - n} back). The ${what}: ${values.join("; ")}.`;
+}
+
+function scaleNote(show) {
+  return show === "weights"
+    ? "Colour: the attention weight, from 0 (blank) to the panel's largest weight; each row sums to 1."
+    : "Colour: red above 0, blue below, scaled to each panel's largest |score|.";
+}
+
+export function render(config, state, key) {
+  const id = (part) => `${key}-${part}`;
+  const heads = state.alibi_slopes.map((slope, h) =>
+    `<option value="${h}"${h === state.alibi_head ? " selected" : ""}>head ${h}, slope ${slopeText(slope)}</option>`).join("");
+  return `<div class="pl" role="group" aria-labelledby="${id("title")}">
+  <p class="widget-title" id="${id("title")}">Position lab: the same attention, five ways</p>
+  <div class="pl-controls">
+    <label>Tokens <input type="number" class="pl-T" min="${LIMITS[0]}" max="${LIMITS[1]}" step="1" value="${state.T}" disabled></label>
+    <fieldset class="pl-choice"><legend>Tokens are</legend>
+      <label><input type="radio" name="${id("content")}" value="repeat"${state.content === "repeat" ? " checked" : ""} disabled> one token repeated</label>
+      <label><input type="radio" name="${id("content")}" value="random"${state.content === "random" ? " checked" : ""} disabled> different tokens</label></fieldset>
+    <fieldset class="pl-choice"><legend>Show</legend>
+      <label><input type="radio" name="${id("show")}" value="scores" checked disabled> scores</label>
+      <label><input type="radio" name="${id("show")}" value="weights" disabled> attention weights</label></fieldset>
+    <label>ALiBi <select class="pl-head" disabled>${heads}</select></label>
+  </div>
+  <p class="pl-note">Rows are queries (position 0 at the top), columns keys; a query sees only itself and the keys before it. The lines mark the ${state.trained} positions the learned table was trained for. <span class="pl-scale-note">${scaleNote("scores")}</span></p>
+  <div class="pl-panels" tabindex="0" role="application" aria-roledescription="score matrices"
+    aria-label="Attention scores for ${state.T} tokens, five ways. Up and Down move the query, Left and Right the key, Page Up and Page Down move the query by 8."
+    aria-describedby="${id("readout")}">${panelsHtml(state, "scores")}</div>
+  <p class="pl-readout" id="${id("readout")}">${readout(state, "scores", 0, 0)}</p>
+  ${widgetFooter(`the ${state.T} tokens the book computed when it was built`, "pl-announce")}
+</div>`;
+}
+
+export function mount(element, context) {
+  const { config, key } = context;
+  if (!element.querySelector(".pl")) element.innerHTML = render(config, context.state, key);
+  const $ = (selector) => element.querySelector(selector);
+  const panels = $(".pl-panels");
+  const announcer = $(".pl-announce");
+  let state = context.state;
+  let show = "scores";
+  let m = 0;
+  let n = 0;
+  let announceTimer = 0;
+  element.dataset.focus = "0,0";
+
+  function drawFocus(speak) {
+    const started = performance.now();
+    const c = SIZE / state.T;
+    for (const row of element.querySelectorAll(".pl-row")) {
+      row.setAttribute("y", fixed(m * c, 2));
+      row.setAttribute("width", fixed((m + 1) * c, 2));
+    }
+    for (const cell of element.querySelectorAll(".pl-cell")) {
+      cell.setAttribute("x", fixed(n * c, 2));
+      cell.setAttribute("y", fixed(m * c, 2));
+    }
+    $(".pl-readout").innerHTML = readout(state, show, m, n);
+    element.dataset.focus = `${m},${n}`;
+    writeFragment(key, { T: state.T, content: state.content, show, head: state.alibi_head, q: m, k: n });
+    element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { ms: performance.now() - started } }));
+    if (speak) {
+      clearTimeout(announceTimer);
+      announceTimer = setTimeout(() => { announcer.textContent = $(".pl-readout").textContent; }, 250);
+    }
+  }
+
+  function drawAll() {
+    panels.innerHTML = panelsHtml(state, show);
+    panels.setAttribute("aria-label", `Attention ${show} for ${state.T} tokens, five ways. Up and Down move the query, Left and Right the key, Page Up and Page Down move the query by 8.`);
+    $(".pl-scale-note").textContent = scaleNote(show);
+    m = Math.min(m, state.T - 1);
+    n = Math.min(n, m);
+    drawFocus(false);
+  }
+
+  panels.addEventListener("keydown", (event) => {
+    const last = state.T - 1;
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], PageUp: [-8, 0], PageDown: [8, 0] };
+    if (event.key === "Home") n = 0;
+    else if (event.key === "End") n = m;
+    else if (moves[event.key]) {
+      const [dm, dn] = moves[event.key];
+      m = Math.min(last, Math.max(0, m + dm));
+      n = Math.min(m, Math.max(0, n + dn));
+    } else return;
+    event.preventDefault();
+    drawFocus(true);
+  });
+  panels.addEventListener("pointermove", (event) => {
+    const svg = event.target.closest?.(".pl-svg");
+    if (!svg) return;
+    const box = svg.getBoundingClientRect();
+    const q = Math.floor(((event.clientY - box.top) / box.height) * state.T);
+    const k = Math.floor(((event.clientX - box.left) / box.width) * state.T);
+    if (q < 0 || q >= state.T || k < 0 || k > q || (q === m && k === n)) return;
+    [m, n] = [q, k];
+    drawFocus(false);
+  });
+
+  for (const radio of element.querySelectorAll(`input[name="${key}-show"]`)) {
+    radio.addEventListener("change", () => {
+      show = radio.value;
+      drawAll();
+      announcer.textContent = show === "weights" ? "Showing attention weights." : "Showing scores.";
+    });
+  }
+
+  // Tokens, content and the ALiBi head need Python; only the newest request reaches it.
+  const recompute = latest(async (wanted) => {
+    const result = await context.call(config.fn, [], { ...config.kwargs, ...wanted });
+    if (!result.ok) { showError(element, "The scores could not be computed:", result.error); return; }
+    showError(element, null);
+    state = result.value;
+    drawAll();
+    announcer.textContent = `${state.T} tokens. ` + $(".pl-readout").textContent;
+  }, (err) => showError(element, "The scores could not be computed:", String(err)));
+
+  function wanted() {
+    const T = Math.min(LIMITS[1], Math.max(LIMITS[0], Math.round(Number($(".pl-T").value) || state.T)));
+    const content = element.querySelector(`input[name="${key}-content"]:checked`).value;
+    return { T, content, alibi_head: Number($(".pl-head").value) };
+  }
+  for (const control of element.querySelectorAll(`.pl-T, .pl-head, input[name="${key}-content"]`)) {
+    control.addEventListener("change", () => recompute(wanted()));
+  }
+
+  context.ready.then(() => {
+    for (const control of element.querySelectorAll("input, select")) control.disabled = false;
+    showLive(element, `Live: the scores come from ${config.fn} in your browser.`);
+    const shared = readFragment(key);
+    const at = (v) => Number.parseInt(v, 10);
+    if (shared.show === "weights") {
+      show = "weights";
+      element.querySelector(`input[name="${key}-show"][value="weights"]`).checked = true;
+    }
+    m = Number.isInteger(at(shared.q)) ? Math.max(0, at(shared.q)) : 0;
+    n = Number.isInteger(at(shared.k)) ? Math.max(0, at(shared.k)) : 0;
+    const differs = (shared.T && at(shared.T) !== state.T) || (shared.content && shared.content !== state.content) ||
+      (shared.head && at(shared.head) !== state.alibi_head);
+    if (differs) {
+      if (shared.T) $(".pl-T").value = shared.T;
+      const radio = element.querySelector(`input[name="${key}-content"][value="${shared.content}"]`);
+      if (radio) radio.checked = true;
+      if (shared.head) $(".pl-head").value = shared.head;
+      recompute(wanted());
+    } else if (show !== "scores" || m || n) {
+      drawAll();
+    }
+  });
+  return { drawAll };
+}
