@@ -226,8 +226,8 @@ def position_lab(T: int = 24, trained: int = 16, dim: int = 16, content: str = "
     table = lab_scores(T, trained, dim, content, seed, alibi_head=alibi_head)
 
     def triangle(matrix: np.ndarray) -> list[list[float | None]]:
-        rounded = matrix.round(3)
-        return [[None if np.isnan(v) else float(v) for v in rounded[m, : m + 1]] for m in range(T)]
+        rows = matrix.round(3).tolist()  # plain floats: a per-element numpy test is slow in Pyodide
+        return [[None if v != v else v for v in row[: m + 1]] for m, row in enumerate(rows)]
 
     schemes = [
         {"name": name, "label": label, "scores": triangle(table[name]),
