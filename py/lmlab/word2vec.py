@@ -16,6 +16,7 @@ Levy and Goldberg (2014) showed what the dot products converge to: u_w . v_c is 
 PMI(w, c) - log k, a shifted pointwise mutual information, which ``pmi`` computes from counts.
 """
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -64,6 +65,23 @@ def build_vocab(sentences: Sequence[str]) -> tuple[list[str], list[np.ndarray]]:
     words = sorted(counts, key=lambda word: -counts[word])  # sorted() is stable: ties keep order
     index = {word: i for i, word in enumerate(words)}
     return words, [np.array([index[w] for w in sentence], dtype=np.intp) for sentence in tokens]
+
+
+def text_to_sentences(text: str, min_count: int = 10, length: int = 200) -> list[str]:
+    """A plain text as training "sentences" for ``train_word2vec``.
+
+    Words are runs of letters and apostrophes, lower-cased; words seen fewer than ``min_count``
+    times are dropped (as word2vec's own min_count does: too rare to learn a vector for), and the
+    rest is cut into pieces of ``length`` words. Windows never cross a piece's end; longer pieces
+    mean fewer, larger SGD steps (one per piece), which is what makes numpy fast here.
+    -> [str]: the pieces, words joined by single spaces
+    """
+    if min_count < 1 or length < 2:
+        raise ValueError(f"need min_count >= 1 and length >= 2, got {min_count}, {length}")
+    words = re.findall(r"[a-z']+", text.lower())
+    counts = Counter(words)
+    kept = [word for word in words if counts[word] >= min_count]
+    return [" ".join(kept[i : i + length]) for i in range(0, len(kept), length)]
 
 
 def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
@@ -146,8 +164,8 @@ def sgns_update(
     inputs: (n, m) ids and weights: (n, m) make each example's input vector
     h_i = sum_j weights_ij vectors[inputs_ij] (skip-gram: m = 1, weight 1; CBOW: the mean of
     the neighbours, weight 0 for padding). targets: (n,) true output words, negatives: (n, k).
-    All gradients are taken at the current parameters, then added in with ``np.add.at`` so that
-    a word used by several examples gets every push (plain ``+=`` would keep only one).
+    All gradients are taken at the current parameters, then summed per word (``add_rows``) so
+    that a word used by several examples gets every push (plain ``+=`` would keep only one).
     A negative that happens to equal its example's target is skipped, as in word2vec's C code.
     """
     h = np.einsum("nm,nmd->nd", weights, vectors[inputs])
@@ -156,11 +174,23 @@ def sgns_update(
     keep[:, 0] = True
     loss, dh, dv_out = sgns_loss_and_grads(h, context_vectors[outputs], keep)
     d = vectors.shape[1]
-    # rows by 1-D ids: numpy's fast path for ufunc.at (a 2-D index array is ~10x slower)
     pushes = (-lr * weights[:, :, None]) * dh[:, None, :]
-    np.add.at(vectors, inputs.ravel(), pushes.reshape(-1, d))
-    np.add.at(context_vectors, outputs.ravel(), (-lr * dv_out).reshape(-1, d))
+    add_rows(vectors, inputs.ravel(), pushes.reshape(-1, d))
+    add_rows(context_vectors, outputs.ravel(), (-lr * dv_out).reshape(-1, d))
     return loss
+
+
+def add_rows(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
+    """table[ids[i]] += rows[i] for every i, repeated ids included, in place. table: (V, d),
+    ids: (n,), rows: (n, d).
+
+    What ``np.add.at(table, ids, rows)`` does, computed as one ``np.bincount`` over the flat
+    indices id * d + column, which sums the rows of each word first and is about four times
+    faster (the sums are the same up to the order of additions).
+    """
+    V, d = table.shape
+    flat = (ids[:, None] * d + np.arange(d)).ravel()
+    table += np.bincount(flat, weights=rows.ravel(), minlength=V * d).reshape(V, d)
 
 
 def train_word2vec(

@@ -7,6 +7,7 @@ from lmlab.nn import numerical_gradient
 from lmlab.word2vec import (
     TOY_CATEGORIES,
     TOY_CORPUS,
+    add_rows,
     build_vocab,
     cbow_examples,
     cooccurrence_counts,
@@ -20,6 +21,7 @@ from lmlab.word2vec import (
     sgns_update,
     skipgram_dynamics,
     skipgram_examples,
+    text_to_sentences,
     train_word2vec,
 )
 
@@ -226,6 +228,29 @@ def test_update_accumulates_repeated_words_and_skips_negatives_equal_to_the_targ
     assert loss.sum() == pytest.approx(total, rel=1e-13)
     np.testing.assert_allclose(U, expected_U, rtol=1e-13)
     np.testing.assert_allclose(C, expected_C, rtol=1e-13)
+
+
+def test_text_to_sentences_drops_rare_words_and_cuts_pieces():
+    text = "The cat, the DOG; the cat's mat.\nThe cat sat -- the end."
+    assert text_to_sentences(text, min_count=1, length=4) == [
+        "the cat the dog", "the cat's mat the", "cat sat the end"]  # fmt: skip
+    # "the" 5 times, "cat" twice ("cat's" is another word): the rest is too rare
+    assert text_to_sentences(text, min_count=2, length=3) == ["the cat the", "the the cat", "the"]
+    with pytest.raises(ValueError, match="min_count"):
+        text_to_sentences(text, min_count=0)
+
+
+def test_add_rows_is_np_add_at():
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((7, 3))
+    ids = np.array([2, 5, 2, 2, 0, 6, 5])
+    rows = rng.standard_normal((7, 3))
+    expected = table.copy()
+    np.add.at(expected, ids, rows)
+    add_rows(table, ids, rows)
+    np.testing.assert_allclose(table, expected, rtol=1e-14, atol=1e-15)
+    untouched = [1, 3, 4]
+    assert np.all(table[untouched] == expected[untouched])
 
 
 def test_sentence_and_example_batching_differ_but_agree_for_small_steps():
