@@ -32,6 +32,7 @@ GIVENS = [
     "context`, of shape (m, d)", "`v_true` (d,)", "`v_negs` (k, d)",
     "h \\cdot E[i, :]", "E[i, :].$$", "$|V| \\times d$",
     "PMI} - \\log 5$", "\\log k$", "$\\log k$",
+    "(the text of chapter 3,",
 ]
 
 
@@ -49,7 +50,12 @@ def claims(page: dict) -> list[str]:
     analogy = {q: glove.analogy(*q, k=1)[0][1] for q in page["tests"]}
     tied, untied = parameter_counts(GPT2_SMALL), parameter_counts(GPT2_SMALL, tie_weights=False)
     table = GPT2_SMALL.vocab_size * GPT2_SMALL.n_embd
+    pieces = page["pieces"]
+    unit = page["bard_vectors"].unit
+    pairs = (unit.sum(axis=0) @ unit.sum(axis=0) - len(unit)) / (len(unit) * (len(unit) - 1))
     return [
+        f"The text is {sum(len(p.split()) for p in pieces):,} words",
+        f"two different words have a mean cosine of {fixed(pairs, 2)}",
         f"over\na vocabulary of {V:,} tokens a one-hot vector is {fixed(100 * (V - 1) / V, 3)}% "
         "zeros",
         f"The book's copy keeps {len(glove):,} words (the {_book_data().GLOVE_TOP:,} most frequent "
@@ -155,6 +161,24 @@ def test_statements_in_words(page):
     assert fractions == sorted(fractions, reverse=True)
 
 
+def test_statements_about_word2vec_on_shakespeare(page):
+    bard = page["bard_vectors"]
+    top = lambda word, k: [w for w, _ in bard.nearest_neighbours(word, k)]  # noqa: E731
+    # "father lands among family: daughter, son, husband"
+    assert top("father", 3) == ["daughter", "son", "husband"]
+    # "he has she as its nearest word by far"
+    (first, c1), (_, c2) = bard.nearest_neighbours("he", 2)
+    assert first == "she" and c1 - c2 > 0.15
+    # "king sits with prince and crown"
+    assert {"prince", "crown"} <= set(top("king", 5))
+    # "every word seen at least ten times, one pass over the text, in pieces of a hundred words"
+    from collections import Counter
+
+    counts = Counter(w for p in page["pieces"] for w in p.split())
+    assert min(counts.values()) >= 10 and len(page["bard"]["loss"]) == 1
+    assert {len(p.split()) for p in page["pieces"][:-1]} == {100}
+
+
 def test_statements_about_the_skipgram_dynamics_widget():
     import inspect
 
@@ -188,5 +212,5 @@ def test_the_pmi_figures_are_the_cells(page):
 
 def test_the_data_front_matter():
     front = PATH.read_text().split("---\n")[1].splitlines()
-    assert "data: [glove]" in front
+    assert "data: [glove, shakespeare]" in front  # GloVe; tiny-shakespeare for word2vec
     assert len(data.glove()) == 10_020
