@@ -25,18 +25,30 @@ function panelMax(rows) {
 
 function cellsSvg(rows, T, show) {
   const c = SIZE / T;
-  const max = panelMax(rows);
+  // scores: one scale per panel; weights: one per row (a row of 40 weights is 40 times paler
+  // than a row of one, which would hide where each query looks)
+  const panel = panelMax(rows);
   const out = [];
   for (let m = 0; m < T; m++) {
+    const max = show === "weights" ? panelMax([rows[m]]) : panel;
     for (let n = 0; n <= m; n++) {
       const v = rows[m][n];
       const at = `x="${fixed(n * c, 2)}" y="${fixed(m * c, 2)}" width="${fixed(c, 2)}" height="${fixed(c, 2)}"`;
       if (v === null) { out.push(`<rect ${at} class="pl-none"/>`); continue; }
       const kind = show === "weights" || v >= 0 ? "pl-pos" : "pl-neg";
-      out.push(`<rect ${at} class="${kind}" style="--v:${fixed(Math.abs(v) / max, 3)}"/>`);
+      // opacity over the panel's background: the colour pair of both themes, no per-cell CSS to resolve
+      out.push(`<rect ${at} class="${kind}" fill-opacity="${fixed(Math.abs(v) / max, 3)}"/>`);
     }
   }
   return out.join("");
+}
+
+/** The outline of the lower triangle (row m: keys 0..m), the cells a query can see. */
+function staircase(T) {
+  const c = SIZE / T;
+  let d = "M0 0";
+  for (let m = 1; m <= T; m++) d += `H${fixed(m * c, 2)}V${fixed(m * c, 2)}`;
+  return `${d}H0Z`;
 }
 
 function panelSvg(scheme, state, show) {
@@ -48,7 +60,8 @@ function panelSvg(scheme, state, show) {
       `<line class="pl-trained" y1="0" y2="${SIZE}" x1="${fixed(state.trained * c, 2)}" x2="${fixed(state.trained * c, 2)}"/>`
     : "";
   return `<svg class="pl-svg" viewBox="0 0 ${SIZE} ${SIZE}" preserveAspectRatio="none" aria-hidden="true" focusable="false" data-scheme="${scheme.name}">` +
-    `<rect class="pl-future" x="0" y="0" width="${SIZE}" height="${SIZE}"/>${cellsSvg(rows, T, show)}${edge}` +
+    `<rect class="pl-future" x="0" y="0" width="${SIZE}" height="${SIZE}"/><path class="pl-past" d="${staircase(T)}"/>` +
+    `${cellsSvg(rows, T, show)}${edge}` +
     `<rect class="pl-row" x="0" y="0" width="${fixed(c, 2)}" height="${fixed(c, 2)}"/>` +
     `<rect class="pl-cell" x="0" y="0" width="${fixed(c, 2)}" height="${fixed(c, 2)}"/></svg>`;
 }
@@ -73,7 +86,7 @@ export function readout(state, show, m, n) {
 
 function scaleNote(show) {
   return show === "weights"
-    ? "Colour: the attention weight, from 0 (blank) to the panel's largest weight; each row sums to 1."
+    ? "Colour: the attention weight, from 0 (blank) to the row's largest weight; each row sums to 1."
     : "Colour: red above 0, blue below, scaled to each panel's largest |score|.";
 }
 
