@@ -69,6 +69,15 @@ def load() -> dict:
     }
 
 
+def about() -> dict:
+    """What the page shows before the model is loaded: {file, bytes, layers, heads}, read from
+    the GGUF's header (the builder calls this; in the page the answer is already there)."""
+    path = data.smollm2()
+    meta = read_gguf(path).metadata
+    return {"file": path.name, "bytes": path.stat().st_size, "layers": meta["llama.block_count"],
+            "heads": meta["llama.attention.head_count"]}
+
+
 def status() -> dict:
     """{loaded, tokens}: whether this page's Python has the model, and the conversation length."""
     return {"loaded": _loaded is not None, "tokens": len(_loaded.ids) if _loaded else 0}
@@ -188,7 +197,7 @@ def inspect(step: int, temperature: float = 0.7, top_k: int | None = 50,
     -> {candidates: the `shown` likeliest tokens before filtering, each {id, text, special,
     prob (at this temperature, before top-k/top-p), kept_prob (after; 0 if filtered out)},
     chosen: the drawn token with its rank and probabilities, entropy_bits, kept (how many tokens
-    survive the filters)}."""
+    survive the filters), vocab}."""
     talk = conversation()
     logits = step_forward(step)["logits"]
     tempered = softmax(np.asarray(logits, dtype=np.float64) / max(temperature, 1e-6))
@@ -203,7 +212,8 @@ def inspect(step: int, temperature: float = 0.7, top_k: int | None = 50,
     rank = int(np.nonzero(order == chosen)[0][0]) + 1
     return {"candidates": [view(int(t)) for t in order[:shown]],
             "chosen": {**view(chosen), "rank": rank},
-            "entropy_bits": float(entropy_bits(tempered)), "kept": int(np.count_nonzero(kept))}
+            "entropy_bits": float(entropy_bits(tempered)), "kept": int(np.count_nonzero(kept)),
+            "vocab": len(logits)}
 
 
 def attention(step: int, layer: int, head: int) -> dict:
