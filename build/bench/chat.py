@@ -52,8 +52,8 @@ print(__import__("json").dumps({{"prefill": prefill, "steps": steps}}))
 
 RUN_JS = """async (code) => {
   const out = [];
-  const ok = await lmlab.python.run(lmlab.page.slug, "bench", code,
-    { onOutput: (kind, payload) => out.push(payload.text ?? payload.evalue ?? JSON.stringify(payload)) });
+  const onOutput = (kind, payload) => out.push(payload.text ?? payload.evalue ?? "");
+  const ok = await lmlab.python.run(lmlab.page.slug, "bench", code, { onOutput });
   return { ok, out: out.join("") };
 }"""
 
@@ -85,10 +85,9 @@ def cpython_speed(tokens: int) -> dict:
     from lmlab import chat
 
     chat.load()
-    namespace: dict = {}
-    lines = []
+    lines: list[str] = []
     code = SPEED_CODE.format(prompt=PROMPT_16, tokens=tokens).replace("print(", "lines.append(")
-    exec(code, {**namespace, "lines": lines})  # noqa: S102 - our own benchmark code
+    exec(code, {"lines": lines})  # noqa: S102 - our own benchmark code
     return json.loads(lines[0])
 
 
@@ -145,7 +144,8 @@ def main() -> None:
     print(f"SmolLM2-135M-Instruct in Chromium {version}, headless; {args.tokens} greedy tokens; "
           f"file {entry['bytes'] / 1e6:.1f} MB")
     rows = [
-        ("fetch the file's bytes, nothing else (baseline)", f"{bare['ms'] / 1000:.2f} s", "1.00x", ""),
+        ("fetch the file's bytes, nothing else (baseline)", f"{bare['ms'] / 1000:.2f} s",
+         "1.00x", ""),
         ("Load, first visit (download, sha256, parse, dequantize)", f"{first:.2f} s",
          f"{first * 1000 / bare['ms']:.2f}x", ""),
         ("Load, later visit (from Cache Storage)", f"{cached:.2f} s",
