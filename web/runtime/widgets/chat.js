@@ -378,6 +378,13 @@ export function mount(element, context) {
     temperature: Number($(".chat-step-t").value),
   }));
 
+  // Chromium tells how much memory the device has (in GB, rounded down); the model needs about
+  // 0.8 GB of it. Say so before the reader waits for a load that may fail.
+  if (navigator.deviceMemory && navigator.deviceMemory < 2) {
+    $(".chat-load-text").textContent = `This device reports ${navigator.deviceMemory} GB of memory; ` +
+      "the model needs about 0.8 GB of it in this tab, so it may not load here.";
+  }
+
   context.ready.then(() => {
     $(".chat-load-button").disabled = false;
     showLive(element, "Live: the model runs in your browser, in lmlab's numpy; nothing you type leaves this page.");
