@@ -187,7 +187,8 @@ def describe_distribution(probs: list[float], rank_by: list[float] | None = None
     }
 
 
-def cut_tail(probs: list[float], top_k: int | None = None, top_p: float | None = None) -> np.ndarray:
+def cut_tail(probs: list[float], top_k: int | None = None,
+             top_p: float | None = None) -> np.ndarray:
     """What top-k, then top-p, leave of a distribution, renormalised: the probabilities a draw
     uses. probs (V,) -> (V,), the same array when neither is set (top_p of 1 is no cut)."""
     probs = np.asarray(probs, dtype=np.float64)
