@@ -5,7 +5,14 @@ axe-core, and a 375 px phone."""
 import json
 
 import pytest
-from conftest import assert_no_axe_violations, cell, horizontal_overflow, run_cell, set_code
+from conftest import (
+    assert_exercise_fails_then_passes,
+    assert_no_axe_violations,
+    cell,
+    horizontal_overflow,
+    run_cell,
+    set_code,
+)
 from lmlab import sampling
 from printed import fixed
 
@@ -426,3 +433,10 @@ def test_generation_explorer_fits_a_phone(open_page):
     assert horizontal_overflow(page) <= 0
     box = page.locator(GX).bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+
+
+@pytest.mark.parametrize("name", ["my_top_k", "my_top_p"])
+def test_the_top_k_and_top_p_exercises_check_the_readers_code(open_page, name):
+    page = open_page(PAGE)
+    number = int(page.locator(f'.exercise[data-exercise="{name}"] .cell').get_attribute("data-number"))
+    assert_exercise_fails_then_passes(page, name, number, "import numpy as np\n")
