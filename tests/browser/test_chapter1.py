@@ -424,6 +424,23 @@ def test_generation_explorer_by_keyboard_matches_cpython(open_page):
     assert_no_axe_violations(page)
 
 
+def test_generation_explorer_state_is_in_the_link(open_page):
+    page = open_page(PAGE)
+    kwargs = json.loads(page.locator(GX).get_attribute("data-config"))["kwargs"]
+    page.locator(f"{GX} .gx-depth").select_option(index=1)  # depth 2
+    gx_wait_drawn(page, depth=2)
+    page.locator(f"{GX} .gx-seed").fill("4")
+    page.locator(f"{GX} .gx-seed").press("Enter")
+    gx_wait_drawn(page, depth=2, seed=4)
+    page.locator(f"{GX} .gx-next").click()
+    gx_wait_drawn(page, depth=2, seed=4, step=1)
+    fragment = page.url.split("#", 1)[1]
+    assert "depth=2" in fragment and "seed=4" in fragment and "step=1" in fragment
+    again = open_page(f"{PAGE}#{fragment}")
+    gx_wait_drawn(again, depth=2, seed=4, step=1)
+    assert gx_shown(again) == gx_expected({**kwargs, "depth": 2, "seed": 4}, 1)
+
+
 def test_generation_explorer_fits_a_phone(open_page):
     page = open_page(PAGE, viewport={"width": 375, "height": 740})
     page.locator(f"{GX} .gx-branches").select_option("4")
