@@ -241,6 +241,36 @@ def check_alibi(fn: Callable) -> dict:
                            "Each entry is -slope * (t - s) for s <= t and -inf after t.")
 
 
+def _distributions(seed: int, sizes: tuple[int, ...]) -> list[np.ndarray]:
+    """Random distributions with no two probabilities equal (a tie would make "the k largest"
+    ambiguous)."""
+    rng = np.random.default_rng(seed)
+    return [rng.dirichlet(np.full(v, 0.7)) for v in sizes]
+
+
+def check_top_k(fn: Callable) -> dict:
+    """my_top_k(probs, k) -> (V,), against sampling.cut_tail(probs, top_k=k)."""
+    from lmlab.sampling import cut_tail
+
+    a, b, c = _distributions(5, (6, 15, 40))
+    return _compare_arrays(fn, "my_top_k", [(a, 3), (b, 1), (c, 10), (a, 6)],
+                           lambda probs, k: cut_tail(probs, top_k=k),
+                           "Keep the k largest probabilities, zero the rest, and divide by the "
+                           "sum of what you kept.")
+
+
+def check_top_p(fn: Callable) -> dict:
+    """my_top_p(probs, p) -> (V,), against sampling.cut_tail(probs, top_p=p)."""
+    from lmlab.sampling import cut_tail
+
+    a, b, c = _distributions(6, (6, 15, 40))
+    peaked = np.array([0.7, 0.2, 0.06, 0.04])
+    cases = [(a, 0.5), (b, 0.9), (c, 0.3), (peaked, 0.6), (peaked, 0.95), (a, 1.0)]
+    return _compare_arrays(fn, "my_top_p", cases, lambda probs, p: cut_tail(probs, top_p=p),
+                           "Keep a token while the tokens ranked above it sum to less than p; the "
+                           "top token is always kept; then renormalise.")
+
+
 def _short(x: np.ndarray) -> str:
     shown = ", ".join(f"{v:.3g}" for v in np.ravel(x)[:4])
     return f"[{shown}{', ...' if np.size(x) > 4 else ''}]"
@@ -251,6 +281,8 @@ def _fail(call: str, got: str, expected: str, hint: str) -> dict:
 
 
 CHECKS = {
+    "my_top_k": check_top_k,
+    "my_top_p": check_top_p,
     "bigram_counts": check_bigram_counts,
     "cosine": check_cosine,
     "odd_one_out": check_odd_one_out,

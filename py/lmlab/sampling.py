@@ -187,15 +187,45 @@ def describe_distribution(probs: list[float], rank_by: list[float] | None = None
     }
 
 
-def temperature_explorer(logits: list[float], temperature: float) -> dict:
-    """What the TemperatureExplorer widget draws for one slider position: describe_distribution
-    of softmax(logits / T), ranked by the logits (the same order at every temperature)."""
+def cut_tail(probs: list[float], top_k: int | None = None,
+             top_p: float | None = None) -> np.ndarray:
+    """What top-k, then top-p, leave of a distribution, renormalised: the probabilities a draw
+    uses. probs (V,) -> (V,), the same array when neither is set (top_p of 1 is no cut)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if not top_k and (top_p is None or top_p >= 1):
+        return probs
+    with np.errstate(divide="ignore"):
+        scores = np.log(probs)  # any logits of these probabilities would do: the cuts only rank
+    if top_k:
+        scores = top_k_filter(scores, int(top_k))
+    if top_p is not None and top_p < 1:
+        scores = top_p_filter(scores, top_p)
+    return softmax(scores)
+
+
+def describe_cut(probs: list[float], rank_by: list[float] | None = None,
+                 top_k: int | None = None, top_p: float | None = None) -> dict:
+    """describe_distribution of what the draw uses after top-k and top-p, plus ``cut``: for each
+    token, whether the cuts removed it. probs (V,) are checked as a distribution first."""
+    describe_distribution(probs, rank_by)  # a reader's softmax gets its ValueError here
+    kept = cut_tail(probs, top_k, top_p)
+    cut = (kept == 0) & (np.asarray(probs, dtype=np.float64) > 0)
+    return {**describe_distribution(kept, rank_by), "cut": cut.tolist()}
+
+
+def temperature_explorer(logits: list[float], temperature: float, top_k: int | None = None,
+                         top_p: float | None = None) -> dict:
+    """What the TemperatureExplorer widget draws for one setting: describe_cut of
+    softmax(logits / T), ranked by the logits (the same order at every temperature)."""
     probs = softmax(logits, temperature)
     if probs.ndim != 1:
         raise ValueError(f"logits must be a flat list of scores, got shape {probs.shape}")
-    return describe_distribution(probs, rank_by=logits)
+    return describe_cut(probs, logits, top_k, top_p)
 
 
-def sample_token(logits: list[float], temperature: float, seed: int) -> int:
-    """One token index drawn from softmax(logits / T) with a fixed seed (for a widget's Sample)."""
-    return int(sample(logits, temperature=temperature, seed=seed))
+def sample_token(logits: list[float], temperature: float, seed: int, top_k: int | None = None,
+                 top_p: float | None = None) -> int:
+    """One token index drawn from softmax(logits / T), after top-k and top-p if given, with a
+    fixed seed (for a widget's Sample)."""
+    top_p = None if top_p is not None and top_p >= 1 else top_p
+    return int(sample(logits, temperature=temperature, top_k=top_k or None, top_p=top_p, seed=seed))

@@ -5,7 +5,14 @@ axe-core, and a 375 px phone."""
 import json
 
 import pytest
-from conftest import assert_no_axe_violations, cell, horizontal_overflow, run_cell, set_code
+from conftest import (
+    assert_exercise_fails_then_passes,
+    assert_no_axe_violations,
+    cell,
+    horizontal_overflow,
+    run_cell,
+    set_code,
+)
 from lmlab import sampling
 from printed import fixed
 
@@ -46,8 +53,10 @@ def expected(cfg: dict, temperature: float, stats: dict | None = None) -> dict:
     """The same view, computed here by CPython's lmlab and formatted as the widget formats."""
     stats = stats or sampling.temperature_explorer(cfg["kwargs"]["logits"], temperature)
     top = cfg["tokens"][stats["order"][0]]
+    cut = stats.get("cut") or [False] * len(stats["probs"])
     return {
-        "rows": [[cfg["tokens"][i], fixed(stats["probs"][i], 3)] for i in stats["order"]],
+        "rows": [[cfg["tokens"][i], "cut" if cut[i] else fixed(stats["probs"][i], 3)]
+                 for i in stats["order"]],
         "widths": [stats["probs"][i] for i in stats["order"]],
         "entropy": f"{fixed(stats['entropy'], 2)} nats ({fixed(stats['entropy_bits'], 2)} bits)",
         "top": f"{top} {fixed(stats['top_prob'], 3)}",
@@ -137,9 +146,10 @@ def test_keyboard_alone_moves_the_slider_and_samples(open_page):
     page.keyboard.press("End")
     wait_drawn(page, "3")
     assert_shows(page, cfg, 3.0)
-    # Tab on to Sample; Enter and Space each draw one token with the next seed.
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.className") == "tx-sample"
+    # Tab on past top-k and top-p to Sample; Enter and Space each draw one token with the next seed.
+    for control in ("tx-k", "tx-p", "tx-sample"):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == control
     page.keyboard.press("Enter")
     page.keyboard.press("Space")
     tokens = [cfg["tokens"][sampling.sample_token(cfg["kwargs"]["logits"], 3.0, cfg["seed"] + i)]
@@ -153,6 +163,51 @@ def test_keyboard_alone_moves_the_slider_and_samples(open_page):
     announcer = page.locator(f"{WIDGET} .tx-announce")
     assert announcer.get_attribute("aria-live") == "polite"
     assert announcer.inner_text() == f"Draw 2 at temperature 3.00: {tokens[1]}"
+
+
+def wait_cuts(page, top_k, top_p) -> None:
+    page.wait_for_function(
+        "([sel, want]) => document.querySelector(sel).dataset.drawnCuts === want",
+        arg=[WIDGET, json.dumps({"top_k": top_k, "top_p": top_p}, separators=(",", ":"))],
+        timeout=30_000,
+    )
+
+
+def test_top_k_and_top_p_cut_the_tail_by_keyboard_and_a_link_keeps_them(open_page, server):
+    page = open_page(PAGE)
+    cfg = config(page)
+    logits = cfg["kwargs"]["logits"]
+    page.locator(f"{WIDGET} .tx-k").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")  # off, 1, 2, 3
+    wait_cuts(page, 3, None)
+    assert_shows(page, cfg, 1.0, sampling.temperature_explorer(logits, 1.0, top_k=3))
+    assert [r.inner_text().split("\n")[-1] for r in page.locator(f"{WIDGET} .tx-row").all()][3:] == \
+        ["cut"] * (len(logits) - 3)
+    page.locator(f"{WIDGET} .tx-k").focus()
+    page.keyboard.press("Home")  # off again
+    page.locator(f"{WIDGET} .tx-p").focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")  # 1 (off) -> 0.80
+    wait_cuts(page, None, 0.8)
+    want = sampling.temperature_explorer(logits, 1.0, top_p=0.8)
+    assert_shows(page, cfg, 1.0, want)
+    assert page.locator(f"{WIDGET} .tx-p-out").inner_text() == "0.80"
+    page.locator(f"{WIDGET} .tx-sample").focus()
+    for _ in range(3):
+        page.keyboard.press("Enter")
+    page.wait_for_function(
+        "([sel, n]) => document.querySelector(sel + ' .tx-draws').textContent.split('·').length === n",
+        arg=[WIDGET, 3],
+    )
+    drawn = page.locator(f"{WIDGET} .tx-draws").inner_text().split(": ", 1)[1].split(" · ")
+    assert drawn == [cfg["tokens"][sampling.sample_token(logits, 1.0, cfg["seed"] + i, top_p=0.8)]
+                     for i in range(3)]
+    # The settings are in the link; opening it shows the same cut.
+    assert "-p=0.8" in page.url and "-t=1.00" in page.url
+    again = open_page(PAGE + "#" + page.url.split("#", 1)[1])
+    wait_cuts(again, None, 0.8)
+    assert_shows(again, cfg, 1.0, want)
 
 
 def test_the_readers_softmax_drives_the_bars_and_a_broken_one_is_shown(open_page):
@@ -369,6 +424,23 @@ def test_generation_explorer_by_keyboard_matches_cpython(open_page):
     assert_no_axe_violations(page)
 
 
+def test_generation_explorer_state_is_in_the_link(open_page):
+    page = open_page(PAGE)
+    kwargs = json.loads(page.locator(GX).get_attribute("data-config"))["kwargs"]
+    page.locator(f"{GX} .gx-depth").select_option(index=1)  # depth 2
+    gx_wait_drawn(page, depth=2)
+    page.locator(f"{GX} .gx-seed").fill("4")
+    page.locator(f"{GX} .gx-seed").press("Enter")
+    gx_wait_drawn(page, depth=2, seed=4)
+    page.locator(f"{GX} .gx-next").click()
+    gx_wait_drawn(page, depth=2, seed=4, step=1)
+    fragment = page.url.split("#", 1)[1]
+    assert "depth=2" in fragment and "seed=4" in fragment and "step=1" in fragment
+    again = open_page(f"{PAGE}#{fragment}")
+    gx_wait_drawn(again, depth=2, seed=4, step=1)
+    assert gx_shown(again) == gx_expected({**kwargs, "depth": 2, "seed": 4}, 1)
+
+
 def test_generation_explorer_fits_a_phone(open_page):
     page = open_page(PAGE, viewport={"width": 375, "height": 740})
     page.locator(f"{GX} .gx-branches").select_option("4")
@@ -378,3 +450,10 @@ def test_generation_explorer_fits_a_phone(open_page):
     assert horizontal_overflow(page) <= 0
     box = page.locator(GX).bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+
+
+@pytest.mark.parametrize("name", ["my_top_k", "my_top_p"])
+def test_the_top_k_and_top_p_exercises_check_the_readers_code(open_page, name):
+    page = open_page(PAGE)
+    number = int(page.locator(f'.exercise[data-exercise="{name}"] .cell').get_attribute("data-number"))
+    assert_exercise_fails_then_passes(page, name, number, "import numpy as np\n")

@@ -146,3 +146,40 @@ def test_chapter5_alibi_right_and_wrong():
     assert exercises.check_alibi(alibi)["passed"]
     result = exercises.check_alibi(lambda n, T: alibi(n, T, future=0.0))
     assert not result["passed"] and "-inf" in result["hint"]
+
+
+def test_top_k_and_top_p_pass_the_chapters_solutions_and_point_at_mistakes():
+    def my_top_k(probs, k):
+        keep = np.argsort(probs)[-k:]
+        out = np.zeros_like(probs)
+        out[keep] = probs[keep]
+        return out / out.sum()
+
+    def my_top_p(probs, p):
+        order = np.argsort(-probs)
+        sorted_probs = probs[order]
+        before = np.cumsum(sorted_probs) - sorted_probs
+        out = np.zeros_like(probs)
+        keep = order[before < p]
+        out[keep] = probs[keep]
+        return out / out.sum()
+
+    assert exercises.check_top_k(my_top_k)["passed"]
+    assert exercises.check_top_p(my_top_p)["passed"]
+    def unnormalised_top_k(probs, k):
+        return my_top_k(probs, k) * probs[np.argsort(probs)[-k:]].sum()
+
+    unnormalised = exercises.check_top_k(unnormalised_top_k)
+    assert not unnormalised["passed"] and "divide by the sum" in unnormalised["hint"]
+    # the classic slip: cumsum including the token itself drops the token that crosses p
+
+    def including(probs, p):
+        order = np.argsort(-probs)
+        out = np.zeros_like(probs)
+        keep = order[np.cumsum(probs[order]) < p]
+        out[keep] = probs[keep]
+        return out / max(out.sum(), 1e-300)
+    slip = exercises.check_top_p(including)
+    assert not slip["passed"] and slip["input"].startswith("my_top_p(")
+    unchanged = exercises.check_top_p(lambda probs, p: probs)
+    assert not unchanged["passed"]

@@ -241,7 +241,7 @@ def test_sample_index_never_picks_an_impossible_token():
 def test_widget_functions_return_plain_values():
     out = temperature_explorer(LOGITS, 1.0)
     assert set(out) == {"probs", "entropy", "entropy_bits", "top_prob", "effective_tokens",
-                        "order"}
+                        "order", "cut"}
     assert isinstance(out["probs"], list) and all(type(p) is float for p in out["probs"])
     assert out["order"] == [0, 1, 2, 3]
     assert out["top_prob"] == pytest.approx(max(out["probs"]))
@@ -259,7 +259,10 @@ def test_widget_functions_return_plain_values():
 
 def test_describe_distribution_checks_a_readers_softmax():
     probs = softmax(LOGITS, 0.7).tolist()
-    assert describe_distribution(probs, rank_by=LOGITS) == temperature_explorer(LOGITS, 0.7)
+    shown = temperature_explorer(LOGITS, 0.7)
+    described = describe_distribution(probs, rank_by=LOGITS)
+    assert described == {k: v for k, v in shown.items() if k != "cut"}
+    assert shown["cut"] == [False] * len(LOGITS)
     assert describe_distribution([0.2, 0.5, 0.3])["order"] == [1, 2, 0]
     for bad, message in [
         ([[0.5, 0.5]], "flat"),
@@ -282,3 +285,20 @@ def test_temper_is_softmax_of_log_probabilities_over_t():
         assert out[3] == 0.0
     with pytest.raises(ValueError):
         temper(p, 0.0)
+
+
+def test_the_cuts_leave_what_the_sampler_draws_from():
+    logits = np.array(LOGITS)
+    for k, p in [(3, None), (None, 0.6), (4, 0.8), (1, None), (None, 1.0)]:
+        shown = temperature_explorer(LOGITS, 0.8, top_k=k, top_p=p)
+        scaled = logits / 0.8
+        if k:
+            scaled = top_k_filter(scaled, k)
+        if p is not None:
+            scaled = top_p_filter(scaled, p)
+        np.testing.assert_allclose(shown["probs"], softmax(scaled), atol=1e-12)
+        assert shown["cut"] == (softmax(scaled) == 0).tolist()
+        # the widget's Sample draws from exactly these: every draw is a kept token
+        drawn = {sample_token(LOGITS, 0.8, seed, top_k=k, top_p=p) for seed in range(60)}
+        assert drawn <= {i for i, c in enumerate(shown["cut"]) if not c}
+    assert sum(temperature_explorer(LOGITS, 1.0, top_k=2)["cut"]) == len(LOGITS) - 2

@@ -7,6 +7,7 @@
 // Config (from the chapter's ::: widget directive):
 //   fn       "lmlab.generation.generation_explorer"
 //   kwargs   {table, prompt: [words], depth, branches, temperature, seed}: the initial settings
+import { readFragment, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
 import { escapeHtml } from "./markup.js";
 
@@ -44,7 +45,7 @@ function stepHtml(s, n, total) {
 
 // The tree as nested lists (a screen reader reads it as such). `path` is the words drawn so far;
 // a node is on it when its parent is and its word is the path's word at its depth.
-function treeHtml(node, path, depth = 0, onPath = true) {
+export function treeHtml(node, path, depth = 0, onPath = true) {
   const children = node.children.map((child) =>
     treeHtml(child, path, depth + 1, onPath && path[depth] === child.word));
   if (node.unshown > 0.0005) {
@@ -131,6 +132,12 @@ export function mount(element, context) {
 
   const announce = (text) => ($(".gx-announce").textContent = text);
 
+  // The settings and the step on screen, in the URL fragment: a link shows the same run.
+  const share = () => writeFragment(context.key, {
+    t: fixed(settings.temperature, 2), depth: settings.depth, branches: settings.branches,
+    seed: settings.seed, step,
+  });
+
   function draw() {
     body.innerHTML = bodyHtml(config, state, shown, step);
     body.dataset.step = String(step);
@@ -140,6 +147,7 @@ export function mount(element, context) {
 
   function showStep() {
     draw();
+    share();
     if (step === 0) return announce("Back at the prompt.");
     const s = state.trace[step - 1];
     announce(`Step ${step}: after ${s.context.at(-1)} the roll ${fixed(s.roll, 3)} picks ${s.word}, ` +
@@ -165,6 +173,7 @@ export function mount(element, context) {
   function request(changes) {
     settings = { ...settings, ...changes };
     $(".gx-t").textContent = fixed(settings.temperature, 2);
+    share();
     compute(settings);
   }
 
@@ -197,8 +206,32 @@ export function mount(element, context) {
     showStep();
   });
 
-  context.ready.then(() => {
+  context.ready.then(async () => {
     status.dataset.state = "live";
     status.textContent = `Live: the tree and the run are computed by ${config.fn} in your browser.`;
+    // A shared link: its settings computed, then its step shown.
+    const shared = readFragment(context.key);
+    if (!Object.keys(shared).length) return;
+    const whole = (value, low, high, fallback) => {
+      const n = Math.floor(Number(value));
+      return Number.isFinite(n) && n >= low && n <= high ? n : fallback;
+    };
+    const t = Number(shared.t);
+    const wanted = {
+      ...settings,
+      temperature: t >= 0.1 && t <= 3 ? t : settings.temperature,
+      depth: whole(shared.depth, 1, 4, settings.depth),
+      branches: whole(shared.branches, 1, 4, settings.branches),
+      seed: whole(shared.seed, 0, 99999, settings.seed),
+    };
+    $(".gx-temperature").value = wanted.temperature;
+    $(".gx-depth").value = wanted.depth;
+    $(".gx-branches").value = wanted.branches;
+    $(".gx-seed").value = wanted.seed;
+    settings = wanted;
+    $(".gx-t").textContent = fixed(wanted.temperature, 2);
+    await compute(wanted);
+    step = whole(shared.step, 0, state.trace.length, 0);
+    showStep();
   });
 }
