@@ -54,7 +54,7 @@ def claims(page: dict) -> list[str]:
     unit = page["bard_vectors"].unit
     pairs = (unit.sum(axis=0) @ unit.sum(axis=0) - len(unit)) / (len(unit) * (len(unit) - 1))
     return [
-        f"The text is {sum(len(p.split()) for p in pieces):,} words",
+        f"Without its rare words the text is {sum(len(p.split()) for p in pieces):,} words long",
         f"two different words have a mean cosine of {fixed(pairs, 2)}",
         f"over\na vocabulary of {V:,} tokens a one-hot vector is {fixed(100 * (V - 1) / V, 3)}% "
         "zeros",
