@@ -11,7 +11,7 @@ import { showError, showLive } from "./status.js";
 import { readFragment, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
 
-const SIZE = 200; // each panel's viewBox is SIZE x SIZE, whatever T
+// Each panel's viewBox is T x T: one unit per cell, so that the markup carries small integers.
 const LIMITS = [4, 64];
 const fixed = (x, digits) => Number(x).toFixed(digits);
 const slopeText = (slope) => `1/${Math.round(1 / slope)}`;
@@ -24,7 +24,6 @@ function panelMax(rows) {
 }
 
 function cellsSvg(rows, T, show) {
-  const c = SIZE / T;
   // scores: one scale per panel; weights: one per row (a row of 40 weights is 40 times paler
   // than a row of one, which would hide where each query looks)
   const panel = panelMax(rows);
@@ -33,7 +32,7 @@ function cellsSvg(rows, T, show) {
     const max = show === "weights" ? panelMax([rows[m]]) : panel;
     for (let n = 0; n <= m; n++) {
       const v = rows[m][n];
-      const at = `x="${fixed(n * c, 2)}" y="${fixed(m * c, 2)}" width="${fixed(c, 2)}" height="${fixed(c, 2)}"`;
+      const at = `x="${n}" y="${m}" width="1" height="1"`;
       if (v === null) { out.push(`<rect ${at} class="pl-none"/>`); continue; }
       const kind = show === "weights" || v >= 0 ? "pl-pos" : "pl-neg";
       // opacity over the panel's background: the colour pair of both themes, no per-cell CSS to resolve
@@ -45,25 +44,21 @@ function cellsSvg(rows, T, show) {
 
 /** The outline of the lower triangle (row m: keys 0..m), the cells a query can see. */
 function staircase(T) {
-  const c = SIZE / T;
   let d = "M0 0";
-  for (let m = 1; m <= T; m++) d += `H${fixed(m * c, 2)}V${fixed(m * c, 2)}`;
+  for (let m = 1; m <= T; m++) d += `H${m}V${m}`;
   return `${d}H0Z`;
 }
 
 function panelSvg(scheme, state, show) {
   const T = state.T;
-  const c = SIZE / T;
-  const rows = scheme[show];
   const edge = state.trained < T
-    ? `<line class="pl-trained" x1="0" x2="${SIZE}" y1="${fixed(state.trained * c, 2)}" y2="${fixed(state.trained * c, 2)}"/>` +
-      `<line class="pl-trained" y1="0" y2="${SIZE}" x1="${fixed(state.trained * c, 2)}" x2="${fixed(state.trained * c, 2)}"/>`
+    ? `<line class="pl-trained" x1="0" x2="${T}" y1="${state.trained}" y2="${state.trained}"/>` +
+      `<line class="pl-trained" y1="0" y2="${T}" x1="${state.trained}" x2="${state.trained}"/>`
     : "";
-  return `<svg class="pl-svg" viewBox="0 0 ${SIZE} ${SIZE}" preserveAspectRatio="none" aria-hidden="true" focusable="false" data-scheme="${scheme.name}">` +
-    `<rect class="pl-future" x="0" y="0" width="${SIZE}" height="${SIZE}"/><path class="pl-past" d="${staircase(T)}"/>` +
-    `${cellsSvg(rows, T, show)}${edge}` +
-    `<rect class="pl-row" x="0" y="0" width="${fixed(c, 2)}" height="${fixed(c, 2)}"/>` +
-    `<rect class="pl-cell" x="0" y="0" width="${fixed(c, 2)}" height="${fixed(c, 2)}"/></svg>`;
+  return `<svg class="pl-svg" viewBox="0 0 ${T} ${T}" preserveAspectRatio="none" aria-hidden="true" focusable="false" data-scheme="${scheme.name}">` +
+    `<rect class="pl-future" x="0" y="0" width="${T}" height="${T}"/><path class="pl-past" d="${staircase(T)}"/>` +
+    `${cellsSvg(scheme[show], T, show)}${edge}` +
+    `<rect class="pl-row" x="0" y="0" width="1" height="1"/><rect class="pl-cell" x="0" y="0" width="1" height="1"/></svg>`;
 }
 
 function panelsHtml(state, show) {
@@ -130,14 +125,13 @@ export function mount(element, context) {
 
   function drawFocus(speak) {
     const started = performance.now();
-    const c = SIZE / state.T;
     for (const row of element.querySelectorAll(".pl-row")) {
-      row.setAttribute("y", fixed(m * c, 2));
-      row.setAttribute("width", fixed((m + 1) * c, 2));
+      row.setAttribute("y", m);
+      row.setAttribute("width", m + 1);
     }
     for (const cell of element.querySelectorAll(".pl-cell")) {
-      cell.setAttribute("x", fixed(n * c, 2));
-      cell.setAttribute("y", fixed(m * c, 2));
+      cell.setAttribute("x", n);
+      cell.setAttribute("y", m);
     }
     $(".pl-readout").innerHTML = readout(state, show, m, n);
     element.dataset.focus = `${m},${n}`;
