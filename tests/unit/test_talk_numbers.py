@@ -1,6 +1,8 @@
 """Every number in the prose of "Talk to a real model", read from the model file and the page's
 own cells (run with the kernel the book uses), and the statements it makes in words."""
 
+import re
+
 import numpy as np
 import pytest
 from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
@@ -16,7 +18,8 @@ GIVENS = [
     "chapter 1's loop", "chapter 1's temperature explorer", "(RoPE, chapter 5)",
     "the GPT of chapter 8", "most open models since 2023", "a 32-bit float",
     "Temperature 0.2 and top-p 0.9",  # the model card's suggestion, as the cell uses them
-    "SmolLM2", "Chapter 4 ended with a promise",
+    "SmolLM2", "Chapter 4 ended with a promise", "a base model does\n(chapter 1)",
+    "after \"17 + 28 =\"", "\"17 + 28 =\" followed by a number",
 ]
 
 # Float32 through 30 layers: CPython's einsum and Pyodide's sum in other orders, and the last
@@ -40,7 +43,10 @@ def claims(page: dict, smollm2) -> list[str]:
     assert kinds == {"Q4_1", "Q8_0"} and TYPES_BY_NAME["Q8_0"][1] == block
     cosine, river, money, stream = page["cosine"], page["river"], page["money"], page["stream"]
     last = config.n_layers
+    small_sum = page["continue_text"]("17 + 28 =").split()[0].rstrip(".")
     return [
+        f"The model writes {small_sum} after \"17 + 28 =\"",
+        f"though the answer is {4738 * 2951:,}",
         f"its {config.n_heads} query heads share\n{config.n_kv_heads} key/value heads",
         f"cosine {fixed(cosine(river[0], money[0]), 3, FLOAT32_MARGIN)}. As",
         f"their cosine has fallen to {fixed(cosine(river[last], money[last]), 3, FLOAT32_MARGIN)}",
@@ -82,6 +88,13 @@ def test_statements_in_words(page, smollm2):
         token = int(sample(model.forward(ids)[-1], temperature=0.2, top_p=0.9, rng=rng))
         starts.add(tokenizer.decode([token]))
     assert starts == {"The", "L"}
+    # Paris and cold as expected; the sum wrong; the product not a number at all
+    said = {text: page["continue_text"](text) for text in
+            ["The Eiffel Tower is in the city of", "The opposite of hot is", "4738 * 2951 ="]}
+    assert said["The Eiffel Tower is in the city of"].startswith(" Paris")
+    assert said["The opposite of hot is"].startswith(" cold")
+    assert re.match(r" \d+ \* \d", said["4738 * 2951 ="])  # another product, not an answer
+    assert page["continue_text"]("17 + 28 =").split()[0].rstrip(".") != str(17 + 28)
     # "drift apart" as the layers read the context; the two banks of water stay closer throughout
     cosine, river, money, stream = page["cosine"], page["river"], page["money"], page["stream"]
     assert cosine(river[0], money[0]) == pytest.approx(1) == cosine(river[0], stream[0])
