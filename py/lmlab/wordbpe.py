@@ -26,8 +26,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 
-from lmlab.bpe import get_pair_counts as get_pair_counts_symbols
-from lmlab.bpe import merge_pair as merge_pair_symbols
+from lmlab import bpe
+from lmlab.bpe import get_pair_counts, merge_pair
 from lmlab.gpt2 import PRETOKENIZER, GPT2Tokenizer
 from lmlab.wordbpe_fast import IncrementalTrainer, RecordedRun
 
@@ -81,9 +81,6 @@ def learn(
     num_merges: int | None = None,
     min_count: int = 2,
     top_n: int = 0,
-    *,
-    get_pair_counts: Callable[[list], dict] = get_pair_counts_symbols,
-    merge_pair: Callable[[list, Pair, Symbol], list] = merge_pair_symbols,
 ) -> Iterator[dict]:
     """Learn merges on a word-frequency table (words are changed in place), one dict per merge:
 
@@ -92,11 +89,11 @@ def learn(
     before this merge, as [(pair, count)], when top_n > 0)}.
 
     Stops after num_merges merges, or when the best pair occurs fewer than min_count times.
-    This is the textbook loop: every step counts every pair of every word again (with
-    get_pair_counts, weighted by the word's count) and merges the best pair in every word that
-    holds it (with merge_pair). wordbpe_fast.IncrementalTrainer learns the same merges without
-    the recount. A dict keeps the order in which pairs were first counted, and max and a stable
-    sort keep the first of equals: that is the tie-break, the pair that occurs first.
+    This is the textbook loop: every step counts every pair of every word again (weighted by
+    the word's count) and merges the best pair in every word that holds it.
+    wordbpe_fast.IncrementalTrainer learns the same merges without the recount. A dict keeps
+    the order in which pairs were first counted, and max and a stable sort keep the first of
+    equals: that is the tie-break, the pair that occurs first.
     """
     done = 0
     while num_merges is None or done < num_merges:
@@ -135,7 +132,7 @@ def encode_piece(piece: str, ranks: dict[Pair, int], level: str = "chars") -> li
         rank, pair = min((ranks.get(p, len(ranks)), p) for p in zip(parts, parts[1:], strict=False))
         if rank == len(ranks):
             break
-        parts = merge_pair_symbols(parts, pair, pair[0] + pair[1])
+        parts = merge_pair(parts, pair, pair[0] + pair[1])
     return parts
 
 
@@ -203,6 +200,7 @@ class OnIds:
         self.theirs_merge = merge_pair
 
     def id_of(self, symbol: Symbol) -> int:
+        """A symbol's id; a symbol not seen before (a merge's new one) gets the next id."""
         if symbol not in self.ids:
             self.ids[symbol] = len(self.symbols)
             self.symbols.append(symbol)
@@ -216,21 +214,24 @@ class OnIds:
         raise ValueError(f"{said}, but {value!r} is not the id of any token here")
 
     def get_pair_counts(self, word: list[Symbol]) -> dict[Pair, int]:
-        ids = [self.ids[s] for s in word]
+        ids = [self.id_of(s) for s in word]
         counts = self.theirs_count(ids)
         said = f"get_pair_counts({ids}) returned {counts!r}"
         if not isinstance(counts, dict):
             raise TypeError(f"{said}: it should return a dict {{(a, b): count}}")
+        neighbours = set(zip(ids, ids[1:], strict=False))
         pairs = {}
         for pair, times in counts.items():
-            if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(times, int)):
+            if not (isinstance(pair, tuple) and isinstance(times, int) and times > 0):
                 raise TypeError(f"{said}: each key should be a pair (a, b), each value a count")
+            if pair not in neighbours:
+                raise ValueError(f"{said}, but {pair!r} are not neighbours in that list")
             pairs[self.symbol(pair[0], said), self.symbol(pair[1], said)] = times
         return pairs
 
     def merge_pair(self, word: list[Symbol], pair: Pair, new: Symbol) -> list[Symbol]:
-        ids = [self.ids[s] for s in word]
-        args = (ids, (self.ids[pair[0]], self.ids[pair[1]]), self.id_of(new))
+        args = ([self.id_of(s) for s in word], (self.ids[pair[0]], self.ids[pair[1]]),
+                self.id_of(new))
         merged = self.theirs_merge(*args)
         said = "merge_pair({}, {}, {}) returned {!r}".format(*args, merged)
         if not isinstance(merged, list):
@@ -259,11 +260,11 @@ def bpe_visualizer(text: str, level: str = "chars", num_merges: int = 100,
     num_tokens, compression}], mine} with every symbol shown as text (see show()).
     Step 0 is the start; steps[k]["top"] are the pair counts that choose merge k + 1.
 
-    By default the merges come from the background's IncrementalTrainer (built once), copied and
-    given the word counts of the reader's text. With a reader's get_pair_counts and/or
-    merge_pair (exercise functions on integer ids, see OnIds) the textbook learn runs on them
-    instead, and mine = {"first_difference": the first step whose merge differs from lmlab's,
-    or None}; otherwise mine is None.
+    By default the merges come from the background's RecordedRun (trained once) plus the word
+    counts of the reader's text. With a reader's get_pair_counts and/or merge_pair (exercise
+    functions on integer ids, see OnIds) an IncrementalTrainer counts and merges with them
+    instead (ties are still broken by lmlab's rule), and mine = {"first_difference": the first
+    step whose merge differs from lmlab's, or None}; otherwise mine is None.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be 'chars' or 'bytes', got {level!r}")
@@ -281,20 +282,19 @@ def bpe_visualizer(text: str, level: str = "chars", num_merges: int = 100,
     distinct = len(table.words) + sum(tuple(word) not in table.index for word in added_words)
     # One merge more than shown: its "top" table is the pair counts of the last state.
     lmlab_merges = run.learn(added_words, added_counts, num_merges + 1, min_count=2, top_n=top_n)
-    merge_text = merge_pair_symbols
+    merge_text = bpe.merge_pair  # (merge_pair is the reader's here)
     if get_pair_counts is None and merge_pair is None:
         merges = list(lmlab_merges)
         mine = None
     else:
         theirs = OnIds(base, get_pair_counts, merge_pair)
+        own = (get_pair_counts and theirs.get_pair_counts, merge_pair and theirs.merge_pair)
+        everything = _background_pieces(corpus_chars) + added
+        trainer = IncrementalTrainer([to_symbols(piece, level) for piece in everything],
+                                     list(everything.values()), *own)
+        merges = list(trainer.learn(num_merges + 1, min_count=2, top_n=top_n))
         if merge_pair is not None:
             merge_text = theirs.merge_pair
-        everything = _background_pieces(corpus_chars) + added
-        merges = list(learn(
-            [to_symbols(piece, level) for piece in everything], list(everything.values()),
-            num_merges + 1, min_count=2, top_n=top_n, merge_pair=merge_text,
-            get_pair_counts=get_pair_counts_symbols if get_pair_counts is None
-            else theirs.get_pair_counts))
         mine = {"first_difference": first_difference(
             [merge["pair"] for merge in merges[:num_merges]],
             [merge["pair"] for merge in lmlab_merges][:num_merges])}

@@ -16,7 +16,7 @@ text (words in order of first appearance, then position inside the word).
 """
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 
 Symbol = Hashable  # a character or a one-byte `bytes` (wordbpe), joined by + when merged
 Pair = tuple[Symbol, Symbol]
@@ -65,7 +65,13 @@ class IncrementalTrainer:
     one lookup away.
     """
 
-    def __init__(self, words: Sequence[Sequence[Symbol]], counts: Sequence[int]) -> None:
+    def __init__(self, words: Sequence[Sequence[Symbol]], counts: Sequence[int],
+                 get_pair_counts: Callable[[list], dict] | None = None,
+                 merge_pair: Callable[[list, Pair, Symbol], list] | None = None) -> None:
+        # Someone else's functions (a reader's, in the BpeVisualizer) to count and merge with.
+        # With either, each word a merge changes is merged by merge_pair and counted again in
+        # full, before and after, by get_pair_counts (lmlab.bpe's where only one is given).
+        self.own = (get_pair_counts, merge_pair)
         self.words: list[list] = []
         self.counts: list[int] = []
         self.index: dict[tuple, int] = {}  # a word's original symbols -> its place in words
@@ -88,6 +94,7 @@ class IncrementalTrainer:
         twin.by_count = defaultdict(set, {c: set(ps) for c, ps in self.by_count.items() if ps})
         twin.num_tokens, twin.best_count = self.num_tokens, self.best_count
         twin.merges = list(self.merges)
+        twin.own = self.own
         return twin
 
     def add_words(self, words: Sequence[Sequence[Symbol]], counts: Sequence[int]) -> None:
@@ -107,10 +114,29 @@ class IncrementalTrainer:
                 self.counts.append(0)
             self.counts[w] += count
             self.num_tokens += len(self.words[w]) * count
-            for pair in zip(self.words[w], self.words[w][1:], strict=False):
-                self._change(pair, count)
+            counted = self._count_pairs(self.words[w])
+            for pair, times in counted.items():
+                self._change(pair, times * count)
                 self.where.setdefault(pair, set()).add(w)
         self.best_count = max(self.totals.values(), default=0)
+
+    def _count_pairs(self, word: list) -> dict[Pair, int]:
+        if self.own[0] is not None:
+            return self.own[0](word)
+        counted: dict[Pair, int] = {}
+        for pair in zip(word, word[1:], strict=False):
+            counted[pair] = counted.get(pair, 0) + 1
+        return counted
+
+    def _merge_counting_again(self, word: list, pair: Pair, new: Symbol, weight: int,
+                              changes: dict[Pair, int]) -> list:
+        """merge_word's result, the slow way: merge, then count the whole word again."""
+        merged = self.own[1](word, pair, new) if self.own[1] else merge_word(word, pair, new)
+        before, after = self._count_pairs(word), self._count_pairs(merged)
+        for changed in before.keys() | after.keys():
+            changes[changed] = changes.get(changed, 0) + weight * (
+                after.get(changed, 0) - before.get(changed, 0))
+        return merged
 
     def _change(self, pair: Pair, by: int) -> None:
         """Change a pair's total by ``by``, moving it to the bucket of its new count."""
@@ -170,13 +196,15 @@ class IncrementalTrainer:
         new = pair[0] + pair[1]
         self.merges.append(pair)
         changes: dict[Pair, int] = {}
+        ours = self.own == (None, None)
+        merge = merge_word if ours else self._merge_counting_again
         for w in self.where[pair].copy():
             word, count = self.words[w], self.counts[w]
-            merged = merge_word(word, pair, new, count, changes)
+            merged = merge(word, pair, new, count, changes)
             self.num_tokens -= (len(word) - len(merged)) * count
             self.words[w] = merged
             for made in zip(merged, merged[1:], strict=False):
-                if new in made:
+                if new in made or not ours:  # (only pairs with the new symbol are new)
                     self.where.setdefault(made, set()).add(w)
         for changed, by in changes.items():
             if by:
