@@ -121,7 +121,8 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(browser, base: str, inputs: int, scenarios: list[tuple]) -> tuple[list[tuple], list[float]]:
+def measure(browser, base: str, inputs: int,
+            scenarios: list[tuple]) -> tuple[list[tuple], list[float]]:
     rows, round_trips = [], []
     for chapter in dict.fromkeys(chapter for chapter, *_ in scenarios):
         context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -205,8 +205,8 @@ def test_incremental_trainer_on_shakespeare_equals_the_textbook_loop():
 def test_merge_word_reports_how_every_pair_count_changed(word, left, right):
     merged = wordbpe_fast.merge_word(word, (left, right), left + right, 3, changes := {})
     assert merged == merge_pair(word, (left, right), left + right)
-    before = Counter(zip(word, word[1:]))
-    after = Counter(zip(merged, merged[1:]))
+    before = Counter(zip(word, word[1:], strict=False))
+    after = Counter(zip(merged, merged[1:], strict=False))
     for pair in before.keys() | after.keys() | changes.keys():
         assert changes.get(pair, 0) == 3 * (after[pair] - before[pair])
 
@@ -253,3 +253,96 @@ def test_each_trainer_matches_tiktokens_educational_trainer(trainer):
     theirs = sorted((rank, token) for token, rank in ranks.items() if rank >= 256)
     steps, _ = learned(TRAINERS[trainer], text, "bytes", 40, min_count=1, top_n=0)
     assert [a + b for a, b in (m["pair"] for m in steps)] == [token for _, token in theirs]
+
+
+# The BpeVisualizer on a reader's own get_pair_counts and merge_pair (chapter 3's exercises).
+
+def exercise_get_pair_counts(ids):
+    counts = {}
+    for pair in zip(ids, ids[1:], strict=False):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def exercise_merge_pair(ids, pair, new_id):
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+def once_per_word(word):
+    """A mistaken get_pair_counts: each pair counted once per word, however often it occurs."""
+    return dict.fromkeys(zip(word, word[1:], strict=False), 1)
+
+
+def recount_with(get_pair_counts, words, counts, num_merges):
+    """The reference: every pair of every word counted again at every step with the given
+    function, the most frequent taken, the first of equals in text order."""
+    merges = []
+    for _ in range(num_merges):
+        totals, first = {}, {}
+        for w, (word, count) in enumerate(zip(words, counts, strict=True)):
+            for pair, times in get_pair_counts(word).items():
+                totals[pair] = totals.get(pair, 0) + times * count
+                first.setdefault(pair, (w, next(i for i in range(len(word) - 1)
+                                                if (word[i], word[i + 1]) == pair)))
+        if not totals or max(totals.values()) < 2:
+            break
+        best = min(totals, key=lambda p: (-totals[p], first[p]))
+        merges.append((best, totals[best]))
+        words = [merge_pair(word, best, best[0] + best[1]) for word in words]
+    return merges
+
+
+@pytest.mark.parametrize("level", ["chars", "bytes"])
+def test_a_trainer_on_someone_elses_counting_equals_recounting_with_it(level):
+    words, counts = wordbpe.piece_table(PROSE, level)
+    trainer = wordbpe_fast.IncrementalTrainer(words, counts, get_pair_counts=once_per_word)
+    learned = [(m["pair"], m["count"]) for m in trainer.learn(40)]
+    assert learned == recount_with(once_per_word, words, counts, 40)
+    assert learned != [(m["pair"], m["count"]) for m in wordbpe_fast.learn(words, counts, 40)]
+
+
+@pytest.mark.parametrize("level", ["chars", "bytes"])
+def test_the_visualizer_on_the_exercise_solutions_equals_lmlabs(level):
+    text = 'unhappiness and print("hello") hello hello'
+    ours = wordbpe.bpe_visualizer(text, level, num_merges=40)
+    for theirs in [{"get_pair_counts": exercise_get_pair_counts},
+                   {"merge_pair": exercise_merge_pair},
+                   {"get_pair_counts": exercise_get_pair_counts,
+                    "merge_pair": exercise_merge_pair}]:
+        mine = wordbpe.bpe_visualizer(text, level, num_merges=40, **theirs)
+        assert mine.pop("mine") == {"first_difference": None}
+        assert ours.pop("mine", None) is None
+        assert mine == ours
+
+
+def test_the_visualizer_says_where_a_readers_merges_first_differ():
+    def first_only(ids, pair, new_id):  # merges only the first occurrence in each word
+        for i in range(len(ids) - 1):
+            if (ids[i], ids[i + 1]) == pair:
+                return ids[:i] + [new_id] + ids[i + 2:]
+        return list(ids)
+
+    text = "mississippi lulled hohoho"
+    ours = [s["pair"] for s in wordbpe.bpe_visualizer(text, num_merges=60)["steps"][1:]]
+    mine = wordbpe.bpe_visualizer(text, num_merges=60, merge_pair=first_only)
+    theirs = [s["pair"] for s in mine["steps"][1:]]
+    k = mine["mine"]["first_difference"]
+    assert k is not None and ours[: k - 1] == theirs[: k - 1] and ours[k - 1] != theirs[k - 1]
+
+
+def test_a_readers_function_that_returns_the_wrong_thing_is_named_readably():
+    not_a_dict = r"get_pair_counts\(\[.*\]\) returned \[.*should return a dict"
+    with pytest.raises(TypeError, match=not_a_dict):
+        wordbpe.bpe_visualizer("hi", get_pair_counts=lambda ids: [*zip(ids, ids[1:], strict=False)])
+    with pytest.raises(ValueError, match="not neighbours"):
+        wordbpe.bpe_visualizer("hi", get_pair_counts=lambda ids: {(ids[0], ids[0]): 1})
+    with pytest.raises(ValueError, match=r"returned \[.*9999\], but 9999 is not the id"):
+        wordbpe.bpe_visualizer("hi", merge_pair=lambda ids, pair, new: [*ids, 9999])
