@@ -128,9 +128,10 @@ def train(text: str, num_merges: int | None = None, level: str = "chars",
 def encode_piece(piece: str, ranks: dict[Pair, int], level: str = "chars") -> list[Symbol]:
     """One piece's tokens: merge the adjacent pair of lowest rank until no known pair is left."""
     parts = to_symbols(piece, level)
+    unknown = len(ranks)
     while len(parts) > 1:
-        rank, pair = min((ranks.get(p, len(ranks)), p) for p in zip(parts, parts[1:], strict=False))
-        if rank == len(ranks):
+        pair = min(zip(parts, parts[1:], strict=False), key=lambda p: ranks.get(p, unknown))
+        if pair not in ranks:
             break
         parts = merge_pair(parts, pair, pair[0] + pair[1])
     return parts
@@ -319,7 +320,7 @@ def bpe_visualizer(text: str, level: str = "chars", num_merges: int = 100,
             "tied": leader and [[show(a), show(b)] for a, b in leader["tied"]],
             "vocab_size": len(base) + k,
             "corpus_tokens": merges[k - 1]["num_tokens"] if k else start_tokens,
-            "tokens": [show(token) for token in tokens],
+            "tokens": tokens if level == "chars" else [show(token) for token in tokens],
             "merged_at": [i for i, t in enumerate(tokens) if made and t == made[0] + made[1]],
             "num_tokens": len(tokens),
             "compression": 1 - len(tokens) / text_symbols if text_symbols else 0.0,

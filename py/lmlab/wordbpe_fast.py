@@ -245,7 +245,7 @@ class RecordedRun:
     """
 
     def __init__(self, trainer: IncrementalTrainer, num_merges: int, head: int = 16,
-                 every: int = 10) -> None:
+                 every: int = 5) -> None:
         self.start = trainer.copy()  # untrained
         self.head = head
         self.steps: list[tuple] = []  # (ranked head, merged pair, totals it changed, tokens)
