@@ -187,6 +187,14 @@ def _background_run(corpus_chars: int, level: str, num_merges: int, top_n: int) 
     return RecordedRun(trainer, num_merges, head=top_n + 10)
 
 
+def prepare_visualizer(level: str = "chars", num_merges: int = 100, corpus_chars: int = 10_000,
+                       top_n: int = 6) -> None:
+    """Train the background once now (see _background_run), so that the reader's first keystroke
+    in the BpeVisualizer costs what the later ones cost. The widget calls it when Python is
+    ready."""
+    _background_run(corpus_chars, level, num_merges + 1, top_n)
+
+
 class OnIds:
     """A reader's get_pair_counts and merge_pair, written for lists of integer ids as chapter 3's
     exercise asks, used on symbols: each symbol is numbered as the exercise numbers it (a byte

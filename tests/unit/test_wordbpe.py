@@ -346,3 +346,12 @@ def test_a_readers_function_that_returns_the_wrong_thing_is_named_readably():
         wordbpe.bpe_visualizer("hi", get_pair_counts=lambda ids: {(ids[0], ids[0]): 1})
     with pytest.raises(ValueError, match=r"returned \[.*9999\], but 9999 is not the id"):
         wordbpe.bpe_visualizer("hi", merge_pair=lambda ids, pair, new: [*ids, 9999])
+
+
+def test_preparing_the_visualizer_trains_the_background_its_first_call_uses():
+    wordbpe._background_run.cache_clear()
+    wordbpe.prepare_visualizer("bytes", num_merges=7, corpus_chars=2000)
+    assert wordbpe._background_run.cache_info().misses == 1
+    wordbpe.bpe_visualizer("hello", "bytes", num_merges=7, corpus_chars=2000)
+    info = wordbpe._background_run.cache_info()
+    assert info.misses == 1 and info.hits == 1

@@ -292,5 +292,8 @@ export function mount(element, context) {
   context.ready.then(() => {
     if (mine) mine.disabled = false;
     showLive(element, `Live: the merges are learned by ${config.fn} in your browser.`);
+    // Python trains the background text once, now, rather than on the reader's first keystroke.
+    const { level, num_merges, corpus_chars } = config.kwargs;
+    context.call("lmlab.wordbpe.prepare_visualizer", [], { level, num_merges, corpus_chars });
   });
 }
