@@ -220,13 +220,16 @@ def test_recorded_run_plus_words_equals_training_everything(table, extra, level,
     words, counts = wordbpe.piece_table(table, level)
     run = wordbpe_fast.RecordedRun(wordbpe_fast.IncrementalTrainer(words, counts), 25,
                                    head=top_n + 2, every=every)
-    added = Counter(wordbpe.split_pieces(extra))
-    added_words = [wordbpe.to_symbols(piece, level) for piece in added]
-    followed = list(run.learn(added_words, list(added.values()), 25, top_n=top_n))
-    everything = Counter(wordbpe.split_pieces(table)) + added
-    plain = list(wordbpe.learn([wordbpe.to_symbols(piece, level) for piece in everything],
-                               list(everything.values()), 25, top_n=top_n))
-    assert followed == plain
+    # The same recording serves one text after another (its snapshots share their sets with
+    # the trainers copied from them, which must leave them as they were).
+    for text in (extra, extra[::-1], extra):
+        added = Counter(wordbpe.split_pieces(text))
+        added_words = [wordbpe.to_symbols(piece, level) for piece in added]
+        followed = list(run.learn(added_words, list(added.values()), 25, top_n=top_n))
+        everything = Counter(wordbpe.split_pieces(table)) + added
+        plain = list(wordbpe.learn([wordbpe.to_symbols(piece, level) for piece in everything],
+                                   list(everything.values()), 25, top_n=top_n))
+        assert followed == plain
 
 
 def test_recorded_run_follows_the_recording_when_the_words_change_nothing():
