@@ -1,7 +1,7 @@
 """Builds the static site into _site/: the lmlab wheel, self-hosted Pyodide + numpy, the bundled
 runtime, and every chapter rendered with its cells' outputs.
 
-    python build/make_site.py [--out _site]
+    python build/make_site.py [--out _site] [--chapters web/chapters]
 
 A rebuild with nothing changed reuses what it can (copies only changed files, caches cell
 outputs by content) and needs no network.
@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 REPO = Path(__file__).resolve().parent.parent
 WEB = REPO / "web"
 CACHE = REPO / ".cache"
+CHAPTERS = WEB / "chapters"  # the book's chapters, NN-slug.md, in the order of their names
 
 
 def step(message: str) -> None:
@@ -101,12 +102,12 @@ def vendor_pyodide(dest: Path) -> None:
     vendor.site_lock(shipped, dest / "pyodide-lock.json")
 
 
-def warm_modules() -> list[str]:
+def warm_modules(chapter_dir: Path) -> list[str]:
     """The modules the worker imports before it says "Python ready", so that a widget's first
     call is as quick as its later ones: numpy (every chapter's cells use it) and the module of
     every function a widget of the book calls."""
     modules = {"numpy"}
-    for path in (WEB / "chapters").glob("*.md"):
+    for path in chapter_dir.glob("*.md"):
         for widget in chapters.load(path).widgets:
             module, _, _ = widget["config"].get("fn", "").rpartition(".")
             if module:
@@ -114,14 +115,14 @@ def warm_modules() -> list[str]:
     return sorted(modules)
 
 
-def bundle_runtime(assets: Path) -> str:
+def bundle_runtime(assets: Path, chapter_dir: Path) -> str:
     """Bundles the runtime into assets/; returns the script every page inlines in its <head>
     (start-early.js, which starts the Python worker before anything else is fetched)."""
     step("bundling the runtime (esbuild)")
     esbuild = REPO / "node_modules" / ".bin" / "esbuild"
     common = ["--bundle", "--minify", "--sourcemap", "--target=es2022", "--loader:.py=text",
               "--legal-comments=linked", "--log-level=warning",
-              f"--define:WARM_MODULES={json.dumps(warm_modules())}"]
+              f"--define:WARM_MODULES={json.dumps(warm_modules(chapter_dir))}"]
     # page.js splits: the editor (CodeMirror) becomes a chunk of its own, loaded when a cell
     # first needs it, so the entry that starts the Python worker stays small.
     for old in (assets / "chunks").glob("*"):
@@ -137,7 +138,7 @@ def bundle_runtime(assets: Path) -> str:
         copy_if_changed(font, assets / "katex" / "fonts" / font.name)
     early = subprocess.run([str(esbuild), str(WEB / "runtime/start-early.js"), "--bundle",
                             "--minify", "--format=iife", "--target=es2022", "--log-level=warning",
-                            f"--define:WARM_MODULES={json.dumps(warm_modules())}"],
+                            f"--define:WARM_MODULES={json.dumps(warm_modules(chapter_dir))}"],
                            check=True, capture_output=True, text=True).stdout
     return inlinable(early.strip(), "start-early.js")
 
@@ -203,14 +204,14 @@ def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
     return markup
 
 
-def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
+def render_pages(out: Path, start_script: str, chapter_dir: Path) -> list[chapters.Chapter]:
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape())
     env.globals["start_script"] = Markup(start_script)
     # The book's own styles (11 KB) are inlined: two fewer requests before the first paint.
     css = "\n".join(p.read_text() for p in sorted((WEB / "styles").glob("*.css")))
     env.globals["page_css"] = Markup(inlinable(css, "web/styles"))
     template = env.get_template("page.html")
-    book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
+    book = [chapters.load(path) for path in sorted(chapter_dir.glob("*.md"))]
     env.globals["contents"] = [
         {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug} for c in book
     ]
@@ -298,14 +299,14 @@ class Markup(str):
         return self
 
 
-def build(out: Path) -> None:
+def build(out: Path, chapter_dir: Path = CHAPTERS) -> None:
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     vendor_pyodide(out / "pyodide")
-    start_script = bundle_runtime(out / "assets")
+    start_script = bundle_runtime(out / "assets", chapter_dir)
     copy_if_changed(WEB / "sw.js", out / "sw.js")
     (out / ".nojekyll").write_text("")
-    render_pages(out, start_script)
+    render_pages(out, start_script, chapter_dir)
     step("indexing the pages for search (Pagefind)")
     indexed = subprocess.run(["node", str(REPO / "build" / "search_index.mjs"), str(out)],
                              check=True, capture_output=True, text=True)
@@ -316,4 +317,7 @@ def build(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "_site")
-    build(parser.parse_args().out.resolve())
+    parser.add_argument("--chapters", type=Path, default=CHAPTERS,
+                        help="the folder of chapters to build (default: web/chapters)")
+    args = parser.parse_args()
+    build(args.out.resolve(), args.chapters.resolve())

@@ -305,6 +305,17 @@ NONFINITE = "$float"
 def to_json(value: object) -> object:
     """Values as JSON data: numpy arrays and scalars to lists and numbers, tuples to lists, dicts
     recursively, and each non-finite float to {"$float": "Infinity" | "-Infinity" | "NaN"}."""
+    # Plain Python values first, by their exact type: a widget's answer is mostly strings, ints
+    # and lists of them (the BPE visualizer's, thousands), and asking each for a `tolist`
+    # attribute it does not have costs more than the rest. Subclasses (numpy's float64 is a
+    # float) take the general path below, as before.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is list or kind is tuple:
+        return [to_json(v) for v in value]
+    if kind is dict:
+        return {str(k): to_json(v) for k, v in value.items()}
     if hasattr(value, "tolist"):
         kind = getattr(getattr(value, "dtype", None), "kind", None)
         if kind in ("b", "i", "u") or (kind == "f" and sys.modules["numpy"].isfinite(value).all()):
