@@ -7,6 +7,7 @@ import { bindContentsToggle, trackSections } from "./contents.js";
 import { mountExercises } from "./exercise.js";
 import { ensureIsolation } from "./isolation.js";
 import { downloadNotebook } from "./notebook.js";
+import { Offline } from "./offline.js";
 import { Python } from "./python.js";
 import { enableRouter } from "./router.js";
 import { bindSearch } from "./search.js";
@@ -149,11 +150,13 @@ async function main() {
   bindThemeSwitch();
   bindContentsToggle();
   bindSearch(siteRoot);
+  const offline = new Offline(python, siteRoot, () => pageDataFiles(siteRoot));
   let page = new Page(python);
-  globalThis.lmlab = { python, get page() { return page; } }; // for the curious reader's console, and tests
+  globalThis.lmlab = { python, offline, get page() { return page; } }; // for the curious reader's console, and tests
   enableRouter(() => {
     page.leave();
     page = new Page(python);
+    offline.pageChanged();
   });
 }
 
