@@ -115,11 +115,19 @@ self.addEventListener("message", (event) => {
   }
 });
 
+// Pyodide's wasm is left to the browser while the network answers (web/runtime/kept-copy.js
+// says why); with none, the Python worker asks for the kept copy with this query.
+const ASK_KEPT = "lmlab-kept";
+
 // The kept copy a request is for, or null. A folder is its index.html; a page's query is not
 // part of it.
 function keptUrl(request) {
   const url = new URL(request.url);
-  if (request.mode === "navigate") {
+  if (url.searchParams.has(ASK_KEPT)) {
+    url.search = "";
+  } else if (url.pathname.endsWith(".wasm")) {
+    return null;
+  } else if (request.mode === "navigate") {
     url.search = "";
     if (url.pathname.endsWith("/")) url.pathname += "index.html";
   }

@@ -13,7 +13,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import BOOT_TIMEOUT, cell, run_all_and_compare_with_built, run_cell, set_code, wait_ready_state
+from conftest import (
+    BOOT_TIMEOUT,
+    cell,
+    run_all_and_compare_with_built,
+    run_cell,
+    set_code,
+    wait_ready_state,
+)
 from serve_site import Handler
 
 CHAPTER1 = "01-what-is-a-language-model"
@@ -105,8 +112,13 @@ def test_a_visited_chapter_reloads_and_runs_with_no_network(book, context, isola
     wait_ready_offline(page)
 
     go_offline(context, server)
+    asked = []
+    page.on("request", lambda r: "lmlab-kept" in r.url and asked.append(r.url))
     page.goto(server.url + f"{CHAPTER1}.html")
     wait_ready_state(page)
+    # Pyodide's wasm is left to the browser's HTTP cache while there is a network; with none,
+    # the Python worker asked the service worker for its kept copy.
+    assert asked == [server.url + "pyodide/pyodide.asm.wasm?lmlab-kept="]
     # Where the server sends no headers, the kept page is served with them: Stop still works.
     assert page.evaluate("crossOriginIsolated")
     run_all_and_compare_with_built(page)
