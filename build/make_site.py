@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import html
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -213,7 +214,8 @@ def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
     template = env.get_template("page.html")
     book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
     env.globals["contents"] = [
-        {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug} for c in book
+        {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug,
+         "progress": Markup(exercise_progress(c))} for c in book
     ]
     published: set[str] = set()
     for i, chapter in enumerate(book):
@@ -277,10 +279,21 @@ def credits_body() -> str:
     )
 
 
+def exercise_progress(chapter: chapters.Chapter) -> str:
+    """Where the page shows how many of the chapter's exercises the reader has passed
+    (web/runtime/progress.js fills it in), or "" for a chapter without exercises."""
+    total = len(re.findall(r"^::::\s*exercise\s", chapter.source, re.MULTILINE))
+    if not total:
+        return ""
+    noun = "exercise" if total == 1 else "exercises"
+    return (f'<span class="exercise-progress" data-progress="{chapter.slug}" '
+            f'data-total="{total}" data-passed="0">{total} {noun}</span>')
+
+
 def index_body(book: list[chapters.Chapter]) -> str:
     items = "\n".join(
         f'<li><a href="{c.slug}.html" data-nav>{html.escape(c.title)}</a>'
-        f'<p>{html.escape(c.meta.get("summary", ""))}</p></li>'
+        f'<p>{html.escape(c.meta.get("summary", ""))}</p>{exercise_progress(c)}</li>'
         for c in book
     )
     return (
@@ -300,10 +313,10 @@ class Markup(str):
 
 
 # The service worker's offline copy of the book (web/sw.js): every file of the site a visit may need
-# except the data sets (the worker keeps those of the chapters read, web/runtime/data-files.js),
-# the notebooks and source maps. The build's id is the hash of them all, written into every page
+# except the data sets (the worker keeps those of the chapters read, web/runtime/data-files.js)
+# and source maps. The build's id is the hash of them all, written into every page
 # and into sw.js: a new deploy is a new sw.js, which the browser installs as a new version.
-OFFLINE_SKIP_DIRS = {"data", "notebooks", "_bench"}
+OFFLINE_SKIP_DIRS = {"data", "_bench"}
 OFFLINE_SKIP_SUFFIXES = {".map", ".txt", ".mjs"}
 BUILD_MARK = "__LMLAB_BUILD__"
 
