@@ -239,10 +239,13 @@ def headerless_round(playwright, plain_base: str) -> dict:
         page = context.new_page()
         cold = load_through_reload(page, plain_base + f"{CHAPTER}.html")
         reloads = page.evaluate("performance.getEntriesByType('navigation')[0].type")
+        reload_at = page.evaluate(
+            "performance.timeOrigin - Number(sessionStorage.getItem('bench:start'))")
         wait_ready_offline(page)
         warm = load_through_reload(page, plain_base + f"{CHAPTER}.html")
         context.close()
-        return {"cold": cold, "warm": warm, "reloaded": reloads == "reload"}
+        return {"cold": cold, "warm": warm, "reloaded": reloads == "reload",
+                "reload_at": reload_at if reloads == "reload" else None}
 
 
 def bare_headerless_round(playwright, plain_base: str) -> dict:
@@ -267,6 +270,9 @@ def report_headerless(ours: list[dict], bare: list[dict]) -> None:
                  "rounds)") if kind == "cold" else ""
         print(f"  {kind} first navigation -> first cell result: {mine / 1000:.2f} s, bare "
               f"{theirs / 1000:.2f} s, {mine / theirs:.2f}x ({verdict} <= {bar:.2f}x){extra}")
+    reloads = [r["reload_at"] for r in ours if r["reload_at"] is not None]
+    if reloads:
+        print(f"  the reload began {med(reloads):.0f} ms after the first navigation (median)")
 
 
 def fresh_context(playwright, profile: str):
