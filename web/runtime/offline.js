@@ -3,6 +3,8 @@
 // status area when the book and this chapter's data are kept. Offers the reader a newer edition
 // when one has been deployed and downloaded, and never mixes editions: a page and its runtime
 // come from the same build.
+import { registerServiceWorker } from "./isolation.js";
+
 const DATA_CACHE = "lmlab-data"; // where the Python worker keeps the data sets (data-files.js)
 const DATA_PATIENCE_MS = 60_000; // the data may still be arriving when Python is ready
 
@@ -45,14 +47,13 @@ export class Offline {
     this.notices = document.getElementById("notices");
     this.build = buildOf(document);
     this.bookKept = false;
-    if (!("serviceWorker" in navigator) || location.protocol === "file:" || !this.build) return;
+    if (!this.build) return;
     whenReady(python).then(idle).then(() => this.keep()).catch(() => {});
   }
 
   async keep() {
-    const registration = await navigator.serviceWorker.register(new URL("sw.js", this.siteRoot), {
-      scope: this.siteRoot.pathname,
-    });
+    const registration = await registerServiceWorker(this.siteRoot);
+    if (!registration) return;
     this.watchUpdates(registration);
     const { active } = await navigator.serviceWorker.ready;
     const reply = await ask(active, { type: "keep-book" });

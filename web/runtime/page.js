@@ -5,7 +5,6 @@
 import { Cell } from "./cell.js";
 import { bindContentsToggle, trackSections } from "./contents.js";
 import { mountExercises } from "./exercise.js";
-import { ensureIsolation } from "./isolation.js";
 import { downloadNotebook } from "./notebook.js";
 import { Offline } from "./offline.js";
 import { Python } from "./python.js";
@@ -128,7 +127,6 @@ function buildEditorsOnScreen(cells) {
 // starts at once, and the cells and widgets are brought to life once they exist.
 async function main() {
   performance.mark("lmlab:page-script"); // for the boot benchmark
-  if (!(await ensureIsolation(siteRoot))) return; // the page reloads under the service worker
   const python = new Python(siteRoot);
   if (document.readyState === "loading") {
     await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
