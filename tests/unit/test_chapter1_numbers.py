@@ -15,7 +15,7 @@ CHAPTER = load(PATH)
 
 GIVENS = [
     "offers three guesses: *5*, *a*, *10*",
-    "Chapter 2", "Chapter 3", "Chapter 9",
+    "Chapter 2", "Chapter 3", "Chapter 9", "(90-talk-to-a-real-model.html)",
     "$$P(x_t \\mid x_1, x_2, \\dots, x_{t-1})$$",
     "\\sum_{j=1}^{V}",
     'continue "2 + 3 =" may well answer "23"',

@@ -38,5 +38,7 @@ export const fromWorker = {
   input: (id, prompt) => ({ type: "input", id, prompt }),
   done: (id, ok) => ({ type: "done", id, ok }),
   result: (id, reply) => ({ type: "result", id, reply }),
+  // a data file on its way (bytes received of total), for a page that shows the download
+  dataProgress: (file, received, total) => ({ type: "data-progress", file, received, total }),
   fatal: (message) => ({ type: "fatal", message }),
 };
