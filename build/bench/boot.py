@@ -270,6 +270,11 @@ def report_headerless(ours: list[dict], bare: list[dict]) -> None:
                  "rounds)") if kind == "cold" else ""
         print(f"  {kind} first navigation -> first cell result: {mine / 1000:.2f} s, bare "
               f"{theirs / 1000:.2f} s, {mine / theirs:.2f}x ({verdict} <= {bar:.2f}x){extra}")
+    # Each round measures both sides back to back: on a busy machine the median of the rounds'
+    # own ratios is steadier than the ratio of the medians.
+    paired = [r["cold"] / b["cold"] for r, b in zip(ours, bare, strict=True)]
+    print(f"  cold, each round's own ratio: {', '.join(f'{x:.2f}' for x in paired)} "
+          f"(median {med(paired):.2f}x)")
     reloads = [r["reload_at"] for r in ours if r["reload_at"] is not None]
     if reloads:
         print(f"  the reload began {med(reloads):.0f} ms after the first navigation (median)")
