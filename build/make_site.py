@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import html
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -207,13 +208,15 @@ def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
 def render_pages(out: Path, start_script: str, chapter_dir: Path) -> list[chapters.Chapter]:
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape())
     env.globals["start_script"] = Markup(start_script)
+    env.globals["build_id"] = BUILD_MARK  # stamped once every file exists (stamp_build)
     # The book's own styles (11 KB) are inlined: two fewer requests before the first paint.
     css = "\n".join(p.read_text() for p in sorted((WEB / "styles").glob("*.css")))
     env.globals["page_css"] = Markup(inlinable(css, "web/styles"))
     template = env.get_template("page.html")
     book = [chapters.load(path) for path in sorted(chapter_dir.glob("*.md"))]
     env.globals["contents"] = [
-        {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug} for c in book
+        {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug,
+         "progress": Markup(exercise_progress(c))} for c in book
     ]
     published: set[str] = set()
     for i, chapter in enumerate(book):
@@ -277,10 +280,21 @@ def credits_body() -> str:
     )
 
 
+def exercise_progress(chapter: chapters.Chapter) -> str:
+    """Where the page shows how many of the chapter's exercises the reader has passed
+    (web/runtime/progress.js fills it in), or "" for a chapter without exercises."""
+    total = len(re.findall(r"^::::\s*exercise\s", chapter.source, re.MULTILINE))
+    if not total:
+        return ""
+    noun = "exercise" if total == 1 else "exercises"
+    return (f'<span class="exercise-progress" data-progress="{chapter.slug}" '
+            f'data-total="{total}" data-passed="0">{total} {noun}</span>')
+
+
 def index_body(book: list[chapters.Chapter]) -> str:
     items = "\n".join(
         f'<li><a href="{c.slug}.html" data-nav>{html.escape(c.title)}</a>'
-        f'<p>{html.escape(c.meta.get("summary", ""))}</p></li>'
+        f'<p>{html.escape(c.meta.get("summary", ""))}</p>{exercise_progress(c)}</li>'
         for c in book
     )
     return (
@@ -299,18 +313,59 @@ class Markup(str):
         return self
 
 
+# The service worker's offline copy of the book (web/sw.js): every file of the site a visit may need
+# except the data sets (the worker keeps those of the chapters read, web/runtime/data-files.js)
+# and source maps. The build's id is the hash of them all, written into every page
+# and into sw.js: a new deploy is a new sw.js, which the browser installs as a new version.
+OFFLINE_SKIP_DIRS = {"data", "_bench"}
+OFFLINE_SKIP_SUFFIXES = {".map", ".txt", ".mjs"}
+BUILD_MARK = "__LMLAB_BUILD__"
+
+
+def offline_files(out: Path) -> list[Path]:
+    return sorted(
+        path for path in out.rglob("*")
+        if path.is_file() and path.relative_to(out).parts[0] not in OFFLINE_SKIP_DIRS
+        and path.suffix not in OFFLINE_SKIP_SUFFIXES and not path.name.startswith(".")
+        and path.name != "sw.js"
+    )
+
+
+def stamp_build(out: Path) -> str:
+    """Names the build: the pages carry BUILD_MARK where their build id goes; the id is the hash of
+    every offline file (the pages with the mark in place), then written into the pages and into
+    sw.js with the list of files and their sha256. Returns the id."""
+    files = offline_files(out)
+    ids = hashlib.sha256()
+    for path in files:
+        ids.update(f"{path.relative_to(out).as_posix()}\0{vendor.sha256_of(path)}\0".encode())
+    build_id = ids.hexdigest()[:16]
+    for path in files:
+        if path.suffix == ".html":
+            path.write_text(path.read_text().replace(BUILD_MARK, build_id))
+    listed = {path.relative_to(out).as_posix(): vendor.sha256_of(path) for path in files}
+    worker = (WEB / "sw.js").read_text()
+    for placeholder, value in (('"BUILD_ID"', json.dumps(build_id)),
+                               ("{ /* OFFLINE_FILES */ }", json.dumps(listed, indent=0))):
+        if placeholder not in worker:
+            raise ValueError(f"web/sw.js lacks {placeholder}, where the builder writes the build")
+        worker = worker.replace(placeholder, value)
+    (out / "sw.js").write_text(worker)
+    return build_id
+
+
 def build(out: Path, chapter_dir: Path = CHAPTERS) -> None:
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     vendor_pyodide(out / "pyodide")
     start_script = bundle_runtime(out / "assets", chapter_dir)
-    copy_if_changed(WEB / "sw.js", out / "sw.js")
     (out / ".nojekyll").write_text("")
     render_pages(out, start_script, chapter_dir)
     step("indexing the pages for search (Pagefind)")
     indexed = subprocess.run(["node", str(REPO / "build" / "search_index.mjs"), str(out)],
                              check=True, capture_output=True, text=True)
     step(f"search index: {json.loads(indexed.stdout)['pages']} pages")
+    step(f"build {stamp_build(out)}: pages and sw.js stamped")
     step(f"built {out} in {time.monotonic() - started:.1f} s")
 
 

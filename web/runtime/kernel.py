@@ -36,8 +36,9 @@ _KERNEL_FILE = (lambda: None).__code__.co_filename
 
 NO_INPUT = (
     "input() cannot ask you anything on this page: waiting for your answer needs a page that is "
-    "cross-origin isolated, and this one is not (its host sends no COOP/COEP headers and the "
-    "book's service worker is not running). Put the value in the code instead, for example "
+    "cross-origin isolated, and this one is not (its host sends no COOP/COEP headers, and the "
+    "book's service worker, which adds them, isolates only the pages loaded after it started: "
+    "reload the page to try again). Or put the value in the code instead, for example "
     "name = \"Ada\" in place of name = input(\"name? \"), or open the book from a host that "
     "isolates it (build/lab serve does)."
 )
