@@ -1,7 +1,7 @@
 """Builds the static site into _site/: the lmlab wheel, self-hosted Pyodide + numpy, the bundled
 runtime, and every chapter rendered with its cells' outputs.
 
-    python build/make_site.py [--out _site]
+    python build/make_site.py [--out _site] [--chapters web/chapters]
 
 A rebuild with nothing changed reuses what it can (copies only changed files, caches cell
 outputs by content) and needs no network.
@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import html
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 REPO = Path(__file__).resolve().parent.parent
 WEB = REPO / "web"
 CACHE = REPO / ".cache"
+CHAPTERS = WEB / "chapters"  # the book's chapters, NN-slug.md, in the order of their names
 
 
 def step(message: str) -> None:
@@ -101,12 +103,12 @@ def vendor_pyodide(dest: Path) -> None:
     vendor.site_lock(shipped, dest / "pyodide-lock.json")
 
 
-def warm_modules() -> list[str]:
+def warm_modules(chapter_dir: Path) -> list[str]:
     """The modules the worker imports before it says "Python ready", so that a widget's first
     call is as quick as its later ones: numpy (every chapter's cells use it) and the module of
     every function a widget of the book calls."""
     modules = {"numpy"}
-    for path in (WEB / "chapters").glob("*.md"):
+    for path in chapter_dir.glob("*.md"):
         for widget in chapters.load(path).widgets:
             module, _, _ = widget["config"].get("fn", "").rpartition(".")
             if module:
@@ -114,14 +116,14 @@ def warm_modules() -> list[str]:
     return sorted(modules)
 
 
-def bundle_runtime(assets: Path) -> str:
+def bundle_runtime(assets: Path, chapter_dir: Path) -> str:
     """Bundles the runtime into assets/; returns the script every page inlines in its <head>
     (start-early.js, which starts the Python worker before anything else is fetched)."""
     step("bundling the runtime (esbuild)")
     esbuild = REPO / "node_modules" / ".bin" / "esbuild"
     common = ["--bundle", "--minify", "--sourcemap", "--target=es2022", "--loader:.py=text",
               "--legal-comments=linked", "--log-level=warning",
-              f"--define:WARM_MODULES={json.dumps(warm_modules())}"]
+              f"--define:WARM_MODULES={json.dumps(warm_modules(chapter_dir))}"]
     # page.js splits: the editor (CodeMirror) becomes a chunk of its own, loaded when a cell
     # first needs it, so the entry that starts the Python worker stays small.
     for old in (assets / "chunks").glob("*"):
@@ -137,7 +139,7 @@ def bundle_runtime(assets: Path) -> str:
         copy_if_changed(font, assets / "katex" / "fonts" / font.name)
     early = subprocess.run([str(esbuild), str(WEB / "runtime/start-early.js"), "--bundle",
                             "--minify", "--format=iife", "--target=es2022", "--log-level=warning",
-                            f"--define:WARM_MODULES={json.dumps(warm_modules())}"],
+                            f"--define:WARM_MODULES={json.dumps(warm_modules(chapter_dir))}"],
                            check=True, capture_output=True, text=True).stdout
     return inlinable(early.strip(), "start-early.js")
 
@@ -203,16 +205,18 @@ def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
     return markup
 
 
-def render_pages(out: Path, start_script: str) -> list[chapters.Chapter]:
+def render_pages(out: Path, start_script: str, chapter_dir: Path) -> list[chapters.Chapter]:
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape())
     env.globals["start_script"] = Markup(start_script)
+    env.globals["build_id"] = BUILD_MARK  # stamped once every file exists (stamp_build)
     # The book's own styles (11 KB) are inlined: two fewer requests before the first paint.
     css = "\n".join(p.read_text() for p in sorted((WEB / "styles").glob("*.css")))
     env.globals["page_css"] = Markup(inlinable(css, "web/styles"))
     template = env.get_template("page.html")
-    book = [chapters.load(path) for path in sorted((WEB / "chapters").glob("*.md"))]
+    book = [chapters.load(path) for path in sorted(chapter_dir.glob("*.md"))]
     env.globals["contents"] = [
-        {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug} for c in book
+        {"href": f"{c.slug}.html", "title": c.title, "slug": c.slug,
+         "progress": Markup(exercise_progress(c))} for c in book
     ]
     published: set[str] = set()
     for i, chapter in enumerate(book):
@@ -276,10 +280,21 @@ def credits_body() -> str:
     )
 
 
+def exercise_progress(chapter: chapters.Chapter) -> str:
+    """Where the page shows how many of the chapter's exercises the reader has passed
+    (web/runtime/progress.js fills it in), or "" for a chapter without exercises."""
+    total = len(re.findall(r"^::::\s*exercise\s", chapter.source, re.MULTILINE))
+    if not total:
+        return ""
+    noun = "exercise" if total == 1 else "exercises"
+    return (f'<span class="exercise-progress" data-progress="{chapter.slug}" '
+            f'data-total="{total}" data-passed="0">{total} {noun}</span>')
+
+
 def index_body(book: list[chapters.Chapter]) -> str:
     items = "\n".join(
         f'<li><a href="{c.slug}.html" data-nav>{html.escape(c.title)}</a>'
-        f'<p>{html.escape(c.meta.get("summary", ""))}</p></li>'
+        f'<p>{html.escape(c.meta.get("summary", ""))}</p>{exercise_progress(c)}</li>'
         for c in book
     )
     return (
@@ -298,22 +313,66 @@ class Markup(str):
         return self
 
 
-def build(out: Path) -> None:
+# The service worker's offline copy of the book (web/sw.js): every file of the site a visit may need
+# except the data sets (the worker keeps those of the chapters read, web/runtime/data-files.js)
+# and source maps. The build's id is the hash of them all, written into every page
+# and into sw.js: a new deploy is a new sw.js, which the browser installs as a new version.
+OFFLINE_SKIP_DIRS = {"data", "_bench"}
+OFFLINE_SKIP_SUFFIXES = {".map", ".txt", ".mjs"}
+BUILD_MARK = "__LMLAB_BUILD__"
+
+
+def offline_files(out: Path) -> list[Path]:
+    return sorted(
+        path for path in out.rglob("*")
+        if path.is_file() and path.relative_to(out).parts[0] not in OFFLINE_SKIP_DIRS
+        and path.suffix not in OFFLINE_SKIP_SUFFIXES and not path.name.startswith(".")
+        and path.name != "sw.js"
+    )
+
+
+def stamp_build(out: Path) -> str:
+    """Names the build: the pages carry BUILD_MARK where their build id goes; the id is the hash of
+    every offline file (the pages with the mark in place), then written into the pages and into
+    sw.js with the list of files and their sha256. Returns the id."""
+    files = offline_files(out)
+    ids = hashlib.sha256()
+    for path in files:
+        ids.update(f"{path.relative_to(out).as_posix()}\0{vendor.sha256_of(path)}\0".encode())
+    build_id = ids.hexdigest()[:16]
+    for path in files:
+        if path.suffix == ".html":
+            path.write_text(path.read_text().replace(BUILD_MARK, build_id))
+    listed = {path.relative_to(out).as_posix(): vendor.sha256_of(path) for path in files}
+    worker = (WEB / "sw.js").read_text()
+    for placeholder, value in (('"BUILD_ID"', json.dumps(build_id)),
+                               ("{ /* OFFLINE_FILES */ }", json.dumps(listed, indent=0))):
+        if placeholder not in worker:
+            raise ValueError(f"web/sw.js lacks {placeholder}, where the builder writes the build")
+        worker = worker.replace(placeholder, value)
+    (out / "sw.js").write_text(worker)
+    return build_id
+
+
+def build(out: Path, chapter_dir: Path = CHAPTERS) -> None:
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     vendor_pyodide(out / "pyodide")
-    start_script = bundle_runtime(out / "assets")
-    copy_if_changed(WEB / "sw.js", out / "sw.js")
+    start_script = bundle_runtime(out / "assets", chapter_dir)
     (out / ".nojekyll").write_text("")
-    render_pages(out, start_script)
+    render_pages(out, start_script, chapter_dir)
     step("indexing the pages for search (Pagefind)")
     indexed = subprocess.run(["node", str(REPO / "build" / "search_index.mjs"), str(out)],
                              check=True, capture_output=True, text=True)
     step(f"search index: {json.loads(indexed.stdout)['pages']} pages")
+    step(f"build {stamp_build(out)}: pages and sw.js stamped")
     step(f"built {out} in {time.monotonic() - started:.1f} s")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "_site")
-    build(parser.parse_args().out.resolve())
+    parser.add_argument("--chapters", type=Path, default=CHAPTERS,
+                        help="the folder of chapters to build (default: web/chapters)")
+    args = parser.parse_args()
+    build(args.out.resolve(), args.chapters.resolve())

@@ -1,6 +1,6 @@
 """Every widget's redraw after a reader's input, in headless Chromium; the bar is p95 <= 50 ms.
 
-    .venv/bin/python build/bench/widgets.py [--inputs 60] [--no-build] [--chapter SLUG ...]
+    .venv/bin/python build/bench/widgets.py [--inputs 60] [--no-build] [--widget NAME ...]
 
 Serves the built site with COOP/COEP and opens each chapter that has widgets in a fresh browser
 profile. Once Python is ready, each scenario drives one control as a reader would (the same event
@@ -149,17 +149,15 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(browser, base: str, inputs: int, chapters: list[str] | None = None
-            ) -> tuple[list[tuple], list[float]]:
+def measure(browser, base: str, inputs: int,
+            scenarios: list[tuple]) -> tuple[list[tuple], list[float]]:
     rows, round_trips = [], []
-    for chapter in dict.fromkeys(chapter for chapter, *_ in SCENARIOS):
-        if chapters and chapter not in chapters:
-            continue
+    for chapter in dict.fromkeys(chapter for chapter, *_ in scenarios):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.goto(f"{base}{chapter}.html")
         page.wait_for_selector("#python-status[data-state=ready]", timeout=TIMEOUT)
-        for scenario_chapter, widget, action, act in SCENARIOS:
+        for scenario_chapter, widget, action, act in scenarios:
             if scenario_chapter != chapter:
                 continue
             times = page.evaluate(TIME_INPUTS_JS, [widget, act, inputs + 1])
@@ -191,8 +189,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--inputs", type=int, default=60)
     parser.add_argument("--no-build", action="store_true")
-    parser.add_argument("--chapter", action="append", help="only this chapter's widgets (a slug)")
+    parser.add_argument("--widget", action="append", metavar="NAME",
+                        choices=sorted({widget for _, widget, *_ in SCENARIOS}),
+                        help="only this widget's scenarios (repeat for more); default: all")
     args = parser.parse_args()
+    scenarios = [s for s in SCENARIOS if not args.widget or s[1] in args.widget]
     if not args.no_build:
         subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
                        stdout=subprocess.DEVNULL)
@@ -202,7 +203,7 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright)
-            rows, round_trips = measure(browser, base, args.inputs, args.chapter)
+            rows, round_trips = measure(browser, base, args.inputs, scenarios)
             report(rows, round_trips, args.inputs, browser.version)
             browser.close()
     finally:

@@ -9,6 +9,10 @@ reader can open it and follow the math; the book's widgets call these same funct
     tokenizers   character and word tokenizers, [UNK]
     bpe          byte-pair encoding: the five notebook functions and a trace for the visualizer
     gpt2         GPT-2's byte-level BPE tokenizer, exact, from its own files
+    wordbpe      BPE inside GPT-2's pre-tokenized pieces: the textbook trainer, encoding, the
+                 BpeVisualizer and the tokenizer playground
+    wordbpe_fast the same training with pair counts kept up to date (as production trainers
+                 do), and a trained background that a reader's text is added to
     embeddings   one-hot, the Embedding table and its sparse gradient, word-vector queries
     word2vec     skip-gram and CBOW with negative sampling, PMI
     position     sinusoidal, learned, RoPE and ALiBi position information

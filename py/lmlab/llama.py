@@ -128,14 +128,17 @@ class Llama:
         return [{"k": empty, "v": empty} for _ in range(c.n_layers)]
 
     def forward(self, ids: list[int], cache: list[dict] | None = None,
-                attention_out: list | None = None) -> np.ndarray:
+                attention_out: list | None = None, hidden_out: list | None = None) -> np.ndarray:
         """Logits for each new token: ids (T,) -> (T, vocab). With a cache from new_cache(),
         earlier tokens' keys and values are reused and the new ones appended. attention_out, if
-        given, receives each layer's attention weights (n_heads, T, every position so far)."""
+        given, receives each layer's attention weights (n_heads, T, every position so far);
+        hidden_out the residual stream (T, d): the embeddings, then the output of every layer."""
         c, w = self.config, self.w
         cache = cache if cache is not None else self.new_cache()
         start = cache[0]["k"].shape[1]
         x = w["token_embd.weight"][np.asarray(ids)]  # (T, d)
+        if hidden_out is not None:
+            hidden_out.append(x)
         cos, sin = rope_angles(np.arange(start, start + len(ids)), c.head_dim, c.rope_base)
 
         def heads(y: np.ndarray, n: int) -> np.ndarray:  # (T, n * hd) -> (n, T, hd)
@@ -157,6 +160,8 @@ class Llama:
             h = rms_norm(x, w[p + "ffn_norm.weight"], c.eps)
             gated = silu(linear(h, w[p + "ffn_gate.weight"])) * linear(h, w[p + "ffn_up.weight"])
             x = x + linear(gated, w[p + "ffn_down.weight"])
+            if hidden_out is not None:
+                hidden_out.append(x)
         x = rms_norm(x, w["output_norm.weight"], c.eps)
         return linear(x, w.get("output.weight", w["token_embd.weight"]))  # tied: no output.weight
 

@@ -16,7 +16,7 @@ The sinusoidal encoding and RoPE share their frequencies, ``base ** (-2i / d)``.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -127,16 +127,30 @@ def alibi_bias(n_heads: int, T: int) -> np.ndarray:
     return np.where(offset <= 0, bias, -np.inf)
 
 
-def heatmap(T: int = 20, dim: int = 64, base: float = 10000.0) -> dict:
+def _table(encoding: Callable, T: int, dim: int) -> np.ndarray:
+    """encoding(T, dim) as a (T, dim) float array, or a ValueError that says what is wrong."""
+    name = getattr(encoding, "__name__", "encoding")
+    pe = np.asarray(encoding(T, dim), dtype=np.float64)
+    if pe.shape != (T, dim):
+        raise ValueError(f"{name}({T}, {dim}) should return a ({T}, {dim}) array; "
+                         f"it returned shape {pe.shape}")
+    if not np.isfinite(pe).all():
+        raise ValueError(f"{name}({T}, {dim}) returned nan or inf")
+    return pe
+
+
+def heatmap(T: int = 20, dim: int = 64, base: float = 10000.0,
+            encoding: Callable | None = None) -> dict:
     """The PositionalEncodingHeatmap's numbers: the sinusoidal table and every position's dot
-    product with every other.
+    product with every other. encoding, if given, makes the table instead: encoding(T, dim),
+    e.g. the reader's own sinusoidal from the chapter's exercise.
 
     -> {pe: (T, dim) sinusoidal_encoding, dots: (T, T) pe @ pe.T, wavelengths: (dim // 2,)
         positions per full turn of each sin/cos pair, 2 pi / f_i}
     """
     if not 1 <= T <= 512 or not 2 <= dim <= 512:
         raise ValueError(f"need 1 <= T <= 512 and 2 <= dim <= 512, got T={T}, dim={dim}")
-    pe = sinusoidal_encoding(T, dim, base)
+    pe = sinusoidal_encoding(T, dim, base) if encoding is None else _table(encoding, T, dim)
     return {"pe": pe, "dots": pe @ pe.T, "wavelengths": 2 * np.pi / frequencies(dim, base)}
 
 

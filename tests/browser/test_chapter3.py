@@ -1,5 +1,6 @@
 """Chapter 3 as a reader uses it: the BPE visualizer (stepping before Python, keyboard, typed
-text, bytes, play with reduced motion, a shared link), the tokenizer playground (GPT-2's ids,
+text, bytes, play with reduced motion, a shared link, training with the reader's own
+get_pair_counts and merge_pair), the tokenizer playground (GPT-2's ids,
 tokens and ids linked by hover and by keyboard, whitespace made visible, the reader's encode),
 the five exercises, axe-core and a 375 px phone. Every number is compared with CPython's
 lmlab."""
@@ -10,6 +11,7 @@ from conftest import (
     assert_no_axe_violations,
     cell,
     horizontal_overflow,
+    run_cell,
     set_code,
     wait_ready_state,
 )
@@ -264,3 +266,70 @@ def test_the_page_survives_a_reload_with_state(open_page):
     wait_ready_state(page)
     wait_bpe(page, step=2)
     assert cell(page, 1).count() == 1
+
+
+def test_the_visualizer_trains_with_the_readers_own_functions(open_page):
+    page = open_page(PAGE)
+    kwargs = config(page, BPE)["kwargs"]
+    switch = page.locator(f"{BPE} .bv-mine")
+    source = page.locator(f"{BPE} .bv-source-text")
+    error = page.locator(f"{BPE} .widget-error")
+    assert "takes longer" in page.locator(f"{BPE} .bv-source").inner_text()  # slower, it says
+
+    # Before the exercise cells have run, the widget says what to do and keeps lmlab's merges.
+    page.wait_for_function("sel => !document.querySelector(sel).disabled", arg=f"{BPE} .bv-mine")
+    switch.focus()
+    page.keyboard.press("Space")
+    page.wait_for_function("sel => !document.querySelector(sel).hidden", arg=f"{BPE} .widget-error")
+    assert "Run the cell that defines get_pair_counts() first" in error.inner_text()
+    assert source.inner_text() == "The merges are lmlab's."
+
+    # The solutions learn lmlab's merges, and the widget says so.
+    for name in ["get_pair_counts", "merge_pair"]:
+        number = cell_number(page, name)
+        set_code(page, number, solution(page, name))
+        assert run_cell(page, number) == "done"
+    text = "hello hello hello"
+    page.locator(f"{BPE} .bv-text").fill(text)
+    wait_bpe(page, text=text)
+    page.wait_for_function("sel => document.querySelector(sel).textContent.includes('same')",
+                           arg=f"{BPE} .bv-source-text", timeout=60_000)
+    want = wordbpe.bpe_visualizer(**{**kwargs, "text": text})
+    assert source.inner_text() == (f"Your get_pair_counts() and merge_pair() learned the same "
+                                   f"{len(want['steps']) - 1} merges as lmlab.")
+    assert shown_tokens(page, f"{BPE} .bv-final .bv-chip") == [visible(t) for t in want["final"]]
+    assert error.is_hidden()
+
+    # A merge_pair that merges only the first occurrence in each list: the widget names the step
+    # from which its merges differ, as CPython's lmlab computes it with the same function.
+    first_only = ("def merge_pair(ids, pair, new_id):\n"
+                  "    for i in range(len(ids) - 1):\n"
+                  "        if (ids[i], ids[i + 1]) == pair:\n"
+                  "            return ids[:i] + [new_id] + ids[i + 2:]\n"
+                  "    return list(ids)\n")
+    number = cell_number(page, "merge_pair")
+    set_code(page, number, first_only)
+    assert run_cell(page, number) == "done"
+    text = "mississippi lulled hohoho"
+    page.locator(f"{BPE} .bv-text").fill(text)
+    wait_bpe(page, text=text)
+    page.wait_for_function("sel => document.querySelector(sel).textContent.includes('different')",
+                           arg=f"{BPE} .bv-source-text", timeout=60_000)
+    namespace: dict = {}
+    exec(first_only, namespace)  # noqa: S102 - the reader's cell, run by CPython as reference
+    mine = wordbpe.bpe_visualizer(**{**kwargs, "text": text}, merge_pair=namespace["merge_pair"])
+    k = mine["mine"]["first_difference"]
+    assert k is not None
+    assert source.inner_text() == (f"Your get_pair_counts() and merge_pair() learned different "
+                                   f"merges from lmlab's, from step {k} on.")
+    assert shown_tokens(page, f"{BPE} .bv-final .bv-chip") == [visible(t) for t in mine["final"]]
+
+    # Switched off, the merges are lmlab's again.
+    switch.focus()
+    page.keyboard.press("Space")
+    page.wait_for_function("sel => document.querySelector(sel).textContent === \"The merges are lmlab's.\"",
+                           arg=f"{BPE} .bv-source-text", timeout=60_000)
+    want = wordbpe.bpe_visualizer(**{**kwargs, "text": text})
+    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n",
+                           arg=[f"{BPE} .bv-final .bv-chip", len(want["final"])])
+    assert shown_tokens(page, f"{BPE} .bv-final .bv-chip") == [visible(t) for t in want["final"]]

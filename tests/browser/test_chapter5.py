@@ -178,6 +178,50 @@ def test_hover_reads_a_cell_of_the_lab(open_page):
     assert_lab_readout(page, 20, 5)
 
 
+def test_the_heatmap_draws_the_readers_sinusoidal(open_page):
+    page = open_page(PAGE)
+    switch = heatmap(page).locator(".ph-mine")
+
+    def toggle_and_wait(text):
+        switch.focus()
+        page.keyboard.press("Space")
+        page.wait_for_function(
+            "t => document.querySelector('[data-widget=positional-heatmap] .widget-status').textContent.includes(t)",
+            arg=text)
+
+    def value_at(pos, col):
+        heatmap(page).locator(".ph-map").focus()
+        page.keyboard.press("Home")  # dimension 0; then up to position 0
+        for _ in range(20):
+            page.keyboard.press("ArrowUp")
+        for _ in range(col):
+            page.keyboard.press("ArrowRight")
+        for _ in range(pos):
+            page.keyboard.press("ArrowDown")
+        return heatmap(page).locator(".ph-readout strong").inner_text()
+
+    # Not defined yet: said, and lmlab's table stays.
+    switch.focus()
+    page.keyboard.press("Space")
+    error = heatmap(page).locator(".widget-error")
+    error.wait_for(state="visible")
+    assert "Run the exercise's cell that defines sinusoidal() first" in error.inner_text()
+    page.keyboard.press("Space")  # off
+    # Half done (the cos columns left at zero): the heatmap shows their table, not lmlab's.
+    number = cell_number(page, "sinusoidal_exercise")
+    ui.set_code(page, number, "import numpy as np\n\ndef sinusoidal(T, d):\n"
+                "    pe = np.zeros((T, d))\n"
+                "    pe[:, 0::2] = np.sin(np.arange(T)[:, None] * 10000 ** (-np.arange(0, d, 2) / d))\n"
+                "    return pe\n")
+    ui.run_cell(page, number)
+    toggle_and_wait("your sinusoidal()")
+    expected = lmlab_heatmap(20, 64)
+    assert value_at(3, 1) == "0.000" != f"{expected['pe'][3][1]:.3f}"
+    assert value_at(3, 0) == f"{expected['pe'][3][0]:.3f}"
+    toggle_and_wait("lmlab.position.heatmap")
+    assert value_at(3, 1) == f"{expected['pe'][3][1]:.3f}"
+
+
 @pytest.mark.parametrize("name", ["sinusoidal", "rope", "alibi"])
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)

@@ -198,6 +198,26 @@ def test_a_model_that_cannot_be_fetched_says_why(open_page):
     assert "404" in ui.output_text(page, 1)
 
 
+def test_a_browser_without_the_memory_is_told_so_and_can_try_again(open_page):
+    page = open_page(PAGE)
+    # Python's memory in the browser ends at 4 GB (wasm32): take 3.8 GB of it, as other arrays
+    # of the reader's (or a small device) would, so the model's float32 weights cannot fit.
+    hog = ("import numpy as np\n"
+           "hogs = [np.ones(25_000_000) for _ in range(19)]\n"
+           "print(sum(h.nbytes for h in hogs))")
+    ran = page.evaluate("""async (code) => lmlab.python.run(lmlab.page.slug, "hog", code)""", hog)
+    assert ran
+    page.locator(".chat-load-button").click()
+    error = page.locator("[data-widget=chat] .widget-error")
+    error.wait_for(state="visible", timeout=LOAD_TIMEOUT)
+    assert "could not give Python the memory the model needs" in error.inner_text()
+    assert page.locator(".chat-load-text").inner_text() == "Not loaded. Press Load to try again."
+    # The page is still usable: free the memory, and Load works.
+    assert page.evaluate("""async () => lmlab.python.run(lmlab.page.slug, "free", "del hogs")""")
+    load(page)
+    assert error.is_hidden()
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_and_a_phone_with_a_step_open(open_page, scheme):
     page = open_page(PAGE, color_scheme=scheme, viewport={"width": 375, "height": 800})

@@ -19,7 +19,7 @@ GIVENS = [
     '"a", "b", "c" and "d" are 97 to 100',
     '"ChatGPT-4o"', '"4o"', "Step 4 is", "`zip(ids, ids[1:])`", "`ids[i + 1]`",
     # names with digits in them (masked last, so that longer phrases above match first)
-    "GPT-2", "GPT-4", "UTF-8", "Llama 2", "Llama 3",
+    "GPT-2", "GPT-4", "UTF-8", "Llama 2", "Llama 3", "Attention (chapter 7)", "$T^2$",
 ]
 
 
@@ -61,7 +61,13 @@ def claims(page: dict) -> list[str]:
     assert gpt2.token_strings([cat - 1, cat + 1]) == ["rief", "esc"]  # named in the prose
     ordinal = cat - 256 + 1
     assert ordinal % 10 == 2 and ordinal % 100 != 12  # "nd"
-    return [
+    n_chars, n_gpt2 = len(sentence), len(gpt2.tokenize(sentence))
+    cost = [
+        f"Characters make {n_chars} tokens and {n_chars ** 2} scores; GPT-2's subwords make "
+        f"{n_gpt2} and {n_gpt2 ** 2}, about a thirteenth as\nmany",
+    ]
+    assert round(n_chars ** 2 / n_gpt2 ** 2) == 13  # "about a thirteenth"
+    return cost + [
         f"Six tokens, with ids {ids}",
         f"is {cat} because it was the {ordinal:,}nd merge",
         f'"rief" ({cat - 1}) and "esc" ({cat + 1}), and " cats" is {gpt2.encode(" cats")[0]}',

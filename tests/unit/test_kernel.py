@@ -213,3 +213,44 @@ def test_call_hands_lmlab_the_readers_own_function(kernel):
     # Any other dict is data, passed as it is.
     reply = call({"args": [{"reader": "double", "x": 1}, 0]})
     assert not reply["ok"] and "TypeError" in reply["error"]
+
+
+def general_to_json(value):
+    """to_json as it was before its fast path for plain values: every value asked for tolist."""
+    import math
+
+    import numpy as np
+
+    if hasattr(value, "tolist"):
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        if kind in ("b", "i", "u") or (kind == "f" and np.isfinite(value).all()):
+            return value.tolist()
+        value = value.tolist()
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        name = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return {"$float": name}
+    if isinstance(value, dict):
+        return {str(k): general_to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [general_to_json(v) for v in value]
+    return value
+
+
+def test_to_json_takes_plain_values_as_the_general_path_does(kernel):
+    import numpy as np
+
+    class Name(str):
+        pass
+
+    value = {
+        "text": ["a", "", Name("b"), ("c", 1)], 1: True, None: None, (1, 2): [1.5, -0.0],
+        False: {"inf": float("inf"), "nan": float("nan"), "neg": -float("inf")},
+        "numpy": [np.float64(0.25), np.int64(7), np.bool_(True), np.array([1.0, np.nan]),
+                  np.array([[1, 2]]), np.float32(np.inf)],
+        "steps": [{"tokens": ["he", "llo"], "top": [["h", "e", 3]], "pair": None}],
+    }
+    fast = kernel.to_json(value)
+    assert json.dumps(fast) == json.dumps(general_to_json(value))
+    assert type(fast["text"][2]) is Name  # a subclass of str passes through, as it did

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lmlab.gguf import dequantize, read_gguf
-from lmlab.llama import Llama, LlamaConfig, chat_prompt, rope, rope_angles
+from lmlab.llama import Llama, LlamaConfig, chat_prompt, rms_norm, rope, rope_angles
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -139,6 +139,17 @@ def test_the_kv_cache_changes_no_logit():
     np.testing.assert_allclose(np.concatenate(pieces), full, rtol=1e-4, atol=1e-5)
     # A later token never changes an earlier token's logits (the mask is causal).
     np.testing.assert_allclose(model.forward(ids[:5]), full[:5], rtol=1e-4, atol=1e-5)
+
+
+def test_hidden_states_are_the_residual_stream():
+    model = tiny_llama()
+    ids = [3, 1, 4, 1, 5]
+    hidden: list = []
+    logits = model.forward(ids, hidden_out=hidden)
+    assert len(hidden) == model.config.n_layers + 1
+    np.testing.assert_array_equal(hidden[0], model.w["token_embd.weight"][ids])
+    final = rms_norm(hidden[-1], model.w["output_norm.weight"], model.config.eps)
+    np.testing.assert_allclose(logits, final @ model.w["token_embd.weight"].T, rtol=1e-5, atol=1e-5)
 
 
 def test_rope_scores_depend_only_on_the_offset():

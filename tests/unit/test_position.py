@@ -336,3 +336,24 @@ def test_position_lab_is_the_tables_rounded_as_triangles():
         position_lab(content="shuffled")
     with pytest.raises(ValueError, match="T"):
         position_lab(T=65)
+
+
+def test_the_heatmap_can_draw_the_readers_table():
+    from lmlab.position import heatmap, sinusoidal_encoding
+
+    def half_done(T, d):  # sines only: the cos columns left at zero
+        pe = np.zeros((T, d))
+        pe[:, 0::2] = sinusoidal_encoding(T, d)[:, 0::2]
+        return pe
+
+    theirs = heatmap(6, 8, encoding=half_done)
+    np.testing.assert_array_equal(theirs["pe"], half_done(6, 8))
+    np.testing.assert_allclose(theirs["dots"], half_done(6, 8) @ half_done(6, 8).T)
+    same = heatmap(6, 8, encoding=sinusoidal_encoding)
+    np.testing.assert_allclose(same["pe"], heatmap(6, 8)["pe"])
+
+    def sinusoidal(T, d):  # a slip: d // 2 columns
+        return np.zeros((T, d // 2))
+
+    with pytest.raises(ValueError, match=r"sinusoidal\(6, 8\) should return a \(6, 8\) array"):
+        heatmap(6, 8, encoding=sinusoidal)

@@ -1,6 +1,8 @@
 """Every number in the prose of "Talk to a real model", read from the model file and the page's
 own cells (run with the kernel the book uses), and the statements it makes in words."""
 
+import re
+
 import numpy as np
 import pytest
 from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
@@ -16,7 +18,8 @@ GIVENS = [
     "chapter 1's loop", "chapter 1's temperature explorer", "(RoPE, chapter 5)",
     "the GPT of chapter 8", "most open models since 2023", "a 32-bit float",
     "Temperature 0.2 and top-p 0.9",  # the model card's suggestion, as the cell uses them
-    "SmolLM2",
+    "SmolLM2", "Chapter 4 ended with a promise", "a base model does\n(chapter 1)",
+    "after \"17 + 28 =\"", "\"17 + 28 =\" followed by a number",
 ]
 
 # Float32 through 30 layers: CPython's einsum and Pyodide's sum in other orders, and the last
@@ -38,8 +41,16 @@ def claims(page: dict, smollm2) -> list[str]:
     kinds = {info.type_name for info in gguf.tensors.values() if len(info.shape) == 2}
     block = TYPES_BY_NAME["Q4_1"][1]
     assert kinds == {"Q4_1", "Q8_0"} and TYPES_BY_NAME["Q8_0"][1] == block
+    cosine, river, money, stream = page["cosine"], page["river"], page["money"], page["stream"]
+    last = config.n_layers
+    small_sum = page["continue_text"]("17 + 28 =").split()[0].rstrip(".")
     return [
+        f"The model writes {small_sum} after \"17 + 28 =\"",
+        f"though the answer is {4738 * 2951:,}",
         f"its {config.n_heads} query heads share\n{config.n_kv_heads} key/value heads",
+        f"cosine {fixed(cosine(river[0], money[0]), 3, FLOAT32_MARGIN)}. As",
+        f"their cosine has fallen to {fixed(cosine(river[last], money[last]), 3, FLOAT32_MARGIN)}",
+        f"stay close, at {fixed(cosine(river[last], stream[last]), 3, FLOAT32_MARGIN)}",
         "The file stores most weights in 4 bits: blocks of "
         f"{block} numbers share one scale and one minimum",
     ]
@@ -77,9 +88,25 @@ def test_statements_in_words(page, smollm2):
         token = int(sample(model.forward(ids)[-1], temperature=0.2, top_p=0.9, rng=rng))
         starts.add(tokenizer.decode([token]))
     assert starts == {"The", "L"}
+    # Paris and cold as expected; the sum wrong; the product not a number at all
+    said = {text: page["continue_text"](text) for text in
+            ["The Eiffel Tower is in the city of", "The opposite of hot is", "4738 * 2951 ="]}
+    assert said["The Eiffel Tower is in the city of"].startswith(" Paris")
+    assert said["The opposite of hot is"].startswith(" cold")
+    assert re.match(r" \d+ \* \d", said["4738 * 2951 ="])  # another product, not an answer
+    assert page["continue_text"]("17 + 28 =").split()[0].rstrip(".") != str(17 + 28)
+    # "drift apart" as the layers read the context; the two banks of water stay closer throughout
+    cosine, river, money, stream = page["cosine"], page["river"], page["money"], page["stream"]
+    assert cosine(river[0], money[0]) == pytest.approx(1) == cosine(river[0], stream[0])
+    assert cosine(river[-1], money[-1]) < cosine(river[5], money[5]) < cosine(river[1], money[1])
+    assert all(cosine(river[i], stream[i]) > cosine(river[i], money[i]) for i in range(5, 31))
 
 
-def test_the_printed_probabilities_read_the_same_in_the_browser(page):
+def test_the_printed_figures_read_the_same_in_the_browser(page):
+    cosine, river = page["cosine"], page["river"]
+    for layer in [0, 1, 5, 10, 20, 30]:
+        for other in (page["money"], page["stream"]):
+            fixed(cosine(river[layer], other[layer]), 3, relative_margin=FLOAT32_MARGIN)
     probs = page["probs"]  # the third cell's: what comes after the chat prompt
     for i in np.argsort(-probs)[:5]:
         fixed(probs[i], 3, relative_margin=FLOAT32_MARGIN)

@@ -1,7 +1,10 @@
+from collections import Counter
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lmlab import data, wordbpe
+from lmlab import data, wordbpe, wordbpe_fast
+from lmlab.bpe import merge_pair
 from lmlab.gpt2 import GPT2_PATTERN, GPT2Tokenizer
 
 PROSE = (
@@ -150,3 +153,208 @@ def test_gpt2_id_merges_drive_the_notebooks_encode(gpt2_files):
     ids = [byte_ids[i] if i < 256 else i
            for piece in gpt2.pretokenize(text) for i in encode(piece, merges)]
     assert ids == gpt2.encode(text)
+
+
+# The fast trainers (lmlab.wordbpe_fast) against the textbook loop (wordbpe.learn), step by step.
+
+TRAINERS = {
+    "textbook": wordbpe.learn,
+    "incremental": wordbpe_fast.learn,
+}
+# Small alphabets make ties, overlapping runs ("aaaa") and the same token reached by two merges
+# ("ab"+"c" and "a"+"bc") common.
+SMALL_TEXTS = st.text(alphabet="ab c\n", max_size=60) | st.text(alphabet="abc ", max_size=200)
+
+
+def learned(trainer, text, level, num_merges, min_count=2, top_n=5):
+    words, counts = wordbpe.piece_table(text, level)
+    steps = list(trainer(words, counts, num_merges, min_count=min_count, top_n=top_n))
+    return steps, words
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("level", ["chars", "bytes"])
+def test_each_trainer_equals_recounting_every_occurrence(trainer, level):
+    expected, tokens_left = slow_learn(PROSE, 60, level)
+    steps, _ = learned(TRAINERS[trainer], PROSE, level, 60, min_count=1)
+    assert [(m["pair"], m["count"]) for m in steps] == expected
+    assert steps[-1]["num_tokens"] == tokens_left
+
+
+@settings(max_examples=150, deadline=None)
+@given(SMALL_TEXTS, st.sampled_from(["chars", "bytes"]), st.integers(0, 8))
+def test_incremental_trainer_equals_the_textbook_loop(text, level, top_n):
+    """Every merge, count, tie (in order), token count and pair table, and the words at the end."""
+    plain, plain_words = learned(wordbpe.learn, text, level, 30, top_n=top_n)
+    fast, fast_words = learned(wordbpe_fast.learn, text, level, 30, top_n=top_n)
+    assert fast == plain
+    assert fast_words == plain_words
+
+
+def test_incremental_trainer_on_shakespeare_equals_the_textbook_loop():
+    text = data.read_text("shakespeare.txt")[:4000]
+    for level in ("chars", "bytes"):
+        plain, _ = learned(wordbpe.learn, text, level, 80, top_n=6)
+        fast, _ = learned(wordbpe_fast.learn, text, level, 80, top_n=6)
+        assert fast == plain and len(fast) == 80
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from("aab c"), max_size=12), st.sampled_from(["a", "b", "c", " "]),
+       st.sampled_from(["a", "b", "c", " "]))
+def test_merge_word_reports_how_every_pair_count_changed(word, left, right):
+    merged = wordbpe_fast.merge_word(word, (left, right), left + right, 3, changes := {})
+    assert merged == merge_pair(word, (left, right), left + right)
+    before = Counter(zip(word, word[1:], strict=False))
+    after = Counter(zip(merged, merged[1:], strict=False))
+    for pair in before.keys() | after.keys() | changes.keys():
+        assert changes.get(pair, 0) == 3 * (after[pair] - before[pair])
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.text(alphabet="ab c", min_size=20, max_size=200), st.text(alphabet="abd c", max_size=40),
+       st.sampled_from(["chars", "bytes"]), st.integers(1, 6), st.sampled_from([1, 3, 50]))
+def test_recorded_run_plus_words_equals_training_everything(table, extra, level, top_n, every):
+    """The recorded table plus more words trains as the textbook loop trains both together,
+    whether it follows the recording to the end or hands over (snapshots every 1, 3, 50 steps)."""
+    words, counts = wordbpe.piece_table(table, level)
+    run = wordbpe_fast.RecordedRun(wordbpe_fast.IncrementalTrainer(words, counts), 25,
+                                   head=top_n + 2, every=every)
+    # The same recording serves one text after another (its snapshots share their sets with
+    # the trainers copied from them, which must leave them as they were).
+    for text in (extra, extra[::-1], extra):
+        added = Counter(wordbpe.split_pieces(text))
+        added_words = [wordbpe.to_symbols(piece, level) for piece in added]
+        followed = list(run.learn(added_words, list(added.values()), 25, top_n=top_n))
+        everything = Counter(wordbpe.split_pieces(table)) + added
+        plain = list(wordbpe.learn([wordbpe.to_symbols(piece, level) for piece in everything],
+                                   list(everything.values()), 25, top_n=top_n))
+        assert followed == plain
+
+
+def test_recorded_run_follows_the_recording_when_the_words_change_nothing():
+    """The point of it: a word that changes no merge is trained without a full run."""
+    text = data.read_text("shakespeare.txt")[:10_000]
+    words, counts = wordbpe.piece_table(text)
+    run = wordbpe_fast.RecordedRun(wordbpe_fast.IncrementalTrainer(words, counts), 40, head=16)
+    follow = run._follow([list("\nxyzzy")], [1], 40, 2, 6)
+    steps = []
+    with pytest.raises(StopIteration) as done:
+        while True:
+            steps.append(next(follow))
+    assert done.value.value is None and len(steps) == 40  # followed to the end, no hand-over
+    assert steps == list(wordbpe.learn(words + [list("\nxyzzy")], counts + [1], 40, top_n=6))
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_each_trainer_matches_tiktokens_educational_trainer(trainer):
+    from tiktoken._educational import bpe_train
+
+    text = data.read_text("shakespeare.txt")[:3000]
+    ranks = bpe_train(text, 256 + 40, GPT2_PATTERN, visualise=None)
+    theirs = sorted((rank, token) for token, rank in ranks.items() if rank >= 256)
+    steps, _ = learned(TRAINERS[trainer], text, "bytes", 40, min_count=1, top_n=0)
+    assert [a + b for a, b in (m["pair"] for m in steps)] == [token for _, token in theirs]
+
+
+# The BpeVisualizer on a reader's own get_pair_counts and merge_pair (chapter 3's exercises).
+
+def exercise_get_pair_counts(ids):
+    counts = {}
+    for pair in zip(ids, ids[1:], strict=False):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def exercise_merge_pair(ids, pair, new_id):
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+def once_per_word(word):
+    """A mistaken get_pair_counts: each pair counted once per word, however often it occurs."""
+    return dict.fromkeys(zip(word, word[1:], strict=False), 1)
+
+
+def recount_with(get_pair_counts, words, counts, num_merges):
+    """The reference: every pair of every word counted again at every step with the given
+    function, the most frequent taken, the first of equals in text order."""
+    merges = []
+    for _ in range(num_merges):
+        totals, first = {}, {}
+        for w, (word, count) in enumerate(zip(words, counts, strict=True)):
+            for pair, times in get_pair_counts(word).items():
+                totals[pair] = totals.get(pair, 0) + times * count
+                first.setdefault(pair, (w, next(i for i in range(len(word) - 1)
+                                                if (word[i], word[i + 1]) == pair)))
+        if not totals or max(totals.values()) < 2:
+            break
+        best = min(totals, key=lambda p: (-totals[p], first[p]))
+        merges.append((best, totals[best]))
+        words = [merge_pair(word, best, best[0] + best[1]) for word in words]
+    return merges
+
+
+@pytest.mark.parametrize("level", ["chars", "bytes"])
+def test_a_trainer_on_someone_elses_counting_equals_recounting_with_it(level):
+    words, counts = wordbpe.piece_table(PROSE, level)
+    trainer = wordbpe_fast.IncrementalTrainer(words, counts, get_pair_counts=once_per_word)
+    learned = [(m["pair"], m["count"]) for m in trainer.learn(40)]
+    assert learned == recount_with(once_per_word, words, counts, 40)
+    assert learned != [(m["pair"], m["count"]) for m in wordbpe_fast.learn(words, counts, 40)]
+
+
+@pytest.mark.parametrize("level", ["chars", "bytes"])
+def test_the_visualizer_on_the_exercise_solutions_equals_lmlabs(level):
+    text = 'unhappiness and print("hello") hello hello'
+    ours = wordbpe.bpe_visualizer(text, level, num_merges=40)
+    for theirs in [{"get_pair_counts": exercise_get_pair_counts},
+                   {"merge_pair": exercise_merge_pair},
+                   {"get_pair_counts": exercise_get_pair_counts,
+                    "merge_pair": exercise_merge_pair}]:
+        mine = wordbpe.bpe_visualizer(text, level, num_merges=40, **theirs)
+        assert mine.pop("mine") == {"first_difference": None}
+        assert ours.pop("mine", None) is None
+        assert mine == ours
+
+
+def test_the_visualizer_says_where_a_readers_merges_first_differ():
+    def first_only(ids, pair, new_id):  # merges only the first occurrence in each word
+        for i in range(len(ids) - 1):
+            if (ids[i], ids[i + 1]) == pair:
+                return ids[:i] + [new_id] + ids[i + 2:]
+        return list(ids)
+
+    text = "mississippi lulled hohoho"
+    ours = [s["pair"] for s in wordbpe.bpe_visualizer(text, num_merges=60)["steps"][1:]]
+    mine = wordbpe.bpe_visualizer(text, num_merges=60, merge_pair=first_only)
+    theirs = [s["pair"] for s in mine["steps"][1:]]
+    k = mine["mine"]["first_difference"]
+    assert k is not None and ours[: k - 1] == theirs[: k - 1] and ours[k - 1] != theirs[k - 1]
+
+
+def test_a_readers_function_that_returns_the_wrong_thing_is_named_readably():
+    not_a_dict = r"get_pair_counts\(\[.*\]\) returned \[.*should return a dict"
+    with pytest.raises(TypeError, match=not_a_dict):
+        wordbpe.bpe_visualizer("hi", get_pair_counts=lambda ids: [*zip(ids, ids[1:], strict=False)])
+    with pytest.raises(ValueError, match="not neighbours"):
+        wordbpe.bpe_visualizer("hi", get_pair_counts=lambda ids: {(ids[0], ids[0]): 1})
+    with pytest.raises(ValueError, match=r"returned \[.*9999\], but 9999 is not the id"):
+        wordbpe.bpe_visualizer("hi", merge_pair=lambda ids, pair, new: [*ids, 9999])
+
+
+def test_preparing_the_visualizer_trains_the_background_its_first_call_uses():
+    wordbpe._background_run.cache_clear()
+    wordbpe.prepare_visualizer("bytes", num_merges=7, corpus_chars=2000)
+    assert wordbpe._background_run.cache_info().misses == 1
+    wordbpe.bpe_visualizer("hello", "bytes", num_merges=7, corpus_chars=2000)
+    info = wordbpe._background_run.cache_info()
+    assert info.misses == 1 and info.hits == 1

@@ -1,25 +1,12 @@
 // Exercises placed by `:::: exercise NAME` (build/chapters.py): the reader writes NAME in the
 // exercise's cell; Check runs that cell, then lmlab.exercises.report(NAME, NAME) in the page's
 // namespace, which tries the function on hidden cases and prints one JSON line. The feedback
-// names the input, what came back and what was expected; a pass is remembered in localStorage.
+// names the input, what came back and what was expected; a pass is remembered (storage.js) and
+// counted in the contents and on the index page (progress.js).
+import { showProgress } from "./progress.js";
+import { hasPassed, rememberPass } from "./storage.js";
+
 const MARK = "lmlab-exercise-result:";
-const PASSED = "lmlab:exercise-passed:";
-
-function remembered(page, name) {
-  try {
-    return localStorage.getItem(`${PASSED}${page}:${name}`) === "yes";
-  } catch {
-    return false;
-  }
-}
-
-function remember(page, name) {
-  try {
-    localStorage.setItem(`${PASSED}${page}:${name}`, "yes");
-  } catch {
-    // storage refused: the pass is shown, only not remembered
-  }
-}
 
 function feedbackHtml(result) {
   const esc = (text) => String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
@@ -41,12 +28,13 @@ class Exercise {
     this.feedback = element.querySelector(".exercise-feedback");
     this.button.disabled = false;
     this.button.addEventListener("click", () => this.check());
-    if (remembered(page, this.name)) this.markPassed();
+    if (hasPassed(page, this.name)) this.markPassed();
   }
 
-  markPassed() {
-    this.element.dataset.passed = "yes";
-    this.element.querySelector(".exercise-passed").hidden = false;
+  markPassed(passed = true) {
+    if (passed) this.element.dataset.passed = "yes";
+    else delete this.element.dataset.passed;
+    this.element.querySelector(".exercise-passed").hidden = !passed;
   }
 
   async check() {
@@ -81,8 +69,9 @@ class Exercise {
     this.feedback.innerHTML = feedbackHtml(result);
     this.element.dataset.result = result.passed ? "pass" : "fail";
     if (result.passed) {
-      remember(this.page, this.name);
+      rememberPass(this.page, this.name);
       this.markPassed();
+      showProgress();
     }
   }
 }

@@ -36,8 +36,9 @@ _KERNEL_FILE = (lambda: None).__code__.co_filename
 
 NO_INPUT = (
     "input() cannot ask you anything on this page: waiting for your answer needs a page that is "
-    "cross-origin isolated, and this one is not (its host sends no COOP/COEP headers and the "
-    "book's service worker is not running). Put the value in the code instead, for example "
+    "cross-origin isolated, and this one is not (its host sends no COOP/COEP headers, and the "
+    "book's service worker, which adds them, isolates only the pages loaded after it started: "
+    "reload the page to try again). Or put the value in the code instead, for example "
     "name = \"Ada\" in place of name = input(\"name? \"), or open the book from a host that "
     "isolates it (build/lab serve does)."
 )
@@ -305,6 +306,17 @@ NONFINITE = "$float"
 def to_json(value: object) -> object:
     """Values as JSON data: numpy arrays and scalars to lists and numbers, tuples to lists, dicts
     recursively, and each non-finite float to {"$float": "Infinity" | "-Infinity" | "NaN"}."""
+    # Plain Python values first, by their exact type: a widget's answer is mostly strings, ints
+    # and lists of them (the BPE visualizer's, thousands), and asking each for a `tolist`
+    # attribute it does not have costs more than the rest. Subclasses (numpy's float64 is a
+    # float) take the general path below, as before.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is list or kind is tuple:
+        return [to_json(v) for v in value]
+    if kind is dict:
+        return {str(k): to_json(v) for k, v in value.items()}
     if hasattr(value, "tolist"):
         kind = getattr(getattr(value, "dtype", None), "kind", None)
         if kind in ("b", "i", "u") or (kind == "f" and sys.modules["numpy"].isfinite(value).all()):

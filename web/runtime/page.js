@@ -5,15 +5,17 @@
 import { Cell } from "./cell.js";
 import { bindContentsToggle, trackSections } from "./contents.js";
 import { mountExercises } from "./exercise.js";
-import { ensureIsolation } from "./isolation.js";
 import { downloadNotebook } from "./notebook.js";
+import { Offline } from "./offline.js";
 import { Python } from "./python.js";
 import { enableRouter } from "./router.js";
 import { bindSearch } from "./search.js";
 import { showStatus } from "./status.js";
 import { bindThemeSwitch } from "./theme.js";
 import { mountWidgets } from "./widgets.js";
-import { allEdits, restoreEdits } from "./storage.js";
+import { showProgress } from "./progress.js";
+import { forgetPasses } from "./storage.js";
+import { downloadWork, uploadWork } from "./work.js";
 import { pageDataFiles } from "./worker-start.js";
 
 const siteRoot = new URL("../", import.meta.url);
@@ -69,15 +71,19 @@ class Page {
       stop: () => this.python.stop(),
       restart: () => this.python.restart(),
       "reset-all": () => {
-        if (confirm("Put every cell on this page back to the book's code? Your edits here will be lost.")) {
-          for (const cell of this.cells) cell.reset();
-        }
+        const question = "Put every cell on this page back to the book's code, and forget which of its " +
+          "exercises you passed? Your edits here will be lost.";
+        if (!confirm(question)) return;
+        for (const cell of this.cells) cell.reset();
+        forgetPasses(this.slug);
+        for (const exercise of this.exercises) exercise.markPassed(false);
+        showProgress();
       },
-      download: () => downloadEdits(),
+      download: () => downloadWork(),
       notebook: () => downloadNotebook(this, siteRoot).catch((err) => this.python.emit("notice", {
         text: `The notebook could not be made: ${err.message}`,
       })),
-      upload: () => uploadEdits(),
+      upload: () => uploadWork((text) => this.python.emit("notice", { text })),
     };
     for (const button of document.querySelectorAll("[data-action]")) {
       button.addEventListener("click", () => actions[button.dataset.action]());
@@ -117,30 +123,10 @@ function buildEditorsOnScreen(cells) {
   };
 }
 
-function downloadEdits() {
-  const blob = new Blob([JSON.stringify(allEdits(), null, 1)], { type: "application/json" });
-  const link = Object.assign(document.createElement("a"), {
-    href: URL.createObjectURL(blob),
-    download: "lmlab-my-work.json",
-  });
-  link.click();
-  URL.revokeObjectURL(link.href);
-}
-
-function uploadEdits() {
-  const input = Object.assign(document.createElement("input"), { type: "file", accept: ".json,application/json" });
-  input.onchange = async () => {
-    restoreEdits(JSON.parse(await input.files[0].text()));
-    location.reload();
-  };
-  input.click();
-}
-
 // The page loads this module with `async`, so it may run before the document is parsed: Python
 // starts at once, and the cells and widgets are brought to life once they exist.
 async function main() {
   performance.mark("lmlab:page-script"); // for the boot benchmark
-  if (!(await ensureIsolation(siteRoot))) return; // the page reloads under the service worker
   const python = new Python(siteRoot);
   if (document.readyState === "loading") {
     await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
@@ -149,11 +135,15 @@ async function main() {
   bindThemeSwitch();
   bindContentsToggle();
   bindSearch(siteRoot);
+  const offline = new Offline(python, siteRoot, () => pageDataFiles(siteRoot));
+  showProgress();
   let page = new Page(python);
-  globalThis.lmlab = { python, get page() { return page; } }; // for the curious reader's console, and tests
+  globalThis.lmlab = { python, offline, get page() { return page; } }; // for the curious reader's console, and tests
   enableRouter(() => {
     page.leave();
     page = new Page(python);
+    showProgress(); // the contents came with the new page
+    offline.pageChanged();
   });
 }
 

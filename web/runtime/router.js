@@ -1,6 +1,9 @@
 // Moving between chapters without reloading, so the Python worker (and its loaded numpy) stays.
 // Links marked data-nav are fetched and swapped in; everything else behaves as usual, and a
-// failed fetch falls back to ordinary navigation.
+// failed fetch falls back to ordinary navigation, as does a page of another build (a new deploy):
+// a page and its runtime always come from the same build.
+import { buildOf } from "./offline.js";
+
 export function enableRouter(onPageChange) {
   const go = async (url, push) => {
     let html;
@@ -13,6 +16,10 @@ export function enableRouter(onPageChange) {
       return;
     }
     const next = new DOMParser().parseFromString(html, "text/html");
+    if (buildOf(next) !== buildOf(document)) {
+      location.href = url;
+      return;
+    }
     document.title = next.title;
     document.body.dataset.page = next.body.dataset.page;
     document.querySelector("main").replaceWith(document.adoptNode(next.querySelector("main")));

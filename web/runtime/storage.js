@@ -41,3 +41,44 @@ export function restoreEdits(edits) {
     if (value && typeof value.code === "string") localStorage.setItem(PREFIX + key, JSON.stringify(value));
   }
 }
+
+// Exercises passed, per page: part of the reader's work (reset with it, downloaded with it).
+const PASSED = "lmlab:exercise-passed:";
+
+export function hasPassed(page, name) {
+  try {
+    return localStorage.getItem(`${PASSED}${page}:${name}`) === "yes";
+  } catch {
+    return false;
+  }
+}
+
+export function rememberPass(page, name) {
+  try {
+    localStorage.setItem(`${PASSED}${page}:${name}`, "yes");
+  } catch {
+    // storage refused: the pass is shown, only not remembered
+  }
+}
+
+/** {page: [exercise names passed]} for every page. */
+export function allPasses() {
+  const passes = {};
+  for (let i = 0; i < localStorage.length; i++) {
+    const key = localStorage.key(i);
+    if (!key.startsWith(PASSED) || localStorage.getItem(key) !== "yes") continue;
+    const [page, name] = key.slice(PASSED.length).split(":");
+    (passes[page] ??= []).push(name);
+  }
+  return passes;
+}
+
+export function forgetPasses(page) {
+  for (const name of allPasses()[page] ?? []) localStorage.removeItem(`${PASSED}${page}:${name}`);
+}
+
+export function restorePasses(passes) {
+  for (const [page, names] of Object.entries(passes)) {
+    if (Array.isArray(names)) for (const name of names) if (typeof name === "string") rememberPass(page, name);
+  }
+}

@@ -3,6 +3,7 @@
 import { WorkerEnd } from "./channel.js";
 import kernelSource from "./kernel.py";
 import { fetchData, writeData } from "./data-files.js";
+import { fallBackToKeptCopies } from "./kept-copy.js";
 import { fromWorker, jsonReplacer, jsonReviver } from "./protocol.js";
 
 let pyodide = null;
@@ -13,6 +14,7 @@ let jobId = null; // the job running now, whose cell an input() question belongs
 // Settles once every data file the page asked for is in Python's file system (or marked as
 // missing): cells and widget calls wait for it, so they never read a half-arrived file.
 let dataWritten = Promise.resolve();
+fallBackToKeptCopies(self); // Pyodide's wasm with no network: the service worker's copy
 
 function post(message) {
   self.postMessage(message);

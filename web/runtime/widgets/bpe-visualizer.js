@@ -6,6 +6,10 @@
 // Config (from the chapter's ::: widget directive):
 //   fn       "lmlab.wordbpe.bpe_visualizer"
 //   kwargs   {text, level: "chars" | "bytes", num_merges, corpus_chars}
+//   reader   {functions: ["get_pair_counts", "merge_pair"], cells: [...]}: the reader's own
+//            exercise functions (on lists of ids), handed to fn so that training counts and
+//            merges with them. Their code counts every changed word again in full, so this is
+//            slower than lmlab's own trainer, and the widget says so.
 // Shareable state in the URL fragment: bpe-text, bpe-level, bpe-step.
 import { readFragment, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
@@ -78,6 +82,29 @@ function finalHtml(state) {
     state.final.map(chip).join(" ");
 }
 
+function readerHtml(config, id) {
+  if (!config.reader) return "";
+  const links = config.reader.functions.map((name, i) =>
+    `<a href="#cell-${escapeHtml(config.reader.cells[i])}"><code>${escapeHtml(name)}</code></a>`).join(" and ");
+  return `<div class="bv-reader">
+    <input type="checkbox" role="switch" id="${id("mine")}" class="bv-mine" aria-describedby="${id("mine-note")}" disabled>
+    <label for="${id("mine")}">Train with my ${links}</label>
+  </div>
+  <p class="bv-source" id="${id("mine-note")}"><span class="bv-source-text">The merges are lmlab's.</span>
+    With yours, every word a merge changes is merged and counted again by your code, so each
+    change takes longer.</p>`;
+}
+
+/** What the source line says once a state has been computed with the reader's functions. */
+function sourceText(config, state) {
+  const names = config.reader.functions.map((name) => `${name}()`).join(" and ");
+  const shown = state.steps.length - 1;
+  const k = state.mine.first_difference;
+  return k === null
+    ? `Your ${names} learned the same ${shown} merges as lmlab.`
+    : `Your ${names} learned different merges from lmlab's, from step ${k} on.`;
+}
+
 /** The widget's markup for a state; pure, so the builder can run it in Node for the first paint. */
 export function render(config, state, key, step = 0) {
   const id = (part) => `${key}-${part}`;
@@ -93,6 +120,7 @@ export function render(config, state, key, step = 0) {
     <textarea id="${id("text")}" class="bv-text" rows="2" spellcheck="false" disabled>${escapeHtml(k.text)}</textarea>
   </div>
   <fieldset class="bv-levels"><legend>Start from</legend>${radio("chars", "Characters")}${radio("bytes", "Bytes")}</fieldset>
+  ${readerHtml(config, id)}
   <div class="bv-buttons">
     <button type="button" class="bv-back" disabled>Back</button>
     <button type="button" class="bv-step" disabled>Step</button>
@@ -115,13 +143,14 @@ export function mount(element, context) {
   const slider = $(".bv-step-input");
   const textBox = $(".bv-text");
   const playButton = $(".bv-play");
+  const mine = $(".bv-mine");
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)");
   let state = context.state;
   let settings = { ...config.kwargs };
   let step = 0;
   let timer = 0;
 
-  for (const control of element.querySelectorAll("textarea, input, button")) control.disabled = false;
+  for (const control of element.querySelectorAll("textarea, input, button")) control.disabled = control === mine;
   const announce = (text) => ($(".bv-announce").textContent = text);
 
   function draw() {
@@ -181,15 +210,36 @@ export function mount(element, context) {
     }, reduced.matches ? PLAY_REDUCED_MS : PLAY_MS);
   }
 
+  // The reader's functions when switched on; lmlab's whenever theirs are missing or fail.
+  async function train() {
+    if (mine?.checked) {
+      const theirs = Object.fromEntries(config.reader.functions.map((name) => [name, { reader: name }]));
+      const result = await context.call(config.fn, [], { ...settings, ...theirs });
+      if (result.ok) {
+        showError(element, null);
+        $(".bv-source-text").textContent = sourceText(config, result.value);
+        return result.value;
+      }
+      $(".bv-source-text").textContent = "The merges are lmlab's.";
+      const missing = config.reader.functions.find((name) => result.error.includes(`no function named '${name}'`));
+      showError(element, missing
+        ? `Run the cell that defines ${missing}() first; until then the merges are lmlab's.`
+        : "Your functions did not work, so the merges are lmlab's:", result.error);
+    }
+    const result = await context.call(config.fn, [], settings);
+    if (!result.ok) throw new Error(result.error);
+    if (!mine?.checked) showError(element, null);
+    if (mine) $(".bv-source-text").textContent = "The merges are lmlab's.";
+    return result.value;
+  }
+
   // Text and level change faster than Python answers: only the latest is computed and drawn.
   const compute = latest(async ({ changes, keepStep }) => {
     settings = { ...settings, ...changes };
-    const result = await context.call(config.fn, [], settings);
-    if (!result.ok) throw new Error(result.error);
-    showError(element, null);
-    state = result.value;
+    state = await train();
     go(keepStep ? step : 0, { say: false });
-    announce(`Learned ${state.steps.length - 1} merges. ${describe()} All merges give ${state.final.length} tokens.`);
+    const source = mine?.checked ? `${$(".bv-source-text").textContent} ` : "";
+    announce(`${source}Learned ${state.steps.length - 1} merges. ${describe()} All merges give ${state.final.length} tokens.`);
   }, (err) => showError(element, "The widget could not compute this:", String(err.message || err)));
   const request = (changes, keepStep = false) => compute({ changes, keepStep });
 
@@ -222,6 +272,10 @@ export function mount(element, context) {
       request({ level: radio.value });
     });
   }
+  mine?.addEventListener("change", () => {
+    stop();
+    request({}, true);
+  });
 
   // A shared link: its text and level need Python; its step is shown as soon as it exists.
   const shared = readFragment("bpe");
@@ -235,5 +289,11 @@ export function mount(element, context) {
     go(wantedStep, { say: false, keep: false });
   }
 
-  context.ready.then(() => showLive(element, `Live: the merges are learned by ${config.fn} in your browser.`));
+  context.ready.then(() => {
+    if (mine) mine.disabled = false;
+    showLive(element, `Live: the merges are learned by ${config.fn} in your browser.`);
+    // Python trains the background text once, now, rather than on the reader's first keystroke.
+    const { level, num_merges, corpus_chars } = config.kwargs;
+    context.call("lmlab.wordbpe.prepare_visualizer", [], { level, num_merges, corpus_chars });
+  });
 }

@@ -181,6 +181,8 @@ export function mount(element, context) {
       showError(element, memory
         ? "Your browser could not give Python the memory the model needs (about 800 MB). Close other tabs, or try a desktop browser."
         : "The model could not be loaded:", String(err.message));
+      $(".chat-progress").hidden = true;
+      $(".chat-load-text").textContent = "Not loaded. Press Load to try again.";
       $(".chat-load-button").disabled = false;
     }
     enable();

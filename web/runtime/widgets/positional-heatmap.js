@@ -3,9 +3,10 @@
 // it the dot product of the focused position's vector with every position's. The numbers come
 // from lmlab.position.heatmap; this file only draws.
 //
-// Config: fn ("lmlab.position.heatmap"), kwargs ({T, dim}).
+// Config: fn ("lmlab.position.heatmap"), kwargs ({T, dim}); reader {fn, cell}: the reader's
+// function of that name (the chapter's exercise) can make the table instead.
 // Fragment: #KEY-T=20&KEY-dim=64&KEY-pos=3&KEY-col=10
-import { widgetFooter } from "./markup.js";
+import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
 import { readFragment, writeFragment } from "./fragment.js";
 
@@ -34,7 +35,8 @@ function gridSvg(state, pos, col) {
 function dotsSvg(state, pos) {
   const row = state.dots[pos];
   const T = row.length;
-  const max = state.dots[0][0];
+  // The largest |dot product| sets the scale (a reader's table of zeros must not divide by 0).
+  const max = Math.max(1e-12, ...state.dots.flat().map(Math.abs));
   const w = 200;
   const h = T * CELL_H;
   const x = (v) => (w / 2) * (1 + v / max);
@@ -75,6 +77,9 @@ export function render(config, state, key) {
     <div class="ph-side"><p class="ph-axis-label">dot product with the focused position</p>${dotsSvg(state, 0)}</div>
   </div>
   <p class="ph-readout" id="${id("readout")}">${readout(state, 0, 0)}</p>
+  ${config.reader ? `<div class="ph-reader"><input type="checkbox" role="switch" id="${id("mine")}" class="ph-mine" disabled>
+    <label for="${id("mine")}">Use my <code>${escapeHtml(config.reader.fn)}</code>
+      (<a href="#cell-${escapeHtml(config.reader.cell)}">the exercise</a>) for the table</label></div>` : ""}
   ${widgetFooter("the table the book computed when it was built", "ph-announce")}
 </div>`;
 }
@@ -144,18 +149,30 @@ export function mount(element, context) {
     const wantT = clamp($(".ph-T").value, LIMITS.T);
     let wantDim = clamp($(".ph-dim").value, LIMITS.dim);
     wantDim -= wantDim % 2;
-    const mine = ++ticket;
-    const result = await context.call(config.fn, [], { ...config.kwargs, T: wantT, dim: wantDim });
-    if (mine !== ticket) return;
+    const request = ++ticket;
+    const sizes = { ...config.kwargs, T: wantT, dim: wantDim };
+    const useReaders = Boolean($(".ph-mine")?.checked);
+    let result = await context.call(config.fn, [], useReaders ? { ...sizes, encoding: { reader: config.reader.fn } } : sizes);
+    let problem = null;
+    if (useReaders && !result.ok) {
+      // Theirs failed: say why, and show lmlab's table meanwhile.
+      problem = result.error.includes(`no function named '${config.reader.fn}'`)
+        ? [`Run the exercise's cell that defines ${config.reader.fn}() first; until then the table is lmlab's.`, ""]
+        : [`Your ${config.reader.fn}() did not work, so the table is lmlab's:`, result.error];
+      result = await context.call(config.fn, [], sizes);
+    }
+    if (request !== ticket) return;
     if (!result.ok) { showError(element, "The table could not be computed:", result.error); return; }
-    showError(element, null);
+    showError(element, ...(problem ?? [null]));
     state = result.value;
+    const source = useReaders && !problem ? `your ${config.reader.fn}()` : config.fn;
+    showLive(element, `Live: the table comes from ${source} in your browser.`);
     pos = Math.min(pos, T() - 1);
     col = Math.min(col, dim() - 1);
     drawAll();
     announcer.textContent = `${T()} positions by ${dim()} dimensions.`;
   }
-  for (const input of element.querySelectorAll(".ph-T, .ph-dim")) input.addEventListener("change", resize);
+  for (const input of element.querySelectorAll(".ph-T, .ph-dim, .ph-mine")) input.addEventListener("change", resize);
 
   for (const control of element.querySelectorAll("input")) control.disabled = false;
   context.ready.then(() => {
