@@ -12,6 +12,7 @@ PATH = REPO / "web/chapters/04-embeddings.md"
 CHAPTER = load(PATH)
 
 GIVENS = [
+    "(90-talk-to-a-real-model.html#one-word-three-meanings)",
     'as 12 and "cat" as 5847',  # an imagined numbering, the point being that it is arbitrary
     "In 2013, Mikolov", "Levy and Goldberg (2014)", "(Press and Wolf, 2017)", "Llama 2 among them",
     "(chapter 7)",

@@ -11,6 +11,7 @@ PATH = REPO / "web/chapters/05-position.md"
 CHAPTER = load(PATH)
 
 GIVENS = [
+    "With GPT-2's\ntokenizer from chapter 3",
     "(chapter 7)", "(chapter 6)", "(Vaswani et al., 2017)", "(Press et al., 2022)",
     "most open models since 2023",
     "PE(p, 2i) = \\sin\\!\\left(\\frac{p}{10000^{2i/d}}\\right)",
@@ -139,3 +140,14 @@ def test_statements_in_words(page):
     # ALiBi: the slopes halve from 2^-1 to 2^-8; the bias masks the future
     assert np.allclose(alibi_slopes(8), 2.0 ** -np.arange(1, 9))
     assert np.isneginf(page["bias"][:, 0, 1:]).all()
+
+
+def test_gpt2_cuts_the_two_sentences_into_different_tokens():
+    from lmlab import data
+    from lmlab.gpt2 import GPT2Tokenizer
+
+    files = data.gpt2_files()
+    gpt2 = GPT2Tokenizer.from_files(files["encoder.json"], files["vocab.bpe"])
+    a, b = gpt2.encode("dog bites man"), gpt2.encode("man bites dog")
+    assert sorted(a) != sorted(b)  # not the same tokens in another order
+    assert gpt2.encode("man") != gpt2.encode(" man")
