@@ -1,6 +1,8 @@
 // Cross-origin isolation lets Stop interrupt Python in place (SharedArrayBuffer). A server that
 // sends COOP/COEP headers gives it directly; on hosts that cannot (GitHub Pages) our service
 // worker adds the headers, which takes one reload the first time.
+import { inFolder } from "./folder.js";
+
 const RELOADED = "lmlab:isolation-reload";
 // A registration that neither succeeds nor fails (some browsers, some policies) must not keep
 // Python from starting: after this long, go on without isolation.
@@ -16,7 +18,7 @@ export async function ensureIsolation(siteRoot) {
     sessionStorage.removeItem(RELOADED);
     return true;
   }
-  if (!("serviceWorker" in navigator) || location.protocol === "file:") return true;
+  if (!("serviceWorker" in navigator) || inFolder) return true;
   // Reload once when the worker has just taken over; never loop if isolation still fails.
   if (sessionStorage.getItem(RELOADED) || navigator.serviceWorker.controller) return true;
   const registration = navigator.serviceWorker

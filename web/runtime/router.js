@@ -1,7 +1,11 @@
 // Moving between chapters without reloading, so the Python worker (and its loaded numpy) stays.
 // Links marked data-nav are fetched and swapped in; everything else behaves as usual, and a
 // failed fetch falls back to ordinary navigation.
+import { inFolder } from "./folder.js";
+
 export function enableRouter(onPageChange) {
+  // From a folder a page cannot fetch another: links stay links, and each page starts Python.
+  if (inFolder) return;
   const go = async (url, push) => {
     let html;
     try {
