@@ -35,6 +35,8 @@ MODULE_TAG = '<script type="module" async src="assets/page.js"></script>'
 CLASSIC_TAG = '<script async src="assets/page.folder.js"></script>'
 # A fixed time for every entry: the same book gives the same bytes.
 EPOCH = (2020, 1, 1, 0, 0, 0)
+# Pyodide's code, which folder.js puts into the worker's own code (the rest it fetches).
+PYODIDE_CODE = ["pyodide/pyodide.asm.js", "pyodide/pyodide.js"]
 # Files that get smaller by less than this when gzipped are carried as they are.
 GZIP_WORTH = 0.9
 
@@ -51,8 +53,8 @@ def carried_files(site: Path) -> list[str]:
     """Paths (relative to the site) of every file the runtime fetches: what the worker needs
     (its code, Pyodide, the wheels of the lock file), the data files, the notebooks."""
     lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text())
-    pyodide = ["pyodide/pyodide.asm.js", "pyodide/pyodide.js", "pyodide/pyodide.asm.wasm",
-               "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json"]
+    pyodide = [*PYODIDE_CODE, "pyodide/pyodide.asm.wasm", "pyodide/python_stdlib.zip",
+               "pyodide/pyodide-lock.json"]
     wheels = [f"pyodide/{entry['file_name']}" for entry in lock["packages"].values()]
     others = [str(p.relative_to(site)) for folder in ("data", "notebooks")
               for p in sorted((site / folder).glob("*")) if p.is_file()]
@@ -61,8 +63,7 @@ def carried_files(site: Path) -> list[str]:
 
 def preloaded(site: Path) -> list[str]:
     """What every start of Python reads (folder.js starts reading them with the worker)."""
-    return [p for p in carried_files(site)
-            if p.startswith("pyodide/") and p not in ("pyodide/pyodide.js", "pyodide/pyodide.asm.js")]
+    return [p for p in carried_files(site) if p.startswith("pyodide/") and p not in PYODIDE_CODE]
 
 
 def check_wheels(site: Path) -> None:

@@ -67,7 +67,8 @@ class Firefox:
              "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
-        self.socket = connect(f"{self._endpoint()}/session", max_size=None, open_timeout=30)
+        self.socket = connect(f"{self._endpoint()}/session", max_size=None, open_timeout=30,
+                              legacy=True)  # a connection for the browser's life, not a block
         self.next_id = 0
         self.lock = threading.Lock()
         self.version = self._command("session.new", {"capabilities": {}})["capabilities"][
