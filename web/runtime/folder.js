@@ -64,7 +64,12 @@ export function folderFile(path, siteRoot) {
       };
       document.head.append(script);
     });
-    const bytes = carried.then(decode);
+    const bytes = carried.then(async (carried) => {
+      performance.mark(`lmlab:folder-read:${path}`); // for the boot benchmark, as each stage
+      const decoded = await decode(carried);
+      performance.mark(`lmlab:folder-decoded:${path}`);
+      return decoded;
+    });
     bytes.catch(() => files.delete(path)); // a later start may try again
     files.set(path, bytes);
   }
