@@ -136,7 +136,18 @@ def entries(site: Path, esbuild_flags: list[str]) -> dict[str, bytes]:
     files["assets/page.folder.js"] = classic_page_script(esbuild_flags, site)
     for path in carried_files(site):
         files[f"{path}.js"] = carrier(path, (site / path).read_bytes())
+    for path in for_notebooks(site):
+        files[path] = (site / path).read_bytes()
     return files
+
+
+def for_notebooks(site: Path) -> list[str]:
+    """The files a chapter's downloaded notebook reads from the book's address (the lmlab wheel,
+    the data files: build/notebooks.py), as they are: from the folder that address is a file://
+    one, which a Jupyter on the same computer reads (pip install, urllib)."""
+    lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text())
+    data_files = [str(p.relative_to(site)) for p in sorted((site / "data").glob("*"))]
+    return [f"pyodide/{lock['packages']['lmlab']['file_name']}", *data_files]
 
 
 def build(site: Path, esbuild_flags: list[str]) -> Path:

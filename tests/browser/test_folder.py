@@ -177,6 +177,22 @@ def test_chromium_stop_replaces_the_worker_and_replays(open_folder):
     assert output_text(page, 7).strip() == "'still here'"
 
 
+def test_chromium_a_chapters_notebook_reads_lmlab_and_data_from_the_folder(open_folder, folder):
+    """Download as notebook works from the folder, and the notebook's first cells name the lmlab
+    wheel and the data files by file:// addresses that exist (a Jupyter on this computer reads
+    them)."""
+    page = open_folder("02-counting.html")
+    with page.expect_download() as download:
+        page.click("[data-action=notebook]")
+    notebook = json.loads(Path(download.value.path()).read_text())
+    sources = "\n".join(c["source"] for c in notebook["cells"] if c["cell_type"] == "code")
+    addresses = re.findall(r"file://[^\s'\"]+", sources)
+    assert any(a.endswith(".whl") for a in addresses) and any("/data/" in a for a in addresses)
+    for address in addresses:
+        assert address.startswith(folder.as_uri() + "/")
+        assert Path(address.removeprefix("file://")).is_file(), address
+
+
 # --- Firefox ESR -------------------------------------------------------------------------
 
 CELL_STATE = "document.querySelector('.cell[data-number=\"{n}\"]').dataset.state"
