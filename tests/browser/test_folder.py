@@ -177,6 +177,16 @@ def test_chromium_stop_replaces_the_worker_and_replays(open_folder):
     assert output_text(page, 7).strip() == "'still here'"
 
 
+def test_chromium_search_says_it_needs_the_website(open_folder):
+    page = open_folder(TOUR, wait_ready=False)
+    page.keyboard.press("/")
+    page.keyboard.type("softmax")
+    results = page.locator("#search-results")
+    results.wait_for(state="visible")
+    assert "not in the downloaded folder" in results.inner_text()
+    wait_ready_state(page)
+
+
 def test_chromium_a_chapters_notebook_reads_lmlab_and_data_from_the_folder(open_folder, folder):
     """Download as notebook works from the folder, and the notebook's first cells name the lmlab
     wheel and the data files by file:// addresses that exist (a Jupyter on this computer reads
