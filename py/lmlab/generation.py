@@ -7,6 +7,8 @@ can be shown); ``sampling_tree`` lays out the continuations a run could have tak
 edge with its probability and each path with the product of its edges.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .sampling import sample_index, softmax
@@ -72,15 +74,25 @@ def sampling_tree(
     the root), children, unshown (the probability of the next words not drawn)}; STOP has no
     children. The root is the prompt's last word, with prob and path_prob 1.
     """
+    return grow_tree(lambda context: next_distribution(table, context, temperature), prompt,
+                     depth, branches)
+
+
+def grow_tree(
+    distribution: Callable[[list], tuple[list, np.ndarray]], prompt: list, depth: int,
+    branches: int, stop: object = STOP,
+) -> dict:
+    """The tree of sampling_tree for any model: ``distribution(context)`` gives (next items (V,),
+    probs (V,)) for a context (a list of items: words here, token ids for a real model)."""
     if depth < 0 or branches < 1:
         raise ValueError(f"need depth >= 0 and branches >= 1, got {depth} and {branches}")
 
-    def grow(context: list[str], prob: float, path_prob: float, levels: int) -> dict:
+    def grow(context: list, prob: float, path_prob: float, levels: int) -> dict:
         node = {"word": context[-1], "prob": prob, "path_prob": path_prob, "children": [],
                 "unshown": 0.0}
-        if levels == 0 or context[-1] == STOP:
+        if levels == 0 or context[-1] == stop:
             return node
-        words, probs = next_distribution(table, context, temperature)
+        words, probs = distribution(context)
         top = np.argsort(-probs, kind="stable")[:branches]
         node["children"] = [
             grow(context + [words[i]], float(probs[i]), path_prob * float(probs[i]), levels - 1)

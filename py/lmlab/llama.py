@@ -84,10 +84,19 @@ def silu(x: np.ndarray) -> np.ndarray:
     return x / (1 + np.exp(-x))
 
 
-def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, start: int) -> np.ndarray:
+def linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """x (T, in) times a weight matrix stored (out, in), as GGUF and PyTorch store it -> (T, out).
+
+    It is x @ weight.T. Written as einsum because Pyodide's numpy has no BLAS: there its einsum
+    loop multiplies about twice as fast as its matmul (measured in build/bench/llama.py)."""
+    return np.einsum("ti,oi->to", x, weight)
+
+
+def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, start: int) -> tuple:
     """Causal grouped-query attention for new tokens at positions start, start+1, ...
 
-    q (n_heads, T, hd); k, v (n_kv_heads, start + T, hd), every position so far -> (n_heads, T, hd).
+    q (n_heads, T, hd); k, v (n_kv_heads, start + T, hd), every position so far
+    -> (output (n_heads, T, hd), weights (n_heads, T, start + T)).
     Query head h reads key/value head h // (n_heads / n_kv_heads)."""
     group = q.shape[0] // k.shape[0]
     k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
@@ -97,7 +106,7 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, start: int) -> np.nda
     scores = np.where(future, np.float32(-np.inf), scores)
     weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
     weights /= weights.sum(axis=-1, keepdims=True)
-    return weights @ v
+    return weights @ v, weights
 
 
 class Llama:
@@ -118,9 +127,11 @@ class Llama:
         empty = np.zeros((c.n_kv_heads, 0, c.head_dim), dtype=np.float32)
         return [{"k": empty, "v": empty} for _ in range(c.n_layers)]
 
-    def forward(self, ids: list[int], cache: list[dict] | None = None) -> np.ndarray:
+    def forward(self, ids: list[int], cache: list[dict] | None = None,
+                attention_out: list | None = None) -> np.ndarray:
         """Logits for each new token: ids (T,) -> (T, vocab). With a cache from new_cache(),
-        earlier tokens' keys and values are reused and the new ones appended."""
+        earlier tokens' keys and values are reused and the new ones appended. attention_out, if
+        given, receives each layer's attention weights (n_heads, T, every position so far)."""
         c, w = self.config, self.w
         cache = cache if cache is not None else self.new_cache()
         start = cache[0]["k"].shape[1]
@@ -133,18 +144,21 @@ class Llama:
         for layer, kv in enumerate(cache):
             p = f"blk.{layer}."
             h = rms_norm(x, w[p + "attn_norm.weight"], c.eps)
-            q = rope(heads(h @ w[p + "attn_q.weight"].T, c.n_heads), cos, sin)
-            k = rope(heads(h @ w[p + "attn_k.weight"].T, c.n_kv_heads), cos, sin)
-            v = heads(h @ w[p + "attn_v.weight"].T, c.n_kv_heads)
+            q = rope(heads(linear(h, w[p + "attn_q.weight"]), c.n_heads), cos, sin)
+            k = rope(heads(linear(h, w[p + "attn_k.weight"]), c.n_kv_heads), cos, sin)
+            v = heads(linear(h, w[p + "attn_v.weight"]), c.n_kv_heads)
             kv["k"] = np.concatenate([kv["k"], k], axis=1)
             kv["v"] = np.concatenate([kv["v"], v], axis=1)
-            out = attention(q, kv["k"], kv["v"], start).transpose(1, 0, 2).reshape(len(ids), -1)
-            x = x + out @ w[p + "attn_output.weight"].T
+            out, weights = attention(q, kv["k"], kv["v"], start)
+            if attention_out is not None:
+                attention_out.append(weights)
+            out = out.transpose(1, 0, 2).reshape(len(ids), -1)  # heads side by side: (T, d)
+            x = x + linear(out, w[p + "attn_output.weight"])
             h = rms_norm(x, w[p + "ffn_norm.weight"], c.eps)
-            gated = silu(h @ w[p + "ffn_gate.weight"].T) * (h @ w[p + "ffn_up.weight"].T)
-            x = x + gated @ w[p + "ffn_down.weight"].T
+            gated = silu(linear(h, w[p + "ffn_gate.weight"])) * linear(h, w[p + "ffn_up.weight"])
+            x = x + linear(gated, w[p + "ffn_down.weight"])
         x = rms_norm(x, w["output_norm.weight"], c.eps)
-        return x @ w.get("output.weight", w["token_embd.weight"]).T  # tied when no output.weight
+        return linear(x, w.get("output.weight", w["token_embd.weight"]))  # tied: no output.weight
 
     def generate(self, ids: list[int], max_new: int, stop: set[int] = frozenset()) -> list[int]:
         """Greedy continuation of ids, up to max_new tokens or a token in stop (kept)."""

@@ -35,7 +35,7 @@ if ARGS[:1] == ["--script"]:
     exit_code = 0
 else:
     import pytest
-    exit_code = int(pytest.main(["tests/unit", "-m", "not reference", "-p", "no:cacheprovider", "-o", "pythonpath=", "-q", *ARGS]))
+    exit_code = int(pytest.main(["tests/unit", "-m", "not reference and not pretrained", "-p", "no:cacheprovider", "-o", "pythonpath=", "-q", *ARGS]))
 exit_code
 `);
 process.exit(code);

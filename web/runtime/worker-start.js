@@ -14,15 +14,17 @@ const WARM = typeof WARM_MODULES === "undefined" ? ["numpy"] : WARM_MODULES;
 // sees it, and Python stops in place; input() can wait there for the reader's answer.
 export const canInterrupt = () => Boolean(globalThis.crossOriginIsolated && globalThis.SharedArrayBuffer);
 
-/** The page's data files ({file, url relative to the site, sha256}) with absolute urls. */
+/** The page's data files ({file, url relative to the site, sha256, bytes}) with absolute urls. */
 export function dataEntries(files, siteRoot) {
-  return files.map(({ file, url, sha256 }) => ({ file, url: new URL(url, siteRoot).href, sha256 }));
+  return files.map(({ file, url, sha256, bytes }) => ({ file, url: new URL(url, siteRoot).href, sha256, bytes }));
 }
 
-/** The data files the page lists in its head (build/make_site.py), absolute. */
-export function pageDataFiles(siteRoot) {
+/** The data files the page lists in its head (build/make_site.py), absolute: those it loads with
+ * the page, or (onRequest) those too big for that, which it loads when the reader asks. */
+export function pageDataFiles(siteRoot, { onRequest = false } = {}) {
   const listed = document.getElementById("page-data");
-  return listed ? dataEntries(JSON.parse(listed.textContent), siteRoot) : [];
+  const files = listed ? JSON.parse(listed.textContent) : [];
+  return dataEntries(files.filter((entry) => Boolean(entry.onRequest) === onRequest), siteRoot);
 }
 
 /** Starts the worker and asks it to boot and to fetch `dataFiles` ([{file, url, sha256}],

@@ -19,6 +19,15 @@ function post(message) {
   self.postMessage(message);
 }
 
+// A download's progress, at most every 100 ms per file (and its end): enough for a progress bar.
+const lastReport = new Map();
+function reportProgress(file, received, total) {
+  const now = performance.now();
+  if (received < total && now - (lastReport.get(file) ?? -Infinity) < 100) return;
+  lastReport.set(file, now);
+  post(fromWorker.dataProgress(file, received, total));
+}
+
 // Starting CPython inside Pyodide (it imports its own modules: about two seconds here) is done
 // once per browser. The first boot saves the interpreter's memory right after start-up, with the
 // kernel loaded, to Cache Storage; later boots (a new visit, Restart, a Stop that had to replace
@@ -152,7 +161,7 @@ self.onmessage = async ({ data }) => {
     return;
   }
   if (data.type === "data") {
-    const fetched = fetchData(data.files); // now, while Python is still starting
+    const fetched = fetchData(data.files, reportProgress); // now, while Python is still starting
     dataWritten = Promise.all([dataWritten, readyPromise, fetched]).then(([, , files]) => {
       if (pyodide) writeData(pyodide.FS, files);
     });

@@ -44,7 +44,7 @@ function stepHtml(s, n, total) {
 
 // The tree as nested lists (a screen reader reads it as such). `path` is the words drawn so far;
 // a node is on it when its parent is and its word is the path's word at its depth.
-function treeHtml(node, path, depth = 0, onPath = true) {
+export function treeHtml(node, path, depth = 0, onPath = true) {
   const children = node.children.map((child) =>
     treeHtml(child, path, depth + 1, onPath && path[depth] === child.word));
   if (node.unshown > 0.0005) {
