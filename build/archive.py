@@ -22,6 +22,7 @@ import base64
 import gzip
 import hashlib
 import json
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -49,6 +50,25 @@ FOLDER_NOTE = (
 )
 
 
+def left_out(site: Path) -> list[str]:
+    """The data files a page loads only when the reader asks (a page's data list marks them
+    onRequest: SmolLM2's 98 MB of weights), which the folder leaves out: the website has them."""
+    paths = set()
+    for page in site.glob("*.html"):
+        listed = re.search(r'<script type="application/json" id="page-data">(.*?)</script>',
+                           page.read_text(), re.S)
+        entries = json.loads(listed.group(1).replace("<\\/", "</")) if listed else []
+        paths.update(entry["url"] for entry in entries if entry.get("onRequest"))
+    return sorted(paths)
+
+
+def data_files(site: Path) -> list[str]:
+    """The data files the folder has (paths relative to the site)."""
+    absent = set(left_out(site))
+    return [p for p in (str(f.relative_to(site)) for f in sorted((site / "data").glob("*")))
+            if p not in absent]
+
+
 def carried_files(site: Path) -> list[str]:
     """Paths (relative to the site) of every file the runtime fetches: what the worker needs
     (its code, Pyodide, the wheels of the lock file), the data files, the notebooks."""
@@ -56,9 +76,8 @@ def carried_files(site: Path) -> list[str]:
     pyodide = [*PYODIDE_CODE, "pyodide/pyodide.asm.wasm", "pyodide/python_stdlib.zip",
                "pyodide/pyodide-lock.json"]
     wheels = [f"pyodide/{entry['file_name']}" for entry in lock["packages"].values()]
-    others = [str(p.relative_to(site)) for folder in ("data", "notebooks")
-              for p in sorted((site / folder).glob("*")) if p.is_file()]
-    return ["assets/worker.js", *pyodide, *wheels, *others]
+    notebooks = [str(p.relative_to(site)) for p in sorted((site / "notebooks").glob("*"))]
+    return ["assets/worker.js", *pyodide, *wheels, *data_files(site), *notebooks]
 
 
 def preloaded(site: Path) -> list[str]:
@@ -106,7 +125,8 @@ def classic_page_script(esbuild_flags: list[str], site: Path) -> bytes:
         [str(esbuild), str(REPO / "web" / "runtime" / "page.js"), "--format=iife", *flags,
          "--legal-comments=eof",
          "--define:import.meta.url=document.currentScript.src",
-         f"--define:FOLDER_PRELOAD={json.dumps(preloaded(site))}"],
+         f"--define:FOLDER_PRELOAD={json.dumps(preloaded(site))}",
+         f"--define:FOLDER_LEFT_OUT={json.dumps(left_out(site))}"],
         check=True, capture_output=True,
     ).stdout
 
@@ -146,8 +166,7 @@ def for_notebooks(site: Path) -> list[str]:
     the data files: build/notebooks.py), as they are: from the folder that address is a file://
     one, which a Jupyter on the same computer reads (pip install, urllib)."""
     lock = json.loads((site / "pyodide" / "pyodide-lock.json").read_text())
-    data_files = [str(p.relative_to(site)) for p in sorted((site / "data").glob("*"))]
-    return [f"pyodide/{lock['packages']['lmlab']['file_name']}", *data_files]
+    return [f"pyodide/{lock['packages']['lmlab']['file_name']}", *data_files(site)]
 
 
 def build(site: Path, esbuild_flags: list[str]) -> Path:

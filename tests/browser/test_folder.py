@@ -60,6 +60,17 @@ def test_the_folder_has_every_page_and_no_module_script(site, folder):
     assert "from a folder on your computer" in index and "lm-lab.zip" not in index
 
 
+def test_the_folder_leaves_out_only_what_pages_load_on_request(site, folder):
+    absent = set(archive.left_out(site))
+    for data_file in sorted((site / "data").iterdir()):
+        path = str(data_file.relative_to(site))
+        there = (folder / f"{path}.js").exists() and (folder / path).exists()
+        assert there == (path not in absent), path
+    for path in absent:  # each named by a page's data list as loaded when the reader asks
+        assert any(f'"url": "{path}"' in p.read_text() and '"onRequest": true' in p.read_text()
+                   for p in site.glob("*.html")), path
+
+
 def test_the_carried_files_are_the_sites_own(site, folder):
     """Each FILE.js carries exactly FILE's bytes (decoded as folder.js decodes them)."""
     import base64

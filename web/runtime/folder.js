@@ -19,6 +19,9 @@ const PYODIDE_CODE = ["pyodide/pyodide.asm.js", "pyodide/pyodide.js"];
 // wheels); build/archive.py lists them here, so they are read while the worker's code starts.
 /* global FOLDER_PRELOAD */
 const PRELOAD = typeof FOLDER_PRELOAD === "undefined" ? [] : FOLDER_PRELOAD;
+// Files the folder leaves out (data a page loads only when asked, too big to carry: SmolLM2).
+/* global FOLDER_LEFT_OUT */
+const LEFT_OUT = typeof FOLDER_LEFT_OUT === "undefined" ? [] : FOLDER_LEFT_OUT;
 
 // path (relative to the site root) -> Promise of its bytes; kept for the page's lifetime, so a
 // replaced worker (Stop, Restart) starts without reading the scripts again.
@@ -46,6 +49,9 @@ async function decode({ encoding, base64 }) {
 
 /** The bytes of a file of the book (a path relative to the site root), from its FILE.js. */
 export function folderFile(path, siteRoot) {
+  if (LEFT_OUT.includes(path)) {
+    return Promise.reject(new Error(`${path} is not in the downloaded folder, which leaves out what is too big to carry; the book's website has it`));
+  }
   if (!files.has(path)) {
     const carried = new Promise((resolve, reject) => {
       arriving.set(path, resolve);
