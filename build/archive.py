@@ -11,6 +11,9 @@ there:
     file, the wheels, the worker, the data files, the notebooks) is there as FILE.js, a classic
     script that hands FILE's bytes, base64 and gzipped where that saves space, to the page
     (web/runtime/folder.js), which starts the worker from a Blob and answers its fetches.
+The lmlab wheel and the data files are also there as they are, for a chapter's downloaded
+notebook, which names them by the book's (here file://) address. Data a page loads only when the
+reader asks (SmolLM2's 98 MB) is left out; the page says so if the reader asks for it.
 A synthetic response skips Pyodide's integrity check of the wheels, so the wheels' sha256 is
 checked against the lock file here, before they go in.
 
