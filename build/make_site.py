@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import archive
 import chapters
 import data
 import execute
@@ -116,14 +117,19 @@ def warm_modules(chapter_dir: Path) -> list[str]:
     return sorted(modules)
 
 
+def esbuild_flags(chapter_dir: Path = CHAPTERS) -> list[str]:
+    """What every bundle of the runtime is built with."""
+    return ["--bundle", "--minify", "--sourcemap", "--target=es2022", "--loader:.py=text",
+            "--legal-comments=linked", "--log-level=warning",
+            f"--define:WARM_MODULES={json.dumps(warm_modules(chapter_dir))}"]
+
+
 def bundle_runtime(assets: Path, chapter_dir: Path) -> str:
     """Bundles the runtime into assets/; returns the script every page inlines in its <head>
     (start-early.js, which starts the Python worker before anything else is fetched)."""
     step("bundling the runtime (esbuild)")
     esbuild = REPO / "node_modules" / ".bin" / "esbuild"
-    common = ["--bundle", "--minify", "--sourcemap", "--target=es2022", "--loader:.py=text",
-              "--legal-comments=linked", "--log-level=warning",
-              f"--define:WARM_MODULES={json.dumps(warm_modules(chapter_dir))}"]
+    common = esbuild_flags(chapter_dir)
     # page.js splits: the editor (CodeMirror) becomes a chunk of its own, loaded when a cell
     # first needs it, so the entry that starts the Python worker stays small.
     for old in (assets / "chunks").glob("*"):
@@ -302,6 +308,7 @@ def index_body(book: list[chapters.Chapter]) -> str:
         "GPT, with every piece of code running in your browser. Edit any cell and run it; "
         "nothing is sent anywhere.</p>\n"
         f'<ol class="toc">\n{items}\n</ol>\n'
+        f"{archive.MARKER}\n"
         '<p><a href="credits.html" data-nav>Credits and licences</a></p>'
     )
 
@@ -318,7 +325,7 @@ class Markup(str):
 # and source maps. The build's id is the hash of them all, written into every page
 # and into sw.js: a new deploy is a new sw.js, which the browser installs as a new version.
 OFFLINE_SKIP_DIRS = {"data", "_bench"}
-OFFLINE_SKIP_SUFFIXES = {".map", ".txt", ".mjs"}
+OFFLINE_SKIP_SUFFIXES = {".map", ".txt", ".mjs", ".zip"}  # .zip: the book as a folder, 16 MB
 BUILD_MARK = "__LMLAB_BUILD__"
 
 
@@ -365,6 +372,9 @@ def build(out: Path, chapter_dir: Path = CHAPTERS) -> None:
     indexed = subprocess.run(["node", str(REPO / "build" / "search_index.mjs"), str(out)],
                              check=True, capture_output=True, text=True)
     step(f"search index: {json.loads(indexed.stdout)['pages']} pages")
+    step("the book as a folder to download (build/archive.py)")
+    folder = archive.build(out, esbuild_flags())
+    step(f"{folder.name}: {folder.stat().st_size / 1e6:.1f} MB")
     step(f"build {stamp_build(out)}: pages and sw.js stamped")
     step(f"built {out} in {time.monotonic() - started:.1f} s")
 

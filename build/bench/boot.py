@@ -32,6 +32,9 @@ runs chapter 1's first cell. Each round measures, in this order or its reverse:
 
 Warm LM Lab visits wait first until the page says "Ready offline" (the service worker has kept
 the book), as a reader's next visit would find it.
+  folder LM Lab only, the downloaded archive (_site/lm-lab.zip) unzipped and chapter 1 opened
+        from file:// with no server, in a fresh profile: cold and warm navigation -> first cell
+        result, against the served page's (cold, warm) of the same round; and the archive's size.
 
 Then, once per run, how the page answers after Python is ready (responsiveness.py): the first
 and later widget redraws by keyboard and by pointer, Stop's latency on a sleeping and on a
@@ -57,6 +60,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "build"))
 
+import archive  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: E402
 from serve_site import Handler, serve_in_background  # noqa: E402
 
@@ -342,6 +346,19 @@ def lmlab_visit(context, base: str, counter: Counter, slider_values: list[str]) 
     return {"cold": cold, "warm": warm, "next": next_chapter, "slider": slider}
 
 
+def folder_round(playwright, folder: Path) -> dict:
+    """Chapter 1 of the unzipped archive, from file://: cold (a fresh profile) and warm."""
+    url = (folder / f"{CHAPTER}.html").as_uri()
+    with tempfile.TemporaryDirectory() as profile:
+        context = fresh_context(playwright, profile)
+        context.add_init_script(LMLAB_INIT)
+        page = context.new_page()
+        cold = load(page, url, Counter())
+        warm = load(page, url, Counter())
+        context.close()
+        return {"cold": cold, "warm": warm}
+
+
 def chapter2_round(playwright, base: str, counter: Counter) -> dict:
     with tempfile.TemporaryDirectory() as profile:
         context = fresh_context(playwright, profile)
@@ -398,8 +415,10 @@ def main() -> None:
     grid = [f"{0.1 + 0.05 * i:.2f}" for i in range(59)]
     rng = random.Random(0)
     slider_values = [rng.choice(grid) for _ in range(SLIDER_INPUTS)]
-    bare, ours, second, headerless, bare_headerless = [], [], [], [], []
+    bare, ours, second, headerless, bare_headerless, folders = [], [], [], [], [], []
     plain, plain_base = serve_in_background(site, isolation=False)
+    unzipped = tempfile.TemporaryDirectory()
+    folder = archive.unzip(site / archive.NAME, Path(unzipped.name))
     with sync_playwright() as p:
         browser = launch(p)
         version = browser.version
@@ -416,6 +435,7 @@ def main() -> None:
                 ours.append(lmlab_round(p, base, counter, slider_values))
             if not args.only_boot:
                 second.append(chapter2_round(p, base, counter))
+                folders.append(folder_round(p, folder))
             if r % 2:
                 headerless.append(headerless_round(p, plain_base))
                 bare_headerless.append(bare_headerless_round(p, plain_base))
@@ -433,6 +453,9 @@ def main() -> None:
     if second:
         report_chapter2(bare, second, page_bytes(site))
     report_headerless(headerless, bare_headerless)
+    if folders:
+        report_folder(ours, folders, site / archive.NAME)
+    unzipped.cleanup()
     if after_ready:
         responsiveness.report(after_ready)
 
@@ -488,6 +511,19 @@ def report_chapter2(bare: list[dict], second: list[dict], sizes: list[tuple]) ->
     print("\nBytes per chapter (uncompressed, as served): page HTML + the data files it fetches")
     for slug, html_bytes, data_bytes in sizes:
         print(f"  {slug:32} {html_bytes:>9,} + {data_bytes:>9,} = {html_bytes + data_bytes:>9,} B")
+
+
+def report_folder(ours: list[dict], folders: list[dict], zipped: Path) -> None:
+    med = statistics.median
+    print("\nFrom a folder (the downloaded archive unzipped, file://, no server), chapter 1, "
+          "median of the same rounds")
+    for kind in ("cold", "warm"):
+        local = med(r[kind]["result"] for r in folders)
+        served = med(r[kind]["result"] for r in ours)
+        print(f"  {kind} navigation -> first cell result: {local / 1000:.2f} s from file:// "
+              f"against {served / 1000:.2f} s served: {local / served:.2f}x")
+    print(f"  archive {zipped.name}: {zipped.stat().st_size / 1e6:.1f} MB to download, "
+          f"{archive.size_on_disk(zipped) / 1e6:.1f} MB unzipped")
 
 
 STAGES = [

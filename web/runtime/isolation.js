@@ -7,10 +7,12 @@
 // page load is isolated. Measured with build/bench/boot.py: the reload made the first visit on a
 // header-less host 1.13-1.30x the bare Pyodide page, against 1.02x without it.
 
+import { inFolder } from "./folder.js";
+
 /** Registers the book's service worker; resolves to its registration, or null where there is
  * none to have (file://, no support, blocked, private mode). */
 export function registerServiceWorker(siteRoot) {
-  if (!("serviceWorker" in navigator) || location.protocol === "file:") return Promise.resolve(null);
+  if (!("serviceWorker" in navigator) || inFolder) return Promise.resolve(null);
   return navigator.serviceWorker
     .register(new URL("sw.js", siteRoot), { scope: siteRoot.pathname })
     .catch(() => null);

@@ -3,14 +3,16 @@
 // cell's current code (edits included) into the code cell with the same metadata.lmlab.cell, and
 // the site's absolute address into the first cells, which install lmlab where it is missing and
 // fetch the chapter's data files.
+import { fetchFromSite } from "./folder.js";
+
 const WHEEL_PLACEHOLDER = "{{LMLAB_WHEEL_URL}}";
 const SITE_PLACEHOLDER = "{{SITE_URL}}";
 
 export async function downloadNotebook(page, siteRoot) {
-  const response = await fetch(new URL(`notebooks/${page.slug}.ipynb`, siteRoot));
+  const response = await fetchFromSite(`notebooks/${page.slug}.ipynb`, siteRoot);
   if (!response.ok) throw new Error(`the notebook of this chapter could not be fetched (${response.status})`);
   const notebook = await response.json();
-  const lock = await (await fetch(new URL("pyodide/pyodide-lock.json", siteRoot))).json();
+  const lock = await (await fetchFromSite("pyodide/pyodide-lock.json", siteRoot)).json();
   const wheel = new URL(`pyodide/${lock.packages.lmlab.file_name}`, siteRoot).href;
   const code = new Map(page.cells.map((cell) => [cell.id, cell.code]));
   for (const cell of notebook.cells) {

@@ -5,6 +5,7 @@
 import { Cell } from "./cell.js";
 import { bindContentsToggle, trackSections } from "./contents.js";
 import { mountExercises } from "./exercise.js";
+import { folderStorageWarning } from "./folder.js";
 import { downloadNotebook } from "./notebook.js";
 import { Offline } from "./offline.js";
 import { Python } from "./python.js";
@@ -132,6 +133,8 @@ async function main() {
     await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
   }
   showStatus(python);
+  const storageWarning = folderStorageWarning();
+  if (storageWarning) python.emit("notice", { text: storageWarning });
   bindThemeSwitch();
   bindContentsToggle();
   bindSearch(siteRoot);

@@ -25,6 +25,10 @@ export const toWorker = {
   forget: (page) => ({ type: "forget", page }),
   // files: [{file, url, sha256}] a page needs (data-files.js fetches them at once)
   data: (files) => ({ type: "data", files }),
+  // The book opened from a folder (folder.js): fetch() nothing under root, ask the page
+  fetchViaPage: (root) => ({ type: "fetch-via-page", root }),
+  // the page's answer to a fetch: the file's bytes, or why it has none
+  fetched: (id, bytes, error) => ({ type: "fetched", id, bytes, error }),
 };
 
 // worker -> page
@@ -41,4 +45,6 @@ export const fromWorker = {
   // a data file on its way (bytes received of total), for a page that shows the download
   dataProgress: (file, received, total) => ({ type: "data-progress", file, received, total }),
   fatal: (message) => ({ type: "fatal", message }),
+  // from a folder: the worker asks the page for a file of the book (see toWorker.fetchViaPage)
+  fetch: (id, url) => ({ type: "fetch", id, url }),
 };

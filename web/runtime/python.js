@@ -1,6 +1,7 @@
 // The page's handle on Python: one worker for the whole visit, a queue of jobs (cell runs and
 // widget calls) sent one at a time, Stop, and Restart. Jobs queued before Python is ready wait.
 import { PageEnd } from "./channel.js";
+import { spawnWorker } from "./folder.js";
 import { toWorker } from "./protocol.js";
 import { startWorker } from "./worker-start.js";
 
@@ -28,7 +29,7 @@ export class Python extends EventTarget {
     this.ready = false;
     const early = takeEarlyStart(this.siteRoot);
     const { worker, channel, messages = [], dataFiles } =
-      early ?? startWorker(this.siteRoot, [...this.dataFiles.values()]);
+      early ?? startWorker(this.siteRoot, [...this.dataFiles.values()], spawnWorker);
     for (const entry of dataFiles) this.dataFiles.set(entry.file, entry);
     this.worker = worker;
     this.channel = channel ? new PageEnd(channel) : null;

@@ -1,10 +1,13 @@
 // Moving between chapters without reloading, so the Python worker (and its loaded numpy) stays.
 // Links marked data-nav are fetched and swapped in; everything else behaves as usual, and a
 // failed fetch falls back to ordinary navigation, as does a page of another build (a new deploy):
-// a page and its runtime always come from the same build.
+// a page and its runtime always come from the same build; on file:// links are ordinary links.
 import { buildOf } from "./offline.js";
+import { inFolder } from "./folder.js";
 
 export function enableRouter(onPageChange) {
+  // From a folder a page cannot fetch another: links stay links, and each page starts Python.
+  if (inFolder) return;
   const go = async (url, push) => {
     let html;
     try {

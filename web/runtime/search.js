@@ -2,7 +2,11 @@
 // site, loaded the first time the reader reaches for the box, so a page that is only read pays
 // nothing. "/" anywhere outside a text field focuses the box; Down arrow enters the results, the
 // arrows move through them, Escape closes them.
+import { inFolder } from "./folder.js";
+
 const SHOWN = 8;
+// From a folder (file://) a page may read no other file, so Pagefind cannot load its index.
+const NO_SEARCH_IN_FOLDER = "Search works on the book's website, not in the downloaded folder: a page opened from a folder may not read the search index. The contents list every chapter and its sections.";
 const SECTIONS_PER_PAGE = 3;
 
 let api = null;
@@ -50,6 +54,12 @@ export function bindSearch(siteRoot) {
       count.textContent = "";
       return close();
     }
+    if (inFolder) {
+      panel.innerHTML = `<p class="search-none">${NO_SEARCH_IN_FOLDER}</p>`;
+      panel.hidden = false;
+      count.textContent = "Search is not available in the downloaded folder";
+      return;
+    }
     const pagefind = await loadIndex(siteRoot);
     const found = await pagefind.search(query);
     const pages = await Promise.all(found.results.slice(0, SHOWN).map((result) => result.data()));
@@ -62,7 +72,7 @@ export function bindSearch(siteRoot) {
     panel.dispatchEvent(new CustomEvent("search:shown", { detail: { query } }));
   }
 
-  input.addEventListener("focus", () => loadIndex(siteRoot), { once: true });
+  if (!inFolder) input.addEventListener("focus", () => loadIndex(siteRoot), { once: true });
   input.addEventListener("input", search);
   form.addEventListener("submit", (event) => {
     event.preventDefault();

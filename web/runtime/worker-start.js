@@ -28,12 +28,13 @@ export function pageDataFiles(siteRoot, { onRequest = false } = {}) {
 }
 
 /** Starts the worker and asks it to boot and to fetch `dataFiles` ([{file, url, sha256}],
- * absolute) meanwhile. @returns {{worker: Worker, channel: SharedArrayBuffer | null,
- * root: string, dataFiles: object[]}} */
-export function startWorker(siteRoot, dataFiles = []) {
+ * absolute) meanwhile. `spawn(url, siteRoot)` makes the Worker (python.js passes folder.js's,
+ * which also knows how when the book is opened from a folder). @returns {{worker: Worker,
+ * channel: SharedArrayBuffer | null, root: string, dataFiles: object[]}} */
+export function startWorker(siteRoot, dataFiles = [], spawn = (url) => new Worker(url)) {
   const channel = canInterrupt() ? createChannel() : null;
   performance.mark("lmlab:worker-created"); // for the boot benchmark
-  const worker = new Worker(new URL("assets/worker.js", siteRoot));
+  const worker = spawn(new URL("assets/worker.js", siteRoot), siteRoot);
   worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, WARM, channel));
   if (dataFiles.length) worker.postMessage(toWorker.data(dataFiles));
   return { worker, channel, root: siteRoot.href, dataFiles };

@@ -3,6 +3,7 @@
 import { WorkerEnd } from "./channel.js";
 import kernelSource from "./kernel.py";
 import { fetchData, writeData } from "./data-files.js";
+import { fetchViaPage, settleFetch } from "./fetch-via-page.js";
 import { fallBackToKeptCopies } from "./kept-copy.js";
 import { fromWorker, jsonReplacer, jsonReviver } from "./protocol.js";
 
@@ -47,7 +48,8 @@ async function snapshotRequest(indexURL) {
 
 async function startPython(options) {
   const request = await snapshotRequest(options.indexURL);
-  const cache = await caches.open(SNAPSHOT_CACHE).catch(() => null); // no Cache Storage: no snapshot
+  // No Cache Storage (some browsers have none for a page opened from a folder): no snapshot.
+  const cache = await globalThis.caches?.open(SNAPSHOT_CACHE).catch(() => null);
   const saved = await cache?.match(request);
   if (saved) {
     try {
@@ -95,7 +97,8 @@ async function boot({ indexURL, packages, warm, channel: buffer }) {
   const stages = { worker: performance.timeOrigin + performance.now() };
   const mark = (stage) => (stages[stage] = performance.timeOrigin + performance.now());
   post(fromWorker.progress("Downloading Python", 0.1));
-  self.importScripts(`${indexURL}pyodide.js`);
+  // The worker of the book opened from a folder has Pyodide's loader in its own code already.
+  if (!self.loadPyodide) self.importScripts(`${indexURL}pyodide.js`);
   mark("loader");
   const started = await startPython({ indexURL, lockFileURL: `${indexURL}pyodide-lock.json` });
   pyodide = started.pyodide;
@@ -153,6 +156,8 @@ const handlers = {
 };
 
 self.onmessage = async ({ data }) => {
+  if (data.type === "fetch-via-page") return fetchViaPage(data.root);
+  if (data.type === "fetched") return settleFetch(data);
   if (data.type === "boot") {
     readyPromise = boot(data).catch((err) => post(fromWorker.fatal(String(err && err.stack || err))));
     return;
