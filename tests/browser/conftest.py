@@ -111,6 +111,14 @@ def wait_ready_state(page: Page) -> None:
     page.wait_for_selector("#python-status[data-state=ready]", timeout=BOOT_TIMEOUT)
 
 
+def load_data_on_request(page: Page) -> None:
+    """A page whose data comes only when the reader asks for it (the talk page's model): press
+    its Load, as a reader would before Run all, and wait until it is loaded."""
+    if page.locator(".chat-load-button").count():
+        page.locator(".chat-load-button").click(timeout=BOOT_TIMEOUT)
+        page.wait_for_selector("[data-widget=chat][data-loaded]", timeout=180_000)
+
+
 def cell(page: Page, number: int):
     return page.locator(f'.cell[data-number="{number}"]')
 

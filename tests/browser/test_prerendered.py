@@ -3,7 +3,7 @@ every chapter, run all cells and compare each cell's live output with the one th
 with, markup and all."""
 
 import pytest
-from conftest import REPO
+from conftest import REPO, load_data_on_request
 
 CHAPTERS = sorted(p.stem for p in (REPO / "web" / "chapters").glob("*.md"))
 
@@ -14,9 +14,7 @@ OUTPUTS = "() => [...document.querySelectorAll('.cell')].map(c => c.querySelecto
 def test_built_outputs_equal_what_pyodide_computes(open_page, slug):
     page = open_page(f"{slug}.html", wait_ready=False)
     built = page.evaluate(OUTPUTS)
-    if page.locator(".chat-load-button").count():  # the model comes when the reader asks for it
-        page.locator(".chat-load-button").click(timeout=180_000)
-        page.wait_for_selector("[data-widget=chat][data-loaded]", timeout=180_000)
+    load_data_on_request(page)
     page.click("[data-action=run-all]")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.cell')].every(c => ['done', 'error'].includes(c.dataset.state))",

@@ -9,6 +9,7 @@ from conftest import (
     assert_no_axe_violations,
     cell,
     horizontal_overflow,
+    load_data_on_request,
     output_text,
     run_cell,
     set_code,
@@ -27,6 +28,7 @@ def chapter_cell_count(page) -> int:
 @pytest.mark.parametrize("slug", CHAPTERS)
 def test_every_cell_on_every_page_runs(open_page, slug):
     page = open_page(f"{slug}.html")
+    load_data_on_request(page)
     page.click("[data-action=run-all]")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.cell')].every(c => ['done','error'].includes(c.dataset.state))",
