@@ -325,7 +325,7 @@ class Markup(str):
 # and source maps. The build's id is the hash of them all, written into every page
 # and into sw.js: a new deploy is a new sw.js, which the browser installs as a new version.
 OFFLINE_SKIP_DIRS = {"data", "_bench"}
-OFFLINE_SKIP_SUFFIXES = {".map", ".txt", ".mjs", ".zip"}  # .zip: the book as a folder, 16 MB
+OFFLINE_SKIP_SUFFIXES = {".map", ".txt", ".mjs"}
 BUILD_MARK = "__LMLAB_BUILD__"
 
 
@@ -334,7 +334,7 @@ def offline_files(out: Path) -> list[Path]:
         path for path in out.rglob("*")
         if path.is_file() and path.relative_to(out).parts[0] not in OFFLINE_SKIP_DIRS
         and path.suffix not in OFFLINE_SKIP_SUFFIXES and not path.name.startswith(".")
-        and path.name != "sw.js"
+        and path.name not in ("sw.js", archive.NAME)  # the book as a folder: 16 MB, a download
     )
 
 

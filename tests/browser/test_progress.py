@@ -84,9 +84,9 @@ def test_my_work_carries_edits_and_passes_to_another_browser(open_page, tmp_path
 
     other = open_page(f"{CHAPTER}.html")  # a fresh context: nothing saved there
     assert progress(other) == "0 of 5 exercises passed"
-    other.focus("[data-action=upload]")
+    upload = other.locator("[data-action=upload]")
     with other.expect_file_chooser() as chooser:
-        other.keyboard.press("Enter")
+        upload.press("Enter")
     with other.expect_navigation():
         chooser.value.set_files(saved)
     wait_ready_state(other)
