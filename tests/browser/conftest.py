@@ -119,6 +119,19 @@ def load_data_on_request(page: Page) -> None:
         page.wait_for_selector("[data-widget=chat][data-loaded]", timeout=180_000)
 
 
+def keep_a_variable_then_stop_a_loop(page: Page) -> None:
+    """The tour's cell 1 sets a variable; cell 2, an endless loop, is run and then stopped with
+    its own button after half a second; returns once cell 2 has ended in an error."""
+    set_code(page, 1, "kept = 'still here'")
+    assert run_cell(page, 1) == "done"
+    set_code(page, 2, "while True:\n    pass")
+    cell(page, 2).locator(".cell-run").click()
+    page.wait_for_selector('.cell[data-number="2"][data-state=running]')
+    page.wait_for_timeout(500)
+    cell(page, 2).locator(".cell-run").click()  # the Run button is Stop while running
+    page.wait_for_selector('.cell[data-number="2"][data-state=error]', timeout=30_000)
+
+
 def cell(page: Page, number: int):
     return page.locator(f'.cell[data-number="{number}"]')
 

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import archive
 import pytest
-from conftest import cell, output_text, run_cell, set_code, shown_code, wait_ready_state
+from conftest import (
+    cell,
+    keep_a_variable_then_stop_a_loop,
+    output_text,
+    run_cell,
+    set_code,
+    shown_code,
+    wait_ready_state,
+)
 from firefox import PREFS, Firefox
 from test_chapter1 import WIDGET, assert_shows, config, slide_to
 
@@ -173,14 +181,7 @@ def test_chromium_links_are_plain_links_and_each_page_starts_python(open_folder)
 
 def test_chromium_stop_replaces_the_worker_and_replays(open_folder):
     page = open_folder(TOUR)
-    set_code(page, 1, "kept = 'still here'")
-    assert run_cell(page, 1) == "done"
-    set_code(page, 2, "while True:\n    pass")
-    cell(page, 2).locator(".cell-run").click()
-    page.wait_for_selector('.cell[data-number="2"][data-state=running]')
-    page.wait_for_timeout(500)
-    cell(page, 2).locator(".cell-run").click()  # the Run button is Stop while running
-    page.wait_for_selector('.cell[data-number="2"][data-state=error]', timeout=30_000)
+    keep_a_variable_then_stop_a_loop(page)
     assert "Stopped" in output_text(page, 2)
     assert "were run again" in page.locator("#notices").inner_text()
     set_code(page, 7, "kept")

@@ -9,6 +9,7 @@ from conftest import (
     assert_no_axe_violations,
     cell,
     horizontal_overflow,
+    keep_a_variable_then_stop_a_loop,
     load_data_on_request,
     output_text,
     run_cell,
@@ -129,14 +130,7 @@ def test_syntax_error_points_at_the_line(open_page):
 def test_stop_an_infinite_loop_then_keep_working(open_page, isolated):
     page = open_page(TOUR, isolated=isolated)
     assert page.evaluate("crossOriginIsolated") is isolated
-    set_code(page, 1, "kept = 'still here'")
-    assert run_cell(page, 1) == "done"
-    set_code(page, 2, "while True:\n    pass")
-    cell(page, 2).locator(".cell-run").click()
-    page.wait_for_selector('.cell[data-number="2"][data-state=running]')
-    page.wait_for_timeout(500)
-    cell(page, 2).locator(".cell-run").click()  # the Run button is Stop while running
-    page.wait_for_selector('.cell[data-number="2"][data-state=error]', timeout=30_000)
+    keep_a_variable_then_stop_a_loop(page)
     if isolated:
         assert "KeyboardInterrupt" in output_text(page, 2)
     else:
