@@ -63,6 +63,15 @@ ARM_CLICK = """() => {
 }"""
 
 
+def answer(page, name: str, what: str) -> float | list[float]:
+    """The value the promise window[name] resolves to; an error, not a hang, if it never does."""
+    value = page.evaluate(f"""Promise.race([window.{name},
+        new Promise((resolve) => setTimeout(() => resolve(null), {TIMEOUT}))])""")
+    if value is None:
+        raise RuntimeError(f"no answer in {TIMEOUT / 1000:.0f} s: {what}")
+    return value
+
+
 def wait_ready(page) -> None:
     page.wait_for_selector("#python-status[data-state=ready]", timeout=TIMEOUT)
 
@@ -81,7 +90,6 @@ def widget_moves(page, modality: str) -> list[float]:
     """A fresh page: the first move after ready, then LATER_MOVES more (ms each)."""
     slider = page.locator(".widget[data-widget=temperature-explorer] .tx-input")
     slider.scroll_into_view_if_needed()
-    box = slider.bounding_box()
     times = []
     for move in range(1 + LATER_MOVES):
         page.evaluate(ARM_WIDGET)
@@ -89,9 +97,12 @@ def widget_moves(page, modality: str) -> list[float]:
             slider.focus()
             page.keyboard.press("ArrowRight" if move % 2 == 0 else "ArrowLeft")
         else:
+            # measured again before each click: a notice that appears above the widget (the book
+            # kept offline, say) moves it, and a click beside the slider redraws nothing
+            box = slider.bounding_box()
             fraction = 0.2 + 0.6 * ((move * 7) % 11) / 10
             page.mouse.click(box["x"] + box["width"] * fraction, box["y"] + box["height"] / 2)
-        times.append(page.evaluate("window.__redrawn"))
+        times.append(answer(page, "__redrawn", f"the widget's redraw after {modality} move {move}"))
     return times
 
 
@@ -102,7 +113,7 @@ def stop_latency(page, code: str) -> float:
     page.wait_for_timeout(300)  # let the code get going: a Stop at its very first line is no test
     page.evaluate(ARM_STOP, 2)
     page.locator('.cell[data-number="2"] .cell-run').click()
-    return page.evaluate("window.__stopped")
+    return answer(page, "__stopped", "the cell's Stop")
 
 
 def flood_clicks(page, clicks: int) -> list[list[float]]:
@@ -114,7 +125,7 @@ def flood_clicks(page, clicks: int) -> list[list[float]]:
     for _ in range(clicks):
         page.evaluate(ARM_CLICK)
         heading.click()
-        answers.append(page.evaluate("window.__answered"))
+        answers.append(answer(page, "__answered", "a click during a flood of output"))
     page.locator('.cell[data-number="3"] .cell-run').click()
     return answers
 
