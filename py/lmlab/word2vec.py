@@ -169,15 +169,58 @@ def sgns_update(
     A negative that happens to equal its example's target is skipped, as in word2vec's C code.
     """
     h = np.einsum("nm,nmd->nd", weights, vectors[inputs])
-    outputs = np.concatenate([targets[:, None], negatives], axis=1)  # (n, 1 + k)
-    keep = outputs != targets[:, None]
-    keep[:, 0] = True
+    outputs, keep = _outputs(targets, negatives)
     loss, dh, dv_out = sgns_loss_and_grads(h, context_vectors[outputs], keep)
     d = vectors.shape[1]
     pushes = (-lr * weights[:, :, None]) * dh[:, None, :]
     add_rows(vectors, inputs.ravel(), pushes.reshape(-1, d))
     add_rows(context_vectors, outputs.ravel(), (-lr * dv_out).reshape(-1, d))
     return loss
+
+
+def sgns_example_update(
+    vectors: np.ndarray,
+    context_vectors: np.ndarray,
+    inputs: np.ndarray,
+    weights: np.ndarray,
+    outputs: np.ndarray,
+    keep: np.ndarray,
+    lr: float,
+) -> float:
+    """``sgns_update`` for a single example, in place; returns its loss before the step.
+
+    inputs: (m,) ids with weights: (m,); outputs: (1 + k,) the true word then the negatives;
+    keep: (1 + k,) 1.0 for the words that count, 0.0 for a negative equal to the true word.
+    The same arithmetic as ``sgns_loss_and_grads`` written for one example: the classic SGD
+    takes thousands of these steps in a Python loop, and each numpy call costs microseconds
+    (far more in Pyodide) whatever its size, so this form makes as few calls as it can.
+    """
+    # skip-gram (one input word, weight 1): h is the centre's own row, read without a copy
+    single = len(inputs) == 1 and weights[0] == 1.0
+    h = vectors[inputs[0]] if single else weights @ vectors[inputs]  # (d,)
+    v_out = context_vectors[outputs]  # (1 + k, d)
+    scores = v_out @ h  # (1 + k,)
+    # as sgns_loss_and_grads: label 1 for outputs[0], 0 for the negatives
+    slopes = keep * _sigmoid(scores)
+    slopes[0] -= 1.0
+    loss = keep @ np.logaddexp(0.0, scores) - scores[0]
+    dh = slopes @ v_out
+    # the output rows first, while h is still the input vector before the step
+    np.add.at(context_vectors, outputs, np.multiply.outer(-lr * slopes, h))
+    if single:
+        vectors[inputs[0]] -= lr * dh
+    else:  # CBOW: a word can fill two places of a window, so add.at
+        np.add.at(vectors, inputs, np.multiply.outer(-lr * weights, dh))
+    return float(loss)
+
+
+def _outputs(targets: np.ndarray, negatives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """targets: (n,), negatives: (n, k) -> outputs: (n, 1 + k) ids, the target first; keep:
+    (n, 1 + k) 1.0 where the word counts (a negative equal to its target does not)."""
+    outputs = np.concatenate([targets[:, None], negatives], axis=1)
+    keep = outputs != targets[:, None]
+    keep[:, 0] = True
+    return outputs, keep.astype(np.float64)
 
 
 def add_rows(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
@@ -261,13 +304,23 @@ def train_word2vec(
             n = len(targets)
             negs = drawn[start : start + n]
             start += n
-            parts = [slice(None)] if batch == "sentence" else [slice(i, i + 1) for i in range(n)]
-            for part in parts:
-                example = (inputs[part], weights[part], targets[part], negs[part])
-                step_losses = sgns_update(vectors, context_vectors, *example, rate)
+            if batch == "sentence":
+                step_losses = sgns_update(vectors, context_vectors, inputs, weights, targets,
+                                          negs, rate)  # fmt: skip
                 total += step_losses.sum()
                 if on_step is not None:
-                    on_step(vectors, context_vectors, *example, rate, step_losses)
+                    on_step(vectors, context_vectors, inputs, weights, targets, negs, rate,
+                            step_losses)  # fmt: skip
+                continue
+            outputs, keep = _outputs(targets, negs)
+            for i in range(n):
+                loss = sgns_example_update(vectors, context_vectors, inputs[i], weights[i],
+                                           outputs[i], keep[i], rate)  # fmt: skip
+                total += loss
+                if on_step is not None:
+                    part = slice(i, i + 1)
+                    on_step(vectors, context_vectors, inputs[part], weights[part],
+                            targets[part], negs[part], rate, np.array([loss]))  # fmt: skip
         losses.append(float(total) / n_examples)
         if snapshot_every and (epoch % snapshot_every == 0 or epoch == epochs):
             snapshots.append({"epoch": epoch, "loss": losses[-1], "vectors": vectors.copy()})
@@ -299,23 +352,27 @@ def sgns_trace(
         "context": (S,), "negatives": (S, k) word ids of each step, "lr": (S,), "loss": (S,)
         the pair's loss before its step, "epoch_loss": per-epoch mean as train_word2vec's}
     """
-    names = ("vectors", "context_vectors", "centre", "context", "negatives", "lr", "loss")
-    frames: dict[str, list] = {name: [] for name in names}
+    if epochs < 1:
+        raise ValueError(f"need epochs >= 1, got {epochs}")
+    after: dict[str, list] = {"vectors": [], "context_vectors": []}  # the tables after each step
+    steps: list[tuple] = []  # each step's (inputs, targets, negatives, lr, losses) as given
 
     def record(vectors: np.ndarray, context_vectors: np.ndarray, inputs: np.ndarray,
                weights: np.ndarray, targets: np.ndarray, negs: np.ndarray, rate: float,
                losses: np.ndarray) -> None:  # fmt: skip
-        step = (vectors.copy(), context_vectors.copy(), inputs[0, 0], targets[0], negs[0],
-                rate, losses[0])  # fmt: skip
-        for name, value in zip(names, step, strict=True):
-            frames[name].append(value)
+        after["vectors"].append(vectors.copy())
+        after["context_vectors"].append(context_vectors.copy())
+        steps.append((inputs, targets, negs, rate, losses))
 
     settings = dict(model="skipgram", dim=dim, window=window, negatives=negatives, lr=lr, seed=seed)
     start = train_word2vec(sentences, epochs=0, **settings)
     run = train_word2vec(sentences, epochs=epochs, batch="example", on_step=record, **settings)
-    trace = {name: np.array(values) for name, values in frames.items()}
-    for name in ("vectors", "context_vectors"):  # the state before the first step, then after each
-        trace[name] = np.concatenate([start[name][None], trace[name]])
+    inputs, targets, negs, rates, losses = zip(*steps, strict=True)
+    trace = {  # each table: the state before the first step, then after each
+        name: np.array([start[name], *tables]) for name, tables in after.items()
+    }
+    trace.update(centre=np.concatenate(inputs)[:, 0], context=np.concatenate(targets),
+                 negatives=np.concatenate(negs), lr=np.array(rates), loss=np.concatenate(losses))
     return {"words": run["words"], **trace, "epoch_loss": run["loss"]}
 
 
