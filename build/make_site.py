@@ -188,7 +188,8 @@ def chapter_outputs(chapter: chapters.Chapter) -> dict[str, str]:
 def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
     """widget index -> its first paint. The builder computes config.fn(*args, **kwargs) with
     CPython through the kernel's call (the very path a widget's calls take in the browser), embeds
-    the result as JSON, and draws it with the widget's own render() in Node."""
+    the result as JSON (or, where the widget exports embeddedState, the part of it that the first
+    paint needs), and draws it with the widget's own render() in Node."""
     if not chapter.widgets:
         return {}
     sys.path.insert(0, str(REPO / "py"))
@@ -203,11 +204,12 @@ def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
         items.append({**widget, "state": reply["value"], "key": f"w{index + 1}"})
     markup = {}
     drawn = chapters.node_render("render_widgets.mjs", items)
-    for index, (item, html_text) in enumerate(zip(items, drawn, strict=True)):
+    for index, (item, rendered) in enumerate(zip(items, drawn, strict=True)):
+        embedded = rendered.get("embed", item["state"])  # a widget may carry less than it drew from
         # JSON reads "<\/" as "</", and so it can never close the script element early.
-        state = json.dumps(item["state"], separators=(",", ":")).replace("</", "<\\/")
+        state = json.dumps(embedded, separators=(",", ":")).replace("</", "<\\/")
         markup[index] = f'<script type="application/json" class="widget-state">{state}</script>'
-        markup[index] += html_text
+        markup[index] += rendered["html"]
     return markup
 
 

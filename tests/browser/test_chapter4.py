@@ -5,6 +5,7 @@ filters, search, before and after training, analogies, the reader's own cosine),
 exercises, axe-core in both themes, a 375 px phone and shareable state in the URL."""
 
 import json
+import re
 import sys
 
 import conftest as ui
@@ -96,16 +97,24 @@ def expected_readout(seed: int, window: int, k: int, step: int) -> list[str]:
     for name, raw in (("loss", trace["loss"][t]), ("p_before", parts["p_before"][t]),
                       ("p_after", parts["p_after"][t])):
         shown[name] = fixed(raw, 3)
-        assert f"{view[name][t]:.3f}" == shown[name]  # the page's rounded copy prints the same
-    words = view["words"]
+        # the page's copy (integer thousandths, which it divides by 1000) prints the same
+        assert f"{view[name][t] / 1000:.3f}" == shown[name]
+    words, k = view["words"], view["k"]
     epoch = t // view["epoch_steps"] + 1
     return [
-        f"Step {step:,} of {len(view['centre']):,} (epoch {epoch}): centre {words[view['centre'][t]]}, "
+        f"Step {step:,} of {view['steps']:,} (epoch {epoch}): centre {words[view['centre'][t]]}, "
         f"neighbour {words[view['context'][t]]}, negatives ",
         f"Loss of this pair {shown['loss']};",
         f"{shown['p_before']} before the step and {shown['p_after']} after.",
-        *(words[i] for i in view["negatives"][t]),
+        *(words[i] for i in view["negatives"][t * k : (t + 1) * k]),
     ]
+
+
+def wait_for_run(page) -> None:
+    """Wait until the dynamics widget holds the whole run: the page carries only its first paint,
+    and the run is computed by Python once it is ready (the controls wait for it)."""
+    page.wait_for_function("""() => { const w = document.querySelector('[data-widget=skipgram-dynamics]');
+        return !w.querySelector('.sg').hasAttribute('aria-busy') && !w.querySelector('.sg-play').disabled; }""")
 
 
 def sg_step(page) -> int:
@@ -119,21 +128,105 @@ def assert_readout(page, seed, window, k, step):
         assert piece in text, (piece, text)
 
 
-def test_the_dynamics_widget_is_drawn_before_any_script_runs(browser, server):
+def pre_rendered_dynamics(browser, server) -> dict:
+    """The dynamics widget as the page shows it with no script: its figure, readout, scrubber,
+    and the state the page embeds."""
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(server["isolated"] + PAGE)
-    view = lmlab_word2vec().skipgram_dynamics()
-    steps = len(view["centre"])
-    assert dynamics(page).locator(".sg-pt").count() == len(view["words"]) == 20
-    assert dynamics(page).locator(".sg-scrubber").get_attribute("max") == str(steps)
-    assert dynamics(page).locator(".sg-readout").inner_text().startswith(f"Step {steps:,} of {steps:,}")
-    assert dynamics(page).locator(".sg-loss").count() == 1
+    widget = dynamics(page)
+    shown = {
+        "points": widget.locator(".sg-pt").count(),
+        "max": widget.locator(".sg-scrubber").get_attribute("max"),
+        "readout": " ".join(widget.locator(".sg-readout").inner_text().split()),
+        "loss lines": widget.locator(".sg-loss").count(),
+        "embedded": widget.locator("script.widget-state").text_content(),
+        "figure": widget.locator(".sg-figure").inner_html(),
+    }
     context.close()
+    return shown
+
+
+def plotted_points(figure: str) -> list[tuple[str, str, tuple[float, float]]]:
+    """(word, classes, (x, y)) of every dot in a .sg-figure's markup, in drawing order."""
+    found = re.findall(r'<g class="([^"]+)" transform="translate\(([-\d.]+) ([-\d.]+)\)">'
+                       r'<circle r="5"></circle><text x="7" y="4">([^<]+)</text>', figure)
+    assert found
+    return [(word, cls, (float(x), float(y))) for cls, x, y, word in found]
+
+
+def test_the_dynamics_widget_is_drawn_before_any_script_runs(browser, server):
+    shown = pre_rendered_dynamics(browser, server)
+    view = lmlab_word2vec().skipgram_dynamics()
+    steps = view["steps"]
+    assert shown["points"] == len(view["words"]) == 20
+    assert shown["max"] == str(steps)
+    assert shown["readout"].startswith(f"Step {steps:,} of {steps:,}")
+    for piece in expected_readout(0, 2, 5, steps):
+        assert piece in shown["readout"], (piece, shown["readout"])
+    assert shown["loss lines"] == 1
+    # the page carries the first paint, not the run: a few KB, no per-step arrays
+    embedded = json.loads(shown["embedded"])
+    assert len(shown["embedded"]) < 10_000
+    assert {"positions", "move", "curve"} <= set(embedded) and "push" not in embedded
+    assert len(embedded["positions"]) == 20 and embedded["step"] == steps
+
+
+def test_the_run_comes_from_python_and_draws_what_the_page_showed(browser, server, open_page):
+    first_paint = pre_rendered_dynamics(browser, server)["figure"]
+    page = open_page(PAGE, wait_ready=False)
+    # record every state the widget goes through while Python starts and computes the run
+    page.evaluate("""() => { window.__states = [];
+        const w = document.querySelector('[data-widget=skipgram-dynamics]');
+        const note = () => window.__states.push([w.querySelector('.sg').getAttribute('aria-busy'),
+          w.querySelector('.widget-status').textContent.trim(), w.querySelector('.sg-play').disabled]);
+        new MutationObserver(note).observe(w, { subtree: true, attributes: true, childList: true, characterData: true }); }""")
+    ui.wait_ready_state(page)
+    wait_for_run(page)
+    states = page.evaluate("window.__states")
+    busy = [s for s in states if s[0] == "true"]
+    assert busy and all(s[1] == "Computing the run in your browser..." and s[2] for s in busy)
+    assert states[-1][0] is None and states[-1][1].startswith("Live:") and not states[-1][2]
+    # the live run at its last step draws what the page carried: the same words marked, each
+    # at the same place (within a pixel: Pyodide's floats may differ from CPython's in the last
+    # bits, and a figure on a rounding edge of 3 decimals may then move by a fraction of one)
+    live, built = plotted_points(dynamics(page).locator(".sg-figure").inner_html()), plotted_points(first_paint)
+    assert [(word, cls) for word, cls, _ in live] == [(word, cls) for word, cls, _ in built]
+    for (_, _, at), (_, _, was) in zip(live, built, strict=True):
+        assert abs(at[0] - was[0]) <= 1 and abs(at[1] - was[1]) <= 1
+    assert sg_step(page) == lmlab_word2vec().skipgram_dynamics()["steps"]
+
+
+def test_a_shared_step_lands_once_the_run_is_there(open_page):
+    page = open_page(PAGE)
+    key = dynamics(page).locator(".sg-scrubber").get_attribute("id").split("-")[0]
+    page.goto(page.url.split("#")[0] + f"#{key}-step=321")
+    page.reload()
+    ui.wait_ready_state(page)
+    wait_for_run(page)
+    assert_readout(page, 0, 2, 5, 321)
+    assert dynamics(page).locator(".sg-scrubber").input_value() == "321"
+
+
+def test_retraining_says_so_at_once(open_page):
+    page = open_page(PAGE)
+    wait_for_run(page)
+    # the same task as the change: busy and told so before Python has answered
+    at_once = page.evaluate("""() => { const w = document.querySelector('[data-widget=skipgram-dynamics]');
+        const seed = w.querySelector('.sg-seed'); seed.value = '4';
+        seed.dispatchEvent(new Event('change', { bubbles: true }));
+        return [w.querySelector('.sg').getAttribute('aria-busy'), w.querySelector('.widget-status').textContent]; }""")
+    assert at_once == ["true", "Training with seed 4, window 2, k 5..."]
+    wait_for_run(page)
+    page.wait_for_function("() => location.hash.includes('seed=4')")
+    assert dynamics(page).locator(".widget-status").inner_text().startswith("Live:")
+    step = sg_step(page)
+    assert_readout(page, 4, 2, 5, step)
 
 
 def test_the_keyboard_steps_through_training_and_every_figure_is_lmlabs(open_page):
     page = open_page(PAGE)
+    wait_for_run(page)
     scrubber = dynamics(page).locator(".sg-scrubber")
     scrubber.focus()
     page.keyboard.press("Home")
@@ -163,6 +256,7 @@ def test_the_keyboard_steps_through_training_and_every_figure_is_lmlabs(open_pag
 
 def test_play_and_pause(open_page):
     page = open_page(PAGE)
+    wait_for_run(page)
     play = dynamics(page).locator(".sg-play")
     play.click()  # at the end: starts again from step 0
     assert play.get_attribute("aria-pressed") == "true"
@@ -177,6 +271,7 @@ def test_play_and_pause(open_page):
 
 def test_with_reduced_motion_play_jumps_a_pass_at_a_time(open_page):
     page = open_page(PAGE, reduced_motion="reduce")
+    wait_for_run(page)
     epoch = lmlab_word2vec().skipgram_dynamics()["epoch_steps"]
     page.evaluate("""() => { window.__steps = [];
         document.querySelector('[data-widget=skipgram-dynamics]').addEventListener('widget:drawn',
@@ -190,6 +285,7 @@ def test_with_reduced_motion_play_jumps_a_pass_at_a_time(open_page):
 
 def test_seed_window_and_k_retrain_in_python_and_are_shared_in_the_url(open_page):
     page = open_page(PAGE)
+    wait_for_run(page)
     w2v = lmlab_word2vec()
     widget = dynamics(page)
     widget.locator(".sg-window").select_option("1")
@@ -333,6 +429,7 @@ def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, na
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_violations_in_the_dynamics_widget_mid_run(open_page, scheme):
     page = open_page(PAGE, color_scheme=scheme)
+    wait_for_run(page)
     dynamics(page).locator(".sg-scrubber").fill("600")
     dynamics(page).locator(".sg-step").click()
     assert sg_step(page) == 601

@@ -493,9 +493,16 @@ def _separation(words, vectors):
     return mean_distance(within) / mean_distance(across)
 
 
+def shown(view: dict, name: str, *shape: int) -> np.ndarray:
+    """A figure of skipgram_dynamics as the page reads it: integer thousandths / 1000."""
+    values = np.asarray(view[name])
+    assert values.dtype.kind == "i"
+    return (values / 1000).reshape(*shape) if shape else values / 1000
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_widgets_run_separates_the_categories_in_2d(seed):
-    view = skipgram_dynamics(seed=seed)
+    view = {name: shown(skipgram_dynamics(seed=seed), name) for name in ("epoch_loss", "curve")}
     trace = sgns_trace(TOY_CORPUS, seed=seed)
     before = _separation(trace["words"], trace["vectors"][0])
     after = _separation(trace["words"], trace["vectors"][-1])
@@ -509,24 +516,34 @@ def test_skipgram_dynamics_is_the_trace_rounded():
     trace = sgns_trace(TOY_CORPUS, window=1, negatives=2, epochs=3, seed=3)
     parts = sgns_step_parts(trace)
     steps = np.arange(len(trace["centre"]))
-    assert view["words"] == trace["words"] and view["epoch_steps"] * 3 == len(steps)
+    S, V = len(steps), len(trace["words"])
+    assert view["words"] == trace["words"] and view["epoch_steps"] * 3 == S == view["steps"]
     assert set(view["categories"]) == set(view["category_names"]) == set(TOY_CATEGORIES)
-    np.testing.assert_array_equal(view["negatives"], trace["negatives"])
-    np.testing.assert_allclose(view["start"], trace["vectors"][0], atol=5e-4)
+    assert view["k"] == 2
+    np.testing.assert_array_equal(view["centre"], trace["centre"])
+    np.testing.assert_array_equal(view["context"], trace["context"])
+    np.testing.assert_array_equal(np.reshape(view["negatives"], (S, 2)), trace["negatives"])
+    # rounded at the 3 decimals shown: exactly numpy's round(x, 3) once divided by 1000
+    np.testing.assert_array_equal(shown(view, "start", V, 2), trace["vectors"][0].round(3))
+    np.testing.assert_allclose(shown(view, "start", V, 2), trace["vectors"][0], atol=5e-4)
     np.testing.assert_allclose(
-        view["after"], trace["vectors"][steps + 1, trace["centre"]], atol=5e-4
+        shown(view, "after", S, 2), trace["vectors"][steps + 1, trace["centre"]], atol=5e-4
     )
-    for name in ("pull", "push"):
-        np.testing.assert_allclose(view[name], parts[name], atol=5e-4)
-    np.testing.assert_allclose(view["loss"], trace["loss"], atol=5e-4)
-    np.testing.assert_allclose(view["p_after"], parts["p_after"], atol=5e-4)
+    np.testing.assert_allclose(shown(view, "pull", S, 2), parts["pull"], atol=5e-4)
+    np.testing.assert_allclose(shown(view, "push", S, 2, 2), parts["push"], atol=5e-4)
+    np.testing.assert_allclose(shown(view, "loss"), trace["loss"], atol=5e-4)
+    np.testing.assert_allclose(shown(view, "p_before"), parts["p_before"], atol=5e-4)
+    np.testing.assert_allclose(shown(view, "p_after"), parts["p_after"], atol=5e-4)
+    np.testing.assert_allclose(shown(view, "epoch_loss"), trace["epoch_loss"], atol=5e-4)
     # the curve: the mean loss over the last epoch's worth of steps, every 10th step
     n = view["epoch_steps"]
-    last = 10 * (len(view["curve"]) - 1)
+    curve = shown(view, "curve")
+    last = 10 * (len(curve) - 1)
     expected = trace["loss"][last - n + 1 : last + 1].mean()
-    np.testing.assert_allclose(view["curve"][-1], expected, atol=5e-4)
-    np.testing.assert_allclose(view["curve"][0], trace["loss"][0], atol=5e-4)
-    x0, x1, y0, y1 = view["bounds"]
-    assert x0 <= np.min(view["after"][:, 0]) and y1 >= np.max(view["after"][:, 1])
+    np.testing.assert_allclose(curve[-1], expected, atol=5e-4)
+    np.testing.assert_allclose(curve[0], trace["loss"][0], atol=5e-4)
+    x0, x1, y0, y1 = shown(view, "bounds")
+    after = shown(view, "after", S, 2)
+    assert x0 <= np.min(after[:, 0]) and y1 >= np.max(after[:, 1])
     with pytest.raises(ValueError, match="window"):
         skipgram_dynamics(window=9)

@@ -3,6 +3,9 @@
 // A widget is an ES module in widgets/NAME.js that draws with SVG and computes nothing itself:
 //   render(config, state, key) -> HTML   pure; the builder runs it in Node, so the page shows the
 //                                         widget before any script has loaded
+//   embeddedState(state) -> state         optional: what the page carries in place of a state
+//                                         too big for it (the builder embeds this instead; mount
+//                                         then gets it and asks Python for the rest once ready)
 //   mount(element, context)               brings that markup to life in the browser; after every
 //                                         redraw it dispatches "widget:drawn" on the element (the
 //                                         benchmark times inputs by it)
