@@ -231,22 +231,35 @@ def lab_weights(scores: np.ndarray) -> np.ndarray:
 def position_lab(T: int = 24, trained: int = 16, dim: int = 16, content: str = "repeat",
                  seed: int = 0, alibi_head: int = 2) -> dict:  # fmt: skip
     """The position lab widget's numbers: ``lab_scores`` and their attention weights for each
-    scheme, as ragged lower triangles (row m has keys 0..m), rounded to the 3 decimals shown,
-    None where the learned table has no row.
+    scheme, as the page draws them: each lower triangle (row m has keys 0..m) flattened row by
+    row, (rows (rows + 1) / 2,), at the 3 decimals shown as integer thousandths (v / 1000 is
+    exactly numpy's round(x, 3); ints cross JSON faster than floats, and a flat list of them
+    faster than nested lists with None). ``rows`` is how many rows have numbers: T, except the
+    learned table, which has no position vector for queries past ``trained`` (their scores are
+    NaN, and are not sent).
 
     -> {T, trained, dim, content, alibi_head, alibi_slopes: the 8 heads' slopes,
-        schemes: [{name, label, scores, weights}]}
+        schemes: [{name, label, rows, scores, weights}]}
     """
     table = lab_scores(T, trained, dim, content, seed, alibi_head=alibi_head)
-
-    def triangle(matrix: np.ndarray) -> list[list[float | None]]:
-        rows = matrix.round(3).tolist()  # plain floats: a per-element numpy test is slow in Pyodide
-        return [[None if v != v else v for v in row[: m + 1]] for m, row in enumerate(rows)]
-
-    schemes = [
-        {"name": name, "label": label, "scores": triangle(table[name]),
-         "weights": triangle(lab_weights(table[name]))}
-        for name, label in LAB_SCHEMES.items()
-    ]  # fmt: skip
+    schemes = []
+    for name, label in LAB_SCHEMES.items():
+        scores = table[name]
+        known = ~np.isnan(scores).any(axis=1)  # (T,) the rows with numbers
+        rows = int(known.sum())
+        if not known[:rows].all():
+            raise ArithmeticError(f"{name}: a row without numbers before one with them")
+        below = np.tril_indices(rows)  # row by row: (0, 0), (1, 0), (1, 1), (2, 0), ...
+        schemes.append({
+            "name": name, "label": label, "rows": rows,
+            "scores": _thousandths(scores[below]),
+            "weights": _thousandths(lab_weights(scores)[below]),
+        })  # fmt: skip
     return {"T": T, "trained": trained, "dim": dim, "content": content, "alibi_head": alibi_head,
             "alibi_slopes": alibi_slopes(8), "schemes": schemes}  # fmt: skip
+
+
+def _thousandths(x: np.ndarray) -> np.ndarray:
+    """(n,) floats -> (n,) int64 round(x * 1000), half to even as ``np.round(x, 3)``, which
+    computes exactly rint(x * 1000) / 1000."""
+    return np.rint(x * 1000).astype(np.int64)

@@ -4,6 +4,7 @@ a bigger table), the position lab (five schemes' scores and weights from the key
 CPython's lmlab, a sequence longer than the trained length, shared links), the three exercises,
 axe-core in both themes, a 375 px phone and shareable state in the URL."""
 
+import re
 import sys
 
 import conftest as ui
@@ -109,7 +110,27 @@ def assert_lab_readout(page, m, n, show="scores", **kwargs):
         else:
             shown = fixed(value, 3)
             assert f"{scheme['label']} {shown}" in text
-            assert f"{scheme[show][m][n]:.3f}" == shown
+            # the page's copy (the triangle row by row in thousandths) prints the same
+            assert f"{scheme[show][m * (m + 1) // 2 + n] / 1000:.3f}" == shown
+
+
+def drawn_cells(svg) -> dict[tuple[int, int], tuple[str, float | None]]:
+    """(query m, key n) -> (class, fill-opacity) of every cell a panel draws: its paths are
+    rectangles "M{n} {m}h{width}v1h-{width}z", a run of cells of one row."""
+    paths = svg.locator(".pl-pos, .pl-neg, .pl-none").evaluate_all(
+        "els => els.map(e => [e.getAttribute('class'), e.getAttribute('fill-opacity'), e.getAttribute('d')])")
+    cells = {}
+    for cls, opacity, d in paths:
+        assert re.fullmatch(r"(M\d+ \d+h(\d+)v1h-\2z)+", d), d
+        for x, y, width in re.findall(r"M(\d+) (\d+)h(\d+)", d):
+            for n in range(int(x), int(x) + int(width)):
+                assert (int(y), n) not in cells, "a cell drawn twice"
+                cells[int(y), n] = (cls, None if opacity is None else float(opacity))
+    return cells
+
+
+def triangle(T: int, rows: range | None = None) -> set[tuple[int, int]]:
+    return {(m, n) for m in (rows or range(T)) for n in range(m + 1)}
 
 
 def test_the_position_lab_is_drawn_before_any_script_runs(browser, server):
@@ -117,10 +138,19 @@ def test_the_position_lab_is_drawn_before_any_script_runs(browser, server):
     page = context.new_page()
     page.goto(server["isolated"] + PAGE)
     assert lab(page).locator(".pl-panel").count() == 5
-    # 24 tokens: 300 cells in each lower triangle; the learned panel has no row past 16
-    assert lab(page).locator(".pl-svg").first.locator(".pl-pos, .pl-neg").count() == 24 * 25 // 2
-    learned = lab(page).locator('.pl-svg[data-scheme="learned"]')
-    assert learned.locator(".pl-none").count() == 24 * 25 // 2 - 16 * 17 // 2
+    # 24 tokens: the 300 cells of each lower triangle; the learned panel has no row past 16
+    assert set(drawn_cells(lab(page).locator(".pl-svg").first)) == triangle(24)
+    learned = drawn_cells(lab(page).locator('.pl-svg[data-scheme="learned"]'))
+    assert set(learned) == triangle(24)
+    assert {cell for cell, (cls, _) in learned.items() if cls == "pl-none"} == triangle(24, range(16, 24))
+    # each cell's colour: red above 0, blue below, |score| / the panel's largest as its opacity,
+    # against CPython's lmlab (the page's opacity is in hundredths, of figures in thousandths)
+    _, scores, _ = lmlab_position_lab()
+    exact = scores["sinusoidal"]
+    largest = np.abs(exact[np.tril_indices(24)]).max()
+    for (m, n), (cls, opacity) in drawn_cells(lab(page).locator('.pl-svg[data-scheme="sinusoidal"]')).items():
+        assert cls == ("pl-pos" if exact[m, n] >= 0 else "pl-neg")
+        assert abs(opacity - abs(exact[m, n]) / largest) <= 0.006
     context.close()
 
 
@@ -154,7 +184,7 @@ def test_a_longer_sequence_comes_from_python_and_is_shared_in_the_url(open_page)
     lab(page).locator(".pl-T").fill("48")
     lab(page).locator(".pl-T").dispatch_event("change")
     page.wait_for_function("() => location.hash.includes('T=48')")
-    assert lab(page).locator(".pl-svg").first.locator(".pl-pos, .pl-neg").count() == 48 * 49 // 2
+    assert set(drawn_cells(lab(page).locator(".pl-svg").first)) == triangle(48)
     lab(page).locator(".pl-head").select_option("0")
     page.wait_for_function("() => location.hash.includes('head=0')")
     lab(page).locator(".pl-panels").focus()
@@ -165,8 +195,22 @@ def test_a_longer_sequence_comes_from_python_and_is_shared_in_the_url(open_page)
     page.reload()
     ui.wait_ready_state(page)
     page.wait_for_function("() => document.querySelector('[data-widget=position-lab]').dataset.focus === '40,1'"
-                           " && document.querySelectorAll('.pl-svg')[0].querySelectorAll('.pl-pos, .pl-neg').length === 48 * 49 / 2")
+                           " && document.querySelectorAll('.pl-svg')[0].getAttribute('viewBox') === '0 0 48 48'")
+    assert set(drawn_cells(lab(page).locator(".pl-svg").first)) == triangle(48)
     assert_lab_readout(page, 40, 1, T=48, content="random", alibi_head=0)
+
+
+def test_a_new_length_says_at_once_that_it_is_computing(open_page):
+    page = open_page(PAGE)
+    at_once = page.evaluate("""() => { const w = document.querySelector('[data-widget=position-lab]');
+        const t = w.querySelector('.pl-T'); t.value = '30';
+        t.dispatchEvent(new Event('change', { bubbles: true }));
+        return [w.querySelector('.pl').getAttribute('aria-busy'), w.querySelector('.widget-status').textContent]; }""")
+    assert at_once == ["true", "Computing the scores for 30 tokens..."]
+    page.wait_for_function("() => location.hash.includes('T=30')")
+    assert lab(page).locator(".pl").get_attribute("aria-busy") is None
+    assert lab(page).locator(".widget-status").inner_text().startswith("Live:")
+    assert set(drawn_cells(lab(page).locator(".pl-svg").first)) == triangle(30)
 
 
 def test_hover_reads_a_cell_of_the_lab(open_page):

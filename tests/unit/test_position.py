@@ -320,18 +320,22 @@ def test_position_lab_is_the_tables_rounded_as_triangles():
         "alibi",
     ]
     assert view["alibi_head"] == 5 and list(view["alibi_slopes"]) == list(alibi_slopes(8))
+    weights = {name: lab_weights(scores) for name, scores in table.items()}
     for scheme in view["schemes"]:
-        rows = scheme["scores"]
-        assert [len(row) for row in rows] == list(range(1, 21))
-        for m, row in enumerate(rows):
-            for n, value in enumerate(row):
-                exact = table[scheme["name"]][m, n]
-                if scheme["name"] == "learned" and m >= 8:
-                    assert value is None and np.isnan(exact)
-                else:
-                    assert value == pytest.approx(exact, abs=5e-4)
-        weights = [w for w in scheme["weights"][5] if w is not None]
-        assert sum(weights) == pytest.approx(1, abs=5e-3)
+        name, rows = scheme["name"], scheme["rows"]
+        # the learned table has no row past its 8 positions: those queries are not sent
+        assert rows == (8 if name == "learned" else 20)
+        allowed = np.tril(np.ones((20, 20), dtype=bool))[rows:]
+        assert np.isnan(table[name][rows:][allowed]).all()
+        m, n = np.tril_indices(rows)  # the lower triangle, row by row
+        for shown, exact in ((scheme["scores"], table[name]), (scheme["weights"], weights[name])):
+            shown = np.asarray(shown)
+            assert shown.dtype.kind == "i" and shown.shape == (rows * (rows + 1) // 2,)
+            # thousandths: exactly numpy's round(x, 3) once divided by 1000
+            np.testing.assert_array_equal(shown / 1000, exact[m, n].round(3))
+            np.testing.assert_allclose(shown / 1000, exact[m, n], atol=5e-4)
+        row_5 = np.asarray(scheme["weights"])[15:21] / 1000  # row 5 starts after 1 + 2 + .. + 5
+        assert len(row_5) == 6 and row_5.sum() == pytest.approx(1, abs=5e-3)
     with pytest.raises(ValueError, match="content"):
         position_lab(content="shuffled")
     with pytest.raises(ValueError, match="T"):

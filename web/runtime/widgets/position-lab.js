@@ -16,30 +16,54 @@ const LIMITS = [4, 64];
 const fixed = (x, digits) => Number(x).toFixed(digits);
 const slopeText = (slope) => `1/${Math.round(1 / slope)}`;
 
-/** The largest |value| a panel shows, for its colour scale (each panel has its own). */
-function panelMax(rows) {
-  let max = 0;
-  for (const row of rows) for (const v of row) if (v !== null && Number.isFinite(v)) max = Math.max(max, Math.abs(v));
-  return max || 1;
+/** Cell (m, n) of a scheme's scores or weights (show), or null where the learned table has no
+ * row. position_lab sends each lower triangle flat, row by row, in integer thousandths: v / 1000
+ * is exactly the float numpy's round(x, 3) gives. */
+export function valueAt(scheme, show, m, n) {
+  return m < scheme.rows ? scheme[show][(m * (m + 1)) / 2 + n] / 1000 : null;
 }
 
-function cellsSvg(rows, T, show) {
+/** The largest |value| among thousandths (a panel's or a row's), for a colour scale. */
+function largest(thousandths, from = 0, to = thousandths.length) {
+  let max = 0;
+  for (let i = from; i < to; i++) max = Math.max(max, Math.abs(thousandths[i]));
+  return max / 1000 || 1;
+}
+
+// A cell's colour is its sign and |value| / scale as an opacity over the panel's background
+// (the colour pair of both themes, no per-cell CSS to resolve), in hundredths: a step of 0.01 in
+// opacity is below what the eye tells apart, and it lets every cell of one colour and opacity be
+// one <path> (a few hundred elements per panel at most, not one <rect> per cell: 2,080 at 64
+// tokens, five panels).
+const OPACITY_LEVELS = 100;
+
+function cellsSvg(scheme, T, show) {
   // scores: one scale per panel; weights: one per row (a row of 40 weights is 40 times paler
   // than a row of one, which would hide where each query looks)
-  const panel = panelMax(rows);
-  const out = [];
+  const values = scheme[show];
+  const panel = largest(values);
+  const paths = new Map(); // "class opacity" -> path data
+  const add = (key, x, y, width) => paths.set(key, (paths.get(key) || "") + `M${x} ${y}h${width}v1h-${width}z`);
   for (let m = 0; m < T; m++) {
-    const max = show === "weights" ? panelMax([rows[m]]) : panel;
+    if (m >= scheme.rows) { add("pl-none", 0, m, m + 1); continue; }
+    const start = (m * (m + 1)) / 2;
+    const max = show === "weights" ? largest(values, start, start + m + 1) : panel;
+    let run = null; // consecutive cells of one key: a single rectangle
     for (let n = 0; n <= m; n++) {
-      const v = rows[m][n];
-      const at = `x="${n}" y="${m}" width="1" height="1"`;
-      if (v === null) { out.push(`<rect ${at} class="pl-none"/>`); continue; }
+      const v = values[start + n] / 1000;
       const kind = show === "weights" || v >= 0 ? "pl-pos" : "pl-neg";
-      // opacity over the panel's background: the colour pair of both themes, no per-cell CSS to resolve
-      out.push(`<rect ${at} class="${kind}" fill-opacity="${fixed(Math.abs(v) / max, 3)}"/>`);
+      const key = `${kind} ${Math.round((Math.abs(v) / max) * OPACITY_LEVELS)}`;
+      if (run && run.key === key) { run.width += 1; continue; }
+      if (run) add(run.key, run.x, m, run.width);
+      run = { key, x: n, width: 1 };
     }
+    add(run.key, run.x, m, run.width);
   }
-  return out.join("");
+  return [...paths].map(([key, d]) => {
+    const [kind, level] = key.split(" ");
+    const opacity = level === undefined ? "" : ` fill-opacity="${fixed(level / OPACITY_LEVELS, 2)}"`;
+    return `<path class="${kind}"${opacity} d="${d}"/>`;
+  }).join("");
 }
 
 /** The outline of the lower triangle (row m: keys 0..m), the cells a query can see. */
@@ -57,7 +81,7 @@ function panelSvg(scheme, state, show) {
     : "";
   return `<svg class="pl-svg" viewBox="0 0 ${T} ${T}" preserveAspectRatio="none" aria-hidden="true" focusable="false" data-scheme="${scheme.name}">` +
     `<rect class="pl-future" x="0" y="0" width="${T}" height="${T}"/><path class="pl-past" d="${staircase(T)}"/>` +
-    `${cellsSvg(scheme[show], T, show)}${edge}` +
+    `${cellsSvg(scheme, T, show)}${edge}` +
     `<rect class="pl-row" x="0" y="0" width="1" height="1"/><rect class="pl-cell" x="0" y="0" width="1" height="1"/></svg>`;
 }
 
@@ -72,7 +96,7 @@ export function readout(state, show, m, n) {
   const what = show === "weights" ? "attention weight" : "score";
   const past = m >= state.trained ? ` (past the ${state.trained} positions the learned table has)` : "";
   const values = state.schemes.map((scheme) => {
-    const v = scheme[show][m][n];
+    const v = valueAt(scheme, show, m, n);
     const text = v === null ? `none: the table has no row for position ${m}` : fixed(v, 3);
     return `${scheme.label} <strong>${text}</strong>`;
   });
@@ -184,15 +208,24 @@ export function mount(element, context) {
     });
   }
 
-  // Tokens, content and the ALiBi head need Python; only the newest request reaches it.
+  // Tokens, content and the ALiBi head need Python; only the newest request reaches it. Until
+  // its answer is drawn the widget says it is computing (aria-busy, the status line).
+  const root = $(".pl");
+  const status = $(".widget-status");
+  const live = () => showLive(element, `Live: the scores come from ${config.fn} in your browser.`);
   const recompute = latest(async (wanted) => {
+    root.setAttribute("aria-busy", "true");
+    status.dataset.state = "busy";
+    status.textContent = `Computing the scores for ${wanted.T} tokens...`;
     const result = await context.call(config.fn, [], { ...config.kwargs, ...wanted });
+    root.removeAttribute("aria-busy");
+    live();
     if (!result.ok) { showError(element, "The scores could not be computed:", result.error); return; }
     showError(element, null);
     state = result.value;
     drawAll();
     announcer.textContent = `${state.T} tokens. ` + $(".pl-readout").textContent;
-  }, (err) => showError(element, "The scores could not be computed:", String(err)));
+  }, (err) => { root.removeAttribute("aria-busy"); live(); showError(element, "The scores could not be computed:", String(err)); });
 
   function wanted() {
     const T = Math.min(LIMITS[1], Math.max(LIMITS[0], Math.round(Number($(".pl-T").value) || state.T)));
@@ -205,7 +238,7 @@ export function mount(element, context) {
 
   context.ready.then(() => {
     for (const control of element.querySelectorAll("input, select")) control.disabled = false;
-    showLive(element, `Live: the scores come from ${config.fn} in your browser.`);
+    live();
     const shared = readFragment(key);
     const at = (v) => Number.parseInt(v, 10);
     if (shared.show === "weights") {

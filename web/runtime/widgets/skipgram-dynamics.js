@@ -324,12 +324,14 @@ export function mount(element, context) {
     speakTimer = setTimeout(say, 300);
   }));
 
-  // Training: only the newest (seed, window, k) reaches Python.
+  // Training: only the newest (seed, window, k) reaches Python. Until its run is drawn the widget
+  // says it is computing (this runs at once when Python is free: in the input's own task).
   const retrain = latest(async (wanted) => {
     const { step: wantedStep, ...asked } = wanted;
+    showBusy(run ? `Training with seed ${asked.seed}, window ${asked.window}, k ${asked.k}...` : "Computing the run in your browser...");
     const result = await context.call(config.fn, [], { ...config.kwargs, ...asked });
+    if (!result.ok) { failed(result.error); return; }
     root.removeAttribute("aria-busy");
-    if (!result.ok) { showError(element, "The run could not be computed:", result.error); return; }
     showError(element, null);
     const first = !run;
     run = decodeRun(result.value);
@@ -343,19 +345,21 @@ export function mount(element, context) {
     draw();
     announcer.textContent = (first ? "" : `Trained again with seed ${asked.seed}, window ${asked.window}, ${asked.k} negatives: ${count(run.steps)} steps. `) +
       $(".sg-readout").textContent;
-  }, (err) => { root.removeAttribute("aria-busy"); showError(element, "The run could not be computed:", String(err)); });
+  }, (err) => failed(String(err)));
+
+  function failed(error) {
+    root.removeAttribute("aria-busy");
+    status.dataset.state = "error";
+    status.textContent = "No run: Python could not compute it (see above).";
+    showError(element, "The run could not be computed:", error);
+  }
 
   function wantedSettings() {
     const seed = Math.max(0, Math.min(999, Math.round(Number($(".sg-seed").value) || 0)));
     return { seed, window: Number($(".sg-window").value), k: Number($(".sg-k").value) };
   }
   for (const control of element.querySelectorAll(".sg-seed, .sg-window, .sg-k")) {
-    control.addEventListener("change", () => {
-      stop();
-      const wanted = wantedSettings();
-      showBusy(`Training with seed ${wanted.seed}, window ${wanted.window}, k ${wanted.k}...`);
-      retrain(wanted);
-    });
+    control.addEventListener("change", () => { stop(); retrain(wantedSettings()); });
   }
 
   // Once Python is ready: the run the page shows (or the one a shared link names), at the last
@@ -367,7 +371,6 @@ export function mount(element, context) {
     if (number(shared.window) !== null) $(".sg-window").value = String(number(shared.window));
     if (number(shared.k) !== null) $(".sg-k").value = String(number(shared.k));
     const sharedStep = number(shared.step);
-    showBusy("Computing the run in your browser...");
     // no shared step: the last one, as the page shows (the step is clamped to the run's length)
     retrain({ ...wantedSettings(), step: Number.isInteger(sharedStep) ? sharedStep : Infinity });
   });
