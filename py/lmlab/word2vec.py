@@ -354,25 +354,29 @@ def sgns_trace(
     """
     if epochs < 1:
         raise ValueError(f"need epochs >= 1, got {epochs}")
-    after: dict[str, list] = {"vectors": [], "context_vectors": []}  # the tables after each step
-    steps: list[tuple] = []  # each step's (inputs, targets, negatives, lr, losses) as given
+    words, corpus = build_vocab(sentences)
+    S = epochs * sum(len(skipgram_examples(sentence, window)[0]) for sentence in corpus)
+    # Written in place step by step (a copy per step and a stack at the end cost more in Pyodide)
+    tables = np.empty((S + 1, 2, len(words), dim))  # input and output vectors, before and after
+    trace = {"centre": np.empty(S, np.intp), "context": np.empty(S, np.intp),
+             "negatives": np.empty((S, negatives), np.intp), "lr": np.empty(S), "loss": np.empty(S)}
+    done = [0]  # steps recorded
 
     def record(vectors: np.ndarray, context_vectors: np.ndarray, inputs: np.ndarray,
                weights: np.ndarray, targets: np.ndarray, negs: np.ndarray, rate: float,
                losses: np.ndarray) -> None:  # fmt: skip
-        after["vectors"].append(vectors.copy())
-        after["context_vectors"].append(context_vectors.copy())
-        steps.append((inputs, targets, negs, rate, losses))
+        t = done[0]
+        tables[t + 1, 0], tables[t + 1, 1] = vectors, context_vectors
+        trace["centre"][t], trace["context"][t] = inputs[0, 0], targets[0]
+        trace["negatives"][t], trace["lr"][t], trace["loss"][t] = negs[0], rate, losses[0]
+        done[0] = t + 1
 
     settings = dict(model="skipgram", dim=dim, window=window, negatives=negatives, lr=lr, seed=seed)
     start = train_word2vec(sentences, epochs=0, **settings)
+    tables[0, 0], tables[0, 1] = start["vectors"], start["context_vectors"]
     run = train_word2vec(sentences, epochs=epochs, batch="example", on_step=record, **settings)
-    inputs, targets, negs, rates, losses = zip(*steps, strict=True)
-    trace = {  # each table: the state before the first step, then after each
-        name: np.array([start[name], *tables]) for name, tables in after.items()
-    }
-    trace.update(centre=np.concatenate(inputs)[:, 0], context=np.concatenate(targets),
-                 negatives=np.concatenate(negs), lr=np.array(rates), loss=np.concatenate(losses))
+    assert done[0] == S, (done[0], S)
+    trace.update(vectors=tables[:, 0], context_vectors=tables[:, 1])
     return {"words": run["words"], **trace, "epoch_loss": run["loss"]}
 
 
