@@ -115,7 +115,9 @@ SCENARIOS = [
                    t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
 ]
 
-TIME_INPUTS_JS = """async ([widgetName, act, count]) => {
+# untilBusy (BUSY_SCENARIOS below): time to the widget saying it is busy, not to its redraw (which
+# each input still waits for, so that requests never pile up).
+TIME_INPUTS_JS = """async ([widgetName, act, count, untilBusy = false]) => {
   const widget = document.querySelector(`.widget[data-widget="${widgetName}"]`);
   widget.scrollIntoView();
   const perform = eval(act);
@@ -123,12 +125,21 @@ TIME_INPUTS_JS = """async ([widgetName, act, count]) => {
   for (let i = 0; i < count; i++) {
     const redrawn = new Promise((resolve) =>
       widget.addEventListener("widget:drawn", resolve, { once: true }));
+    let observer;
+    const busy = new Promise((resolve) => {
+      observer = new MutationObserver(() => {
+        if (widget.querySelector('[aria-busy="true"]')) resolve();
+      });
+      observer.observe(widget, { subtree: true, attributes: true, attributeFilter: ["aria-busy"] });
+    });
     const start = performance.now();
     perform(widget, i);
-    await redrawn;
+    await (untilBusy ? busy : redrawn);
+    observer.disconnect();
     drawn.push(performance.now() - start);
     await new Promise((resolve) => requestAnimationFrame(resolve));
     framed.push(performance.now() - start);
+    await redrawn;
   }
   return { drawn, framed };
 }"""
@@ -157,33 +168,6 @@ BUSY_SCENARIOS = [
                    t.value = String(17 + (i * 7) % 47);
                    t.dispatchEvent(new Event("change", { bubbles: true })); }"""),
 ]
-
-# Each input above waits for the widget's answer before the next, so requests never pile up.
-TIME_BUSY_JS = """async ([widgetName, act, count]) => {
-  const widget = document.querySelector(`.widget[data-widget="${widgetName}"]`);
-  widget.scrollIntoView();
-  const perform = eval(act);
-  const drawn = [], framed = [];
-  for (let i = 0; i < count; i++) {
-    const answered = new Promise((resolve) =>
-      widget.addEventListener("widget:drawn", resolve, { once: true }));
-    let busy;
-    const shown = new Promise((resolve) => {
-      busy = new MutationObserver(() => {
-        if (widget.querySelector('[aria-busy="true"]')) resolve(performance.now());
-      });
-      busy.observe(widget, { subtree: true, attributes: true, attributeFilter: ["aria-busy"] });
-    });
-    const start = performance.now();
-    perform(widget, i);
-    drawn.push((await shown) - start);
-    busy.disconnect();
-    await new Promise((resolve) => requestAnimationFrame(resolve));
-    framed.push(performance.now() - start);
-    await answered;
-  }
-  return { drawn, framed };
-}"""
 
 # The Python calls behind those computations alone, from the page (compute, JSON both ways and
 # the worker's message; no drawing): (chapter, widget, fn, JS i -> the kwargs of call i).
@@ -233,7 +217,7 @@ def measure(browser, base: str, inputs: int, scenarios: list[tuple], busy_scenar
             rows.append((chapter, widget, action, times))
         for scenario_chapter, widget, action, act in busy_scenarios:
             if scenario_chapter == chapter:
-                times = page.evaluate(TIME_BUSY_JS, [widget, act, inputs + 1])
+                times = page.evaluate(TIME_INPUTS_JS, [widget, act, inputs + 1, True])
                 rows.append((chapter, widget, action, times))
         for call_chapter, widget, fn, kwargs_of in calls:
             if call_chapter == chapter:
