@@ -256,7 +256,8 @@ def train_word2vec(
     model: "skipgram" (centre word -> each neighbour) or "cbow" (mean of neighbours -> centre).
     batch: "sentence" takes one step per sentence with all its examples computed from the same
     parameters (numpy does the work); "example" takes one step per example, the classic SGD
-    of the C code (a Python loop: slower by about the number of examples per sentence).
+    of the C code (a Python loop over ``sgns_example_update``: slower by about the number of
+    examples per sentence).
     Both see the same negatives and learning rates, so for small steps they agree.
     lr decays linearly from ``lr`` to lr / 10,000 over the run, per sentence.
     Input vectors start uniform in [-0.5/dim, 0.5/dim), output vectors at 0, as in word2vec.

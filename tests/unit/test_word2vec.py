@@ -15,6 +15,7 @@ from lmlab.word2vec import (
     pmi,
     ppmi,
     sample_negatives,
+    sgns_example_update,
     sgns_loss_and_grads,
     sgns_step_parts,
     sgns_trace,
@@ -228,6 +229,26 @@ def test_update_accumulates_repeated_words_and_skips_negatives_equal_to_the_targ
     assert loss.sum() == pytest.approx(total, rel=1e-13)
     np.testing.assert_allclose(U, expected_U, rtol=1e-13)
     np.testing.assert_allclose(C, expected_C, rtol=1e-13)
+
+
+@pytest.mark.parametrize("inputs, weights", [([2], [1.0]), ([1, 3, 1], [0.25, 0.5, 0.25])])
+def test_one_example_update_is_the_batched_update_of_one(inputs, weights):
+    """sgns_example_update (the classic SGD's step) against sgns_update on a batch of one:
+    skip-gram's single centre word, and a CBOW window with a word in it twice; the negatives
+    draw a word twice and the target itself (skipped)."""
+    rng = np.random.default_rng(7)
+    U, C = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    target, negatives = 4, np.array([1, 4, 1, 0])
+    U_batch, C_batch = U.copy(), C.copy()
+    expected = sgns_update(U_batch, C_batch, np.array([inputs]), np.array([weights]),
+                           np.array([target]), negatives[None], 0.3)  # fmt: skip
+    outputs = np.r_[target, negatives]
+    keep = np.array([1.0, 1.0, 0.0, 1.0, 1.0])
+    loss = sgns_example_update(U, C, np.array(inputs), np.array(weights), outputs, keep, 0.3)
+    assert loss == pytest.approx(expected[0], rel=1e-13)
+    np.testing.assert_allclose(U, U_batch, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(C, C_batch, rtol=1e-13, atol=1e-15)
+    assert np.all(U[[0, 4]] == U_batch[[0, 4]])  # rows no input used: untouched
 
 
 def test_text_to_sentences_drops_rare_words_and_cuts_pieces():
