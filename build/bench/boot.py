@@ -51,7 +51,6 @@ import json
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -61,6 +60,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "build"))
 
 import archive  # noqa: E402
+from bench_site import add_build_option, built_site  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: E402
 from serve_site import Handler, serve_in_background  # noqa: E402
 
@@ -398,17 +398,14 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--no-build", action="store_true", help="use _site as it is")
+    add_build_option(parser)
     parser.add_argument("--only-boot", action="store_true",
                         help="chapter 1's boot rows and the header-less host only (no widgets, "
                              "chapter 2 or responsiveness)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    site = REPO / "_site"
-    if not args.no_build:
-        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
-                       stdout=subprocess.DEVNULL)
+    site = built_site(args)
     write_bare_page(site)
     counter = Counter()
     server, base = serve(site, counter)
