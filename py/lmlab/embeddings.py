@@ -202,6 +202,34 @@ class WordVectors:
         return self.index[word]
 
 
+def direction(vectors: WordVectors, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    """The direction a relation points along: pairs [(a, b), ...] -> (d,) unit vector.
+
+    The mean of b - a over the pairs, e.g. (man, woman), (he, she), (king, queen) for a gender
+    direction, scaled to length 1. Each difference is taken between unit vectors, so that a
+    frequent word's longer vector does not outweigh the others; averaging several pairs keeps
+    what they share and lets each pair's own quirks cancel.
+    """
+    if not pairs:
+        raise ValueError("need at least one (a, b) pair")
+    differences = [vectors.unit[vectors._id(b)] - vectors.unit[vectors._id(a)] for a, b in pairs]
+    mean = np.mean(np.asarray(differences, dtype=np.float64), axis=0)
+    length = np.linalg.norm(mean)
+    if length < 1e-12:
+        raise ValueError("the pairs' differences cancel out: there is no direction to follow")
+    return mean / length
+
+
+def project(vectors: WordVectors, words: Sequence[str], axis: np.ndarray) -> np.ndarray:
+    """words: n words, axis: (d,) unit vector -> (n,) cosine of each word's vector with the axis.
+
+    The projection of each unit-length word vector on the direction: positive on b's side of
+    the pairs that made it, negative on a's side, near 0 for a word the relation does not touch.
+    """
+    ids = [vectors._id(word) for word in words]
+    return vectors.unit[ids].astype(np.float64) @ np.asarray(axis, dtype=np.float64)
+
+
 def _check_ids(ids: np.ndarray | Sequence[int] | int, num_classes: int) -> np.ndarray:
     """Integer ids as an array, refusing values outside [0, num_classes).
 
