@@ -24,16 +24,23 @@ const H = 420;
 const PAD = 26;
 const fixed = (x, digits) => Number(x).toFixed(digits);
 
-/** Maps the view's coordinates into the SVG box (the same scale on both axes). */
+/** The view's scales: the same on both axes for PCA; along a direction, which spreads the words
+ * far less than a principal component does, the horizontal one stretched to fill the width. */
+function scales(view) {
+  const [x0, x1] = [Math.min(...view.x), Math.max(...view.x)];
+  const [y0, y1] = [Math.min(...view.y), Math.max(...view.y)];
+  const sx = (W - 2 * PAD) / (x1 - x0 || 1);
+  const sy = (H - 2 * PAD) / (y1 - y0 || 1);
+  const s = Math.min(sx, sy);
+  return { x0, x1, y0, y1, sx: view.axis ? sx : s, sy: view.axis ? sy : s };
+}
+
+/** Maps the view's coordinates into the SVG box. */
 function scaler(view) {
-  const xs = view.x;
-  const ys = view.y;
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  const s = Math.min((W - 2 * PAD) / (x1 - x0 || 1), (H - 2 * PAD) / (y1 - y0 || 1));
-  const cx = (W - s * (x1 - x0)) / 2;
-  const cy = (H - s * (y1 - y0)) / 2;
-  return (x, y) => [cx + s * (x - x0), H - (cy + s * (y - y0))];
+  const { x0, x1, y0, y1, sx, sy } = scales(view);
+  const cx = (W - sx * (x1 - x0)) / 2;
+  const cy = (H - sy * (y1 - y0)) / 2;
+  return (x, y) => [cx + sx * (x - x0), H - (cy + sy * (y - y0))];
 }
 
 function pointsHtml(view, focused, hidden) {
@@ -43,7 +50,9 @@ function pointsHtml(view, focused, hidden) {
     const c = view.cluster_names.indexOf(view.clusters[i]);
     const cls = `ee-pt ee-c${c}${i === focused ? " is-focused" : ""}${hidden.has(c) ? " is-hidden" : ""}`;
     return `<g class="${cls}" data-i="${i}" transform="translate(${fixed(px, 1)} ${fixed(py, 1)})">` +
-      `<circle r="4.5"/><text x="6" y="4">${escapeHtml(word)}</text></g>`;
+      // a word near the right edge is labelled on its left, so that its label stays in the box
+      (px > W - 80 ? `<circle r="4.5"/><text x="-6" y="4" text-anchor="end">` : `<circle r="4.5"/><text x="6" y="4">`) +
+      `${escapeHtml(word)}</text></g>`;
   }).join("");
 }
 
@@ -68,7 +77,16 @@ function pcaText(view) {
   const made = pairs.length === 1 ? "" : `, the mean of ${pairs.length} differences: ${list}`;
   return `Horizontal axis: the ${name} direction${made}; ${pairs[0][0]}'s side on the left,
     ${pairs[0][1]}'s on the right (${across}% of these words' variance). Vertical axis: the first
-    principal component of what is left (${up}%).`;
+    principal component of what is left (${up}%). ${stretchText(view)}`;
+}
+
+function stretchText(view) {
+  const { sx, sy } = scales(view);
+  const times = sx / sy;
+  if (Math.abs(times - 1) < 0.05) return "Both axes have the same scale.";
+  return times > 1
+    ? `The horizontal axis is stretched ${fixed(times, 1)} times to fill the width.`
+    : `The horizontal axis is drawn ${fixed(1 / times, 1)} times smaller than the vertical.`;
 }
 
 /** Axis names along the plot's edges, for the eye (the paragraph above says the same in words). */
