@@ -66,6 +66,12 @@ def claims(page: dict) -> list[str]:
         f"{_signed(gender['engineer'])} and captain {_signed(gender['captain'])}",
         f'"secretary" ({_signed(gender["secretary"])})',
         f"the mean over all words is {_signed(gender['mean over all'])}",
+        f"Uncle to aunt has cosine {fixed(gender['uncle->aunt'], 3)} with the direction, "
+        f"brother to sister {fixed(gender['brother->sister'], 3)}, king to queen "
+        f"{fixed(gender['king->queen'], 3)},\nwhile cat to dog ({_signed(gender['cat->dog'])}) and "
+        f"paris to france ({_signed(gender['paris->france'])})",
+        f"GPT-2 gives each of its {GPT2_SMALL.vocab_size:,} tokens {GPT2_SMALL.n_embd} numbers, "
+        f"{fixed(GPT2_SMALL.vocab_size / GPT2_SMALL.n_embd, 0)} times fewer",
         f"Without its rare words the text is {sum(len(p.split()) for p in pieces):,} words long",
         f"two different words have a mean cosine of {fixed(pairs, 2)}",
         f"over\na vocabulary of {V:,} tokens a one-hot vector is {fixed(100 * (V - 1) / V, 3)}% "
@@ -116,7 +122,14 @@ def _gender_projection(page: dict) -> dict[str, float]:
     axis = mean / np.linalg.norm(mean)
     found = {w: float(row(w) @ axis) for w in page["probe"]}
     found["mean over all"] = float((unit @ axis).mean())
+    for a, b in OFFSETS:
+        offset = row(b) - row(a)
+        found[f"{a}->{b}"] = float(offset @ axis / np.linalg.norm(offset))
     return found
+
+
+OFFSETS = [("uncle", "aunt"), ("brother", "sister"), ("king", "queen"), ("actor", "actress"),
+           ("cat", "dog"), ("paris", "france")]
 
 
 def test_the_gender_cell_prints_the_independent_projection(page):
@@ -133,6 +146,12 @@ def test_the_gender_cell_prints_the_independent_projection(page):
     # "doctor and teacher sit near zero"; "the average word already leans slightly to the men's"
     assert abs(gender["doctor"]) < 0.01 and abs(gender["teacher"]) < 0.01
     assert -0.1 < gender["mean over all"] < 0
+    # the offsets cell: "points mostly along it" for the pairs, "nearly at right angles" otherwise
+    assert fixed(page["cos"], 3) == fixed(gender["paris->france"], 3)  # the cell's last line
+    for a, b in OFFSETS[:4]:
+        assert gender[f"{a}->{b}"] > 0.7
+    for a, b in OFFSETS[4:]:
+        assert abs(gender[f"{a}->{b}"]) < 0.1
     # the triangle: every side the same, sqrt(2), every cosine 0
     distances, cosines = page["distances"], page["cosines"]
     off = ~np.eye(3, dtype=bool)
