@@ -62,7 +62,7 @@ def claims(page: dict) -> list[str]:
         f"Each side is {fixed(page['distances'][0, 1], 3)} long, the square root of 2",
         f"king at {_signed(gender['king'])} and queen at {_signed(gender['queen'])}, "
         f"uncle at {_signed(gender['uncle'])} and aunt at {_signed(gender['aunt'])}",
-        f"yet nurse\nscores {_signed(gender['nurse'])}, while engineer scores "
+        f"yet nurse scores {_signed(gender['nurse'])}, while engineer scores\n"
         f"{_signed(gender['engineer'])} and captain {_signed(gender['captain'])}",
         f'"secretary" ({_signed(gender["secretary"])})',
         f"the mean over all words is {_signed(gender['mean over all'])}",
@@ -146,6 +146,9 @@ def test_the_gender_cell_prints_the_independent_projection(page):
     # "doctor and teacher sit near zero"; "the average word already leans slightly to the men's"
     assert abs(gender["doctor"]) < 0.01 and abs(gender["teacher"]) < 0.01
     assert -0.1 < gender["mean over all"] < 0
+    # "its nearest words here are deputy, vice, affairs and general"
+    top = [w for w, _ in page["glove"].nearest_neighbours("secretary", 4)]
+    assert top == ["deputy", "vice", "affairs", "general"]
     # the offsets cell: "points mostly along it" for the pairs, "nearly at right angles" otherwise
     assert fixed(page["cos"], 3) == fixed(gender["paris->france"], 3)  # the cell's last line
     for a, b in OFFSETS[:4]:
