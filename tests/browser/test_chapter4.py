@@ -1,7 +1,8 @@
 """Chapter 4 as a reader uses it: the GloVe vectors arriving, every cell's live output equal to
 the built one, the skip-gram dynamics widget (Step, Play/Pause, the scrubber, seed, window and k,
-every figure against CPython's lmlab), the EmbeddingSpaceExplorer from the keyboard (neighbours,
-filters, search, before and after training, analogies, the reader's own cosine), the four
+every figure against CPython's lmlab), the one-hot triangle and its text alternative, the
+EmbeddingSpaceExplorer from the keyboard (neighbours, filters, search, before and after training,
+analogies, a direction as the horizontal axis, the reader's own cosine and analogy), the four
 exercises, axe-core in both themes, a 375 px phone and shareable state in the URL."""
 
 import json
