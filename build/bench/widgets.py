@@ -66,6 +66,10 @@ SCENARIOS = [
        const press = new KeyboardEvent("keydown", { key, bubbles: true });
        w.querySelector(".ee-plot").dispatchEvent(press);
      }"""),
+    ("04-embeddings", "embedding-explorer", "horizontal axis: PCA / gender / my pair",
+     """(w, i) => {
+       const radio = w.querySelector(`.ee-axis input[value=${["gender", "own", "pca"][i % 3]}]`);
+       radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("04-embeddings", "skipgram-dynamics", "scrubber (redraws from the run it holds)",
      """(w, i) => { const s = w.querySelector(".sg-scrubber");
                    s.value = String((i * 397) % (Number(s.max) + 1));
