@@ -1,6 +1,6 @@
 """Runs every benchmark: the boot benchmark first, then each lmlab benchmark in build/bench/.
 
-    .venv/bin/python build/bench/run.py [NAME ...]      (build/lab bench builds _site, then calls this)
+    .venv/bin/python build/bench/run.py [NAME ...]   (build/lab bench builds _site, then runs this)
 
 A benchmark is a script in build/bench/ with a `__main__` block (modules without one, such as
 timing.py, are helpers). Each runs in its own process and prints its own table with ratios
