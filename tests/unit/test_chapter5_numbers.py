@@ -206,9 +206,12 @@ def test_the_models_input_in_words(page):
     first, second = np.flatnonzero(ids == gpt2.encode(" cat")[0])
     assert np.array_equal(tokens[first], tokens[second])
     assert not np.allclose(inputs[first], inputs[second])
-    # "about equally long, so half of each input is the token and half the position"
-    ratio = np.linalg.norm(page["pos_rows"][first]) / np.linalg.norm(tokens[first])
-    assert 0.8 < ratio < 1.25
+    # "about equally long and nearly at right angles ... the cosine lands near one half"
+    pos_rows = page["pos_rows"]
+    for t in (first, second):
+        assert 0.8 < np.linalg.norm(pos_rows[t]) / np.linalg.norm(tokens[t]) < 1.25
+        assert abs(cosine_similarity(pos_rows[t], tokens[t])) < 0.25
+    assert abs(cosine_similarity(pos_rows[first], pos_rows[second])) < 0.25
     assert abs(cosine_similarity(inputs[first], inputs[second]) - 0.5) < 0.1
     # sinusoidal: the cosine is that of PE(3) and PE(10) to the 3 decimals shown
     sines, with_sines = page["sines"], page["with_sines"]
