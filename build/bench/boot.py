@@ -1,4 +1,4 @@
-"""How fast chapters 1 and 2 come to life, against a bare Pyodide page measured in the same run;
+"""How fast chapters 1 to 5 come to life, against bare Pyodide pages measured in the same run;
 how fast the widgets of chapters 2, 4 and 5 redraw.
 
     .venv/bin/python build/bench/boot.py [--rounds 5] [--no-build]
@@ -16,13 +16,15 @@ runs chapter 1's first cell. Each round measures, in this order or its reverse:
         first cell result (the page is swapped in place and the Python worker is kept).
   slider LM Lab only: 50 slider inputs on the TemperatureExplorer -> widget redrawn (the DOM
         updated from Python's answer), and -> the next animation frame after that.
-  ch2   LM Lab only, a fresh profile again: chapter 2 cold and warm (its first cell reads the
-        names, so its data file is in the measure), then each of its widgets driven 30 times
+  chapters 2-5  each in a fresh profile, cold and warm, against that chapter's own bare page: one
+        that loads the same packages (numpy and lmlab) and fetches the same data files while
+        Python starts (chapter 3's GPT-2 files, chapter 4's word vectors ...), then runs the same
+        first cell; in the same round, in alternating order.
+  widgets  LM Lab only, one fresh profile: each widget of chapters 2, 4 and 5 driven 30 times
         (BigramTable: counts/probabilities switch; NameGenerator: Step, or New seed through
-        Python when a name is done; LearningCurve: the step slider) -> redrawn, -> next frame.
-  ch4, ch5 LM Lab only, in the ch2 profile: the EmbeddingSpaceExplorer (arrow keys between words,
-        every fifth input the trained/random switch) and the PositionalEncodingHeatmap (arrow keys
-        between cells), 30 inputs each -> redrawn, -> next frame.
+        Python when a name is done; LearningCurve: the step slider; the EmbeddingSpaceExplorer:
+        arrow keys between words, every fifth input the trained/random switch; the
+        PositionalEncodingHeatmap: arrow keys ...) -> redrawn, -> next frame.
   bytes per chapter: each page's HTML and the data files it fetches, as served (uncompressed).
   header-less  chapter 1 served with no COOP/COEP headers (as GitHub Pages does), a fresh profile:
         cold is from the first navigation's start, through the reload under the service worker
@@ -51,7 +53,6 @@ import json
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -61,6 +62,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "build"))
 
 import archive  # noqa: E402
+from bench_site import add_build_option, built_site  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: E402
 from serve_site import Handler, serve_in_background  # noqa: E402
 
@@ -70,7 +72,9 @@ import widgets as widget_bench  # noqa: E402
 
 CHAPTER = "01-what-is-a-language-model"
 CHAPTER2 = "02-counting"
+BARE = "_bench/bare.html"  # chapter 1's bare page (write_bare_page)
 LATER_CHAPTERS = ["04-embeddings", "05-position"]
+DATA_CHAPTERS = ["02-counting", "03-tokenization", "04-embeddings", "05-position"]
 WIDGET_INPUTS = 30
 BEFORE = "00-how-this-book-works"
 TIMEOUT = 120_000
@@ -80,7 +84,7 @@ BARE_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Bare Pyodide page</title></head>
 <body><h1>Bare Pyodide page</h1><pre id="out">loading…</pre>
 <script>
-const worker = new Worker("bare-worker.js");
+const worker = new Worker(location.pathname.replace(/\\.html$/, "-worker.js"));
 worker.onmessage = ({ data }) => {
   const stages = Object.fromEntries(
     Object.entries(data.stages).map(([stage, t]) => [stage, t - performance.timeOrigin]));
@@ -92,13 +96,18 @@ worker.onmessage = ({ data }) => {
 
 BARE_WORKER = """const stages = { worker: performance.timeOrigin + performance.now() };
 const mark = (stage) => (stages[stage] = performance.timeOrigin + performance.now());
+// the chapter's data files, fetched while Python starts, as LM Lab does
+const data = Promise.all(DATA.map(({ file, url }) => fetch(new URL(url, self.location))
+  .then((response) => response.arrayBuffer()).then((bytes) => [file, new Uint8Array(bytes)])));
 importScripts("../pyodide/pyodide.js");
 mark("loader");
 (async () => {
   const pyodide = await loadPyodide({ indexURL: new URL("../pyodide/", self.location).href });
   mark("python");
-  await pyodide.loadPackage(["numpy"], { messageCallback: () => {} });
+  await pyodide.loadPackage(PACKAGES, { messageCallback: () => {} });
   mark("packages");
+  pyodide.FS.mkdirTree("/lmlab/data");
+  for (const [file, bytes] of await data) pyodide.FS.writeFile(`/lmlab/data/${file}`, bytes);
   const printed = [];
   pyodide.setStdout({ batched: (line) => printed.push(line) });
   pyodide.runPython(CODE);
@@ -176,19 +185,34 @@ def serve(root: Path, counter: Counter) -> tuple[http.server.ThreadingHTTPServer
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def first_cell_code() -> str:
+def first_cell_code(slug: str) -> str:
     sys.path.insert(0, str(REPO / "build"))
     import chapters
 
-    return chapters.load(REPO / "web" / "chapters" / f"{CHAPTER}.md").cells[0].code
+    return chapters.load(REPO / "web" / "chapters" / f"{slug}.md").cells[0].code
 
 
-def write_bare_page(site: Path) -> None:
+def page_data(site: Path, slug: str) -> list[dict]:
+    """The data files a chapter's page fetches: [{file, url, sha256, bytes, ...}]."""
+    html = (site / f"{slug}.html").read_text()
+    found = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html)
+    return json.loads(found.group(1).replace("<\\/", "</")) if found else []
+
+
+def write_bare_page(site: Path, slug: str) -> str:
+    """The bare page of a chapter: Pyodide, the packages and data files the chapter's first cell
+    needs (numpy only for chapter 1), and that cell; -> its path under the site."""
     folder = site / "_bench"
     folder.mkdir(exist_ok=True)
-    (folder / "bare.html").write_text(BARE_HTML)
-    worker = BARE_WORKER.replace("CODE", json.dumps(first_cell_code()))
-    (folder / "bare-worker.js").write_text(worker)
+    name = "bare" if slug == CHAPTER else f"bare-{slug}"
+    data = [{"file": entry["file"], "url": "../" + entry["url"]} for entry in page_data(site, slug)
+            if not entry.get("onRequest")]
+    packages = ["numpy"] if slug == CHAPTER else ["numpy", "lmlab"]
+    (folder / f"{name}.html").write_text(BARE_HTML)
+    worker = (BARE_WORKER.replace("CODE", json.dumps(first_cell_code(slug)))
+              .replace("PACKAGES", json.dumps(packages)).replace("DATA", json.dumps(data)))
+    (folder / f"{name}-worker.js").write_text(worker)
+    return f"_bench/{name}.html"
 
 
 def load(page, url: str, counter: Counter) -> dict:
@@ -256,8 +280,8 @@ def bare_headerless_round(playwright, plain_base: str) -> dict:
     with tempfile.TemporaryDirectory() as profile:
         context = fresh_context(playwright, profile)
         page = context.new_page()
-        cold = load(page, plain_base + "_bench/bare.html", Counter())["result"]
-        warm = load(page, plain_base + "_bench/bare.html", Counter())["result"]
+        cold = load(page, plain_base + BARE, Counter())["result"]
+        warm = load(page, plain_base + BARE, Counter())["result"]
         context.close()
         return {"cold": cold, "warm": warm}
 
@@ -293,16 +317,16 @@ def fresh_context(playwright, profile: str):
     )
 
 
-def bare_round(playwright, base: str, counter: Counter) -> dict:
+def bare_round(playwright, base: str, counter: Counter, bare_page: str = BARE) -> dict:
     with tempfile.TemporaryDirectory() as profile:
         context = fresh_context(playwright, profile)
-        return bare_visit(context, base, counter)
+        return bare_visit(context, base, counter, bare_page)
 
 
-def bare_visit(context, base: str, counter: Counter) -> dict:
+def bare_visit(context, base: str, counter: Counter, bare_page: str = BARE) -> dict:
     page = context.new_page()
-    cold = load(page, base + "_bench/bare.html", counter)
-    warm = load(page, base + "_bench/bare.html", counter)
+    cold = load(page, base + bare_page, counter)
+    warm = load(page, base + bare_page, counter)
     context.close()
     return {"cold": cold, "warm": warm}
 
@@ -359,35 +383,41 @@ def folder_round(playwright, folder: Path) -> dict:
         return {"cold": cold, "warm": warm}
 
 
-def chapter2_round(playwright, base: str, counter: Counter) -> dict:
+def chapter_round(playwright, base: str, counter: Counter, slug: str) -> dict:
+    """A chapter cold in a fresh profile, then warm once the book is kept offline."""
     with tempfile.TemporaryDirectory() as profile:
         context = fresh_context(playwright, profile)
         context.add_init_script(LMLAB_INIT)
         page = context.new_page()
-        cold = load(page, base + f"{CHAPTER2}.html", counter)
+        cold = load(page, base + f"{slug}.html", counter)
         wait_ready_offline(page)
-        warm = load(page, base + f"{CHAPTER2}.html", counter)
+        warm = load(page, base + f"{slug}.html", counter)
+        context.close()
+        return {"cold": cold, "warm": warm}
+
+
+def widgets_round(playwright, base: str, counter: Counter) -> dict:
+    """The widgets of chapters 2, 4 and 5, in one fresh profile."""
+    with tempfile.TemporaryDirectory() as profile:
+        context = fresh_context(playwright, profile)
+        context.add_init_script(LMLAB_INIT)
+        page = context.new_page()
         widgets = {}
         for slug in (CHAPTER2, *LATER_CHAPTERS):
-            if slug != CHAPTER2:
-                load(page, base + f"{slug}.html", counter)
+            load(page, base + f"{slug}.html", counter)
             for chapter, widget, _, act in widget_bench.SCENARIOS:
                 if chapter == slug and widget not in widgets:  # each widget's first scenario
                     widgets[widget] = page.evaluate(widget_bench.TIME_INPUTS_JS,
                                                     [widget, act, WIDGET_INPUTS])
         context.close()
-        return {"cold": cold, "warm": warm, "widgets": widgets}
+        return widgets
 
 
 def page_bytes(site: Path) -> list[tuple[str, int, int]]:
     """(chapter, HTML bytes, bytes of the data files it fetches) for every chapter page."""
-    rows = []
-    for page in sorted(site.glob("[0-9][0-9]-*.html")):
-        html = page.read_text()
-        found = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html)
-        listed = json.loads(found.group(1).replace("<\\/", "</")) if found else []
-        rows.append((page.stem, len(html.encode()), sum(entry["bytes"] for entry in listed)))
-    return rows
+    pages = sorted(site.glob("[0-9][0-9]-*.html"))
+    return [(page.stem, page.stat().st_size, sum(e["bytes"] for e in page_data(site, page.stem)))
+            for page in pages]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -398,24 +428,23 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--no-build", action="store_true", help="use _site as it is")
+    add_build_option(parser)
     parser.add_argument("--only-boot", action="store_true",
                         help="chapter 1's boot rows and the header-less host only (no widgets, "
                              "chapter 2 or responsiveness)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    site = REPO / "_site"
-    if not args.no_build:
-        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
-                       stdout=subprocess.DEVNULL)
-    write_bare_page(site)
+    site = built_site(args)
+    write_bare_page(site, CHAPTER)
+    bare_pages = {slug: write_bare_page(site, slug) for slug in DATA_CHAPTERS}
     counter = Counter()
     server, base = serve(site, counter)
     grid = [f"{0.1 + 0.05 * i:.2f}" for i in range(59)]
     rng = random.Random(0)
     slider_values = [rng.choice(grid) for _ in range(SLIDER_INPUTS)]
-    bare, ours, second, headerless, bare_headerless, folders = [], [], [], [], [], []
+    bare, ours, widgets, headerless, bare_headerless, folders = [], [], [], [], [], []
+    later = {slug: {"ours": [], "bare": []} for slug in DATA_CHAPTERS}
     plain, plain_base = serve_in_background(site, isolation=False)
     unzipped = tempfile.TemporaryDirectory()
     folder = archive.unzip(site / archive.NAME, Path(unzipped.name))
@@ -434,7 +463,12 @@ def main() -> None:
                 bare.append(bare_round(p, base, counter))
                 ours.append(lmlab_round(p, base, counter, slider_values))
             if not args.only_boot:
-                second.append(chapter2_round(p, base, counter))
+                widgets.append(widgets_round(p, base, counter))
+                for slug in DATA_CHAPTERS:
+                    for side in ("bare", "ours")[::-1 if r % 2 else 1]:
+                        later[slug][side].append(
+                            chapter_round(p, base, counter, slug) if side == "ours"
+                            else bare_round(p, base, counter, bare_pages[slug]))
                 folders.append(folder_round(p, folder))
             if r % 2:
                 headerless.append(headerless_round(p, plain_base))
@@ -450,8 +484,8 @@ def main() -> None:
     server.shutdown()
     plain.shutdown()
     report(bare, ours, version, args.rounds)
-    if second:
-        report_chapter2(bare, second, page_bytes(site))
+    if widgets:
+        report_chapters(later, widgets, page_bytes(site))
     report_headerless(headerless, bare_headerless)
     if folders:
         report_folder(ours, folders, site / archive.NAME)
@@ -492,18 +526,28 @@ def report(bare: list[dict], ours: list[dict], version: str, rounds: int) -> Non
     print_stages(bare, ours)
 
 
-def report_chapter2(bare: list[dict], second: list[dict], sizes: list[tuple]) -> None:
+def report_chapters(later: dict[str, dict], widgets: list[dict], sizes: list[tuple]) -> None:
+    """Each data chapter's cold and warm first cell result against its own bare page (the same
+    cell, packages and data files), the widgets' redraws and the bytes per chapter."""
     med = statistics.median
-    print("\nChapter 2 (median of the same rounds)")
-    for kind in ("cold", "warm"):
-        ours = med(r[kind]["result"] for r in second)
-        theirs = med(b[kind]["result"] for b in bare)
-        mb = med(r[kind]["bytes"] for r in second) / 1e6
-        print(f"  {kind} navigation -> first cell result: {ours / 1000:.2f} s "
-              f"({ours / theirs:.2f}x the bare page's chapter-1 cell), {mb:.3f} MB transferred")
-    for name in second[0]["widgets"]:
-        drawn = [t for r in second for t in r["widgets"][name]["drawn"]]
-        framed = [t for r in second for t in r["widgets"][name]["framed"]]
+    print("\nData chapters: the first cell result against a bare page that loads the same packages "
+          "and data files and runs the same cell (median of the same rounds, fresh profiles)")
+    print(f"  {'chapter':18} {'cold':>7} {'bare':>7} {'ratio':>6}        {'warm':>7} {'bare':>7} "
+          f"{'ratio':>6}        {'MB cold':>7}")
+    for slug, sides in later.items():
+        cells = []
+        for kind, bar in (("cold", 1.15), ("warm", 1.0)):
+            ours = med(r[kind]["result"] for r in sides["ours"])
+            theirs = med(r[kind]["result"] for r in sides["bare"])
+            ok = "ok" if ours / theirs <= bar else "MISSED"
+            cells.append(f"{ours / 1000:6.2f}s {theirs / 1000:6.2f}s {ours / theirs:5.2f}x {ok:6}")
+        mb = med(r["cold"]["bytes"] for r in sides["ours"]) / 1e6
+        print(f"  {slug:18} {' '.join(cells)} {mb:7.2f}")
+    print("  bars: cold <= 1.15x, warm <= 1.00x")
+    print("\nWidgets of chapters 2, 4 and 5 (median of the same rounds)")
+    for name in widgets[0]:
+        drawn = [t for r in widgets for t in r[name]["drawn"]]
+        framed = [t for r in widgets for t in r[name]["framed"]]
         p95 = percentile(drawn, 0.95)
         print(f"  {name:18} input -> redrawn median {med(drawn):.1f} ms, p95 {p95:.1f} ms "
               f"({'ok' if p95 <= 50 else 'MISSED'} <= 50 ms); -> next frame median "

@@ -16,7 +16,6 @@ The chapter 4 bars (issue 11): skip-gram on the toy corpus with the seed's setti
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "build"), str(REPO / "py")]
 
+from bench_site import add_build_option, built_site  # noqa: E402
 from chromium import launch  # noqa: E402
 from serve_site import serve_in_background  # noqa: E402
 
@@ -90,11 +90,9 @@ def cpython_seconds(chapter: str, cell_id: str, rounds: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--no-build", action="store_true")
+    add_build_option(parser)
     args = parser.parse_args()
-    if not args.no_build:
-        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
-                       stdout=subprocess.DEVNULL)
+    built_site(args)
     from playwright.sync_api import sync_playwright
 
     server, base = serve_in_background(REPO / "_site", isolation=True)

@@ -13,7 +13,6 @@ an empty round trip to the worker.
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "build"))
 sys.path.insert(0, str(REPO / "py"))
 
+from bench_site import add_build_option, built_site  # noqa: E402
 from chromium import launch  # noqa: E402
 from serve_site import serve_in_background  # noqa: E402
 from widgets import ROUND_TRIP_JS, TIME_INPUTS_JS, p95  # noqa: E402
@@ -95,11 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, default=30)
     parser.add_argument("--inputs", type=int, default=40)
-    parser.add_argument("--no-build", action="store_true")
+    add_build_option(parser)
     args = parser.parse_args()
-    if not args.no_build:
-        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
-                       stdout=subprocess.DEVNULL)
+    built_site(args)
     from playwright.sync_api import sync_playwright
 
     native = cpython_speed(args.tokens)

@@ -15,13 +15,13 @@ column is a scenario's p95 over the round trip's p95.
 
 import argparse
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "build"))
 
+from bench_site import add_build_option, built_site  # noqa: E402
 from chromium import launch  # noqa: E402
 from serve_site import serve_in_background  # noqa: E402
 
@@ -66,6 +66,10 @@ SCENARIOS = [
        const press = new KeyboardEvent("keydown", { key, bubbles: true });
        w.querySelector(".ee-plot").dispatchEvent(press);
      }"""),
+    ("04-embeddings", "embedding-explorer", "horizontal axis: PCA / gender / my pair",
+     """(w, i) => {
+       const radio = w.querySelector(`.ee-axis input[value=${["gender", "own", "pca"][i % 3]}]`);
+       radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("04-embeddings", "skipgram-dynamics", "scrubber (redraws from the run it holds)",
      """(w, i) => { const s = w.querySelector(".sg-scrubber");
                    s.value = String((i * 397) % (Number(s.max) + 1));
@@ -251,7 +255,7 @@ def report(rows: list[tuple], round_trips: list[float], inputs: int, version: st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--inputs", type=int, default=60)
-    parser.add_argument("--no-build", action="store_true")
+    add_build_option(parser)
     parser.add_argument("--widget", action="append", metavar="NAME",
                         choices=sorted({widget for _, widget, *_ in SCENARIOS}),
                         help="only this widget's scenarios (repeat for more); default: all")
@@ -259,9 +263,7 @@ def main() -> None:
     scenarios = [s for s in SCENARIOS if not args.widget or s[1] in args.widget]
     busy_scenarios = [s for s in BUSY_SCENARIOS if not args.widget or s[1] in args.widget]
     calls = [c for c in PYTHON_CALLS if not args.widget or c[1] in args.widget]
-    if not args.no_build:
-        subprocess.run([sys.executable, str(REPO / "build" / "make_site.py")], check=True,
-                       stdout=subprocess.DEVNULL)
+    built_site(args)
     from playwright.sync_api import sync_playwright
 
     server, base = serve_in_background(REPO / "_site", isolation=True)

@@ -202,6 +202,34 @@ class WordVectors:
         return self.index[word]
 
 
+def direction(vectors: WordVectors, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    """The direction a relation points along: pairs [(a, b), ...] -> (d,) unit vector.
+
+    The mean of b - a over the pairs, e.g. (man, woman), (he, she), (king, queen) for a gender
+    direction, scaled to length 1. Each difference is taken between unit vectors, so that a
+    frequent word's longer vector does not outweigh the others; averaging several pairs keeps
+    what they share and lets each pair's own quirks cancel.
+    """
+    if not pairs:
+        raise ValueError("need at least one (a, b) pair")
+    differences = [vectors.unit[vectors._id(b)] - vectors.unit[vectors._id(a)] for a, b in pairs]
+    mean = np.mean(np.asarray(differences, dtype=np.float64), axis=0)
+    length = np.linalg.norm(mean)
+    if length < 1e-12:
+        raise ValueError("the pairs' differences cancel out: there is no direction to follow")
+    return mean / length
+
+
+def project(vectors: WordVectors, words: Sequence[str], axis: np.ndarray) -> np.ndarray:
+    """words: n words, axis: (d,) unit vector -> (n,) cosine of each word's vector with the axis.
+
+    The projection of each unit-length word vector on the direction: positive on b's side of
+    the pairs that made it, negative on a's side, near 0 for a word the relation does not touch.
+    """
+    ids = [vectors._id(word) for word in words]
+    return vectors.unit[ids].astype(np.float64) @ np.asarray(axis, dtype=np.float64)
+
+
 def _check_ids(ids: np.ndarray | Sequence[int] | int, num_classes: int) -> np.ndarray:
     """Integer ids as an array, refusing values outside [0, num_classes).
 
@@ -269,8 +297,8 @@ def explorer(trained: bool = True, k: int = 5, seed: int = 0,
     """
     space = _explorer_space(trained, seed, vectors)
     words, clusters = explorer_words()
-    points = np.stack([space.vector(w) for w in words]).astype(np.float64)
-    mean, axes, variance = _principal_axes(points, 2)
+    points = _explorer_points(space)
+    mean, axes, variance = _explorer_axes(space, None)
     coords = (points - mean) @ axes.T
     return {
         "words": words,
@@ -313,25 +341,23 @@ def explorer_neighbours(word: str, cosine: Callable, k: int = 5, trained: bool =
 
 
 def explorer_analogy(a: str, b: str, c: str, k: int = 5, trained: bool = True, seed: int = 0,
-                     vectors: WordVectors | None = None) -> dict:
+                     vectors: WordVectors | None = None,
+                     pairs: Sequence[tuple[str, str]] | None = None) -> dict:
     """"a is to b as c is to ?" for the explorer: the answers and where to draw them.
 
+    pairs: None for the explorer's PCA axes, or the pairs of its direction axis
+    (``explorer_direction``), so that the arrows land on the points as they are drawn.
     -> {answers: [[word, cosine], ...] nearest to b - a + c (unit vectors), a, b and c left out;
         inputs: [[word, cosine, rank]] where each query word would rank if it were not left out;
-        points: {word: [x, y]} for a, b, c, the answers and "b - a + c", on the explorer's PCA axes}
+        points: {word: [x, y]} for a, b, c, the answers and "b - a + c", on the explorer's axes}
     """
     space = _explorer_space(trained, seed, vectors)
-    for word in (a, b, c):
-        if word not in space:
-            raise ValueError(f"{word!r} is not among the {len(space):,} words of these vectors")
-    target = space.unit[space.index[b]] - space.unit[space.index[a]] + space.unit[space.index[c]]
+    target = _analogy_target(space, a, b, c)
     answers = space.nearest_neighbours(target, k=k, exclude=(a, b, c))
     everyone = space.nearest_neighbours(target, k=len(space))
     rank = {w: i + 1 for i, (w, _) in enumerate(everyone)}
     score = dict(everyone)
-    words, _ = explorer_words()
-    points = np.stack([space.vector(w) for w in words]).astype(np.float64)
-    mean, axes, _ = _principal_axes(points, 2)
+    mean, axes, _ = _explorer_axes(space, pairs)
     # the target is a sum of unit vectors: draw it at the length of the words it is made from
     scale = np.mean([np.linalg.norm(space.vector(w)) for w in (a, b, c)])
     shown = {w: space.vector(w).astype(np.float64) for w in (a, b, c, *(w for w, _ in answers))}
@@ -341,6 +367,90 @@ def explorer_analogy(a: str, b: str, c: str, k: int = 5, trained: bool = True, s
         "inputs": [[w, float(score[w]), rank[w]] for w in (a, b, c)],
         "points": {w: ((v - mean) @ axes.T).tolist() for w, v in shown.items()},
     }
+
+
+def explorer_reader_analogy(a: str, b: str, c: str, analogy: Callable, trained: bool = True,
+                            seed: int = 0, vectors: WordVectors | None = None,
+                            pairs: Sequence[tuple[str, str]] | None = None) -> dict:
+    """The reader's ``analogy(a, b, c, vectors) -> word`` (chapter 4's exercise), for the explorer.
+
+    Their function gets the same WordVectors the explorer shows (GloVe, or the random table).
+    -> {word: their answer, cosine: its cosine with b - a + c (unit vectors), rank: its place
+        among all words nearest to b - a + c with a, b and c left out (1 = lmlab's answer),
+        point: [x, y] where to draw it, on the axes of ``explorer_analogy`` with the same pairs}
+    """
+    space = _explorer_space(trained, seed, vectors)
+    target = _analogy_target(space, a, b, c)
+    word = analogy(a, b, c, space)
+    if not isinstance(word, str) or word not in space:
+        raise ValueError(f"analogy(a, b, c, vectors) should return a word of the vocabulary, "
+                         f"not {word!r}")
+    ranked = [w for w, _ in space.nearest_neighbours(target, k=len(space), exclude=(a, b, c))]
+    rank = ranked.index(word) + 1 if word in ranked else None  # None: they answered a, b or c
+    mean, axes, _ = _explorer_axes(space, pairs)
+    unit_target = target / np.linalg.norm(target)
+    return {
+        "word": word,
+        "cosine": float(space.unit[space.index[word]] @ unit_target),
+        "rank": rank,
+        "point": ((space.vector(word).astype(np.float64) - mean) @ axes.T).tolist(),
+    }
+
+
+def explorer_direction(pairs: Sequence[tuple[str, str]], trained: bool = True, seed: int = 0,
+                       vectors: WordVectors | None = None) -> dict:
+    """The explorer's words with a direction as the horizontal axis.
+
+    pairs: [(a, b), ...] whose mean difference b - a is the direction (``direction``), any
+    words of the vectors. x is each explorer word's position along it (centred on the words'
+    mean); y is the first principal component of what is left once x is taken out, so the two
+    axes are at right angles and share one scale.
+    -> {x, y, variance (share of the words' variance along each axis), pairs}
+    """
+    space = _explorer_space(trained, seed, vectors)
+    mean, axes, variance = _explorer_axes(space, pairs)
+    coords = (_explorer_points(space) - mean) @ axes.T
+    return {
+        "x": coords[:, 0].tolist(),
+        "y": coords[:, 1].tolist(),
+        "variance": variance.tolist(),
+        "pairs": [list(pair) for pair in pairs],
+    }
+
+
+def _analogy_target(space: WordVectors, a: str, b: str, c: str) -> np.ndarray:
+    """b - a + c on unit vectors, (d,), after checking the three words are in the vocabulary."""
+    for word in (a, b, c):
+        if word not in space:
+            raise ValueError(f"{word!r} is not among the {len(space):,} words of these vectors")
+    return space.unit[space.index[b]] - space.unit[space.index[a]] + space.unit[space.index[c]]
+
+
+def _explorer_points(space: WordVectors) -> np.ndarray:
+    """(m, d) float64 vectors of the explorer's words, in explorer_words' order."""
+    words, _ = explorer_words()
+    return np.stack([space.vector(w) for w in words]).astype(np.float64)
+
+
+def _explorer_axes(space: WordVectors, pairs: Sequence[tuple[str, str]] | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The explorer's two drawing axes -> (mean (d,), axes (2, d), share of variance (2,)).
+
+    pairs None: the first two principal components of the explorer's words. Otherwise the
+    direction of the pairs, then the first principal component of the words with their
+    component along that direction removed.
+    """
+    points = _explorer_points(space)
+    if pairs is None:
+        return _principal_axes(points, 2)
+    along = direction(space, [tuple(pair) for pair in pairs])
+    mean = points.mean(axis=0)
+    centred = points - mean
+    rest = centred - np.outer(centred @ along, along)
+    _, rest_axis, _ = _principal_axes(rest, 1)
+    axes = np.stack([along, rest_axis[0]])
+    total = np.sum(centred**2)
+    return mean, axes, np.sum((centred @ axes.T) ** 2, axis=0) / total
 
 
 def _explorer_space(trained: bool, seed: int, vectors: WordVectors | None) -> WordVectors:

@@ -241,6 +241,36 @@ def check_alibi(fn: Callable) -> dict:
                            "Each entry is -slope * (t - s) for s <= t and -inf after t.")
 
 
+def check_model_input(fn: Callable) -> dict:
+    """model_input(ids, wte, wpe) -> (T, d): wte[ids] + wpe[:T], the input the first block sees."""
+    rng = np.random.default_rng(5)
+    cases = [(np.array([3, 1, 3, 0]), rng.standard_normal((5, 4)), rng.standard_normal((8, 4))),
+             (np.array([7]), rng.standard_normal((9, 6)), rng.standard_normal((3, 6))),
+             (rng.integers(0, 40, 12), rng.standard_normal((40, 8)), rng.standard_normal((16, 8)))]
+    for ids, wte, wpe in cases:
+        shown = ids.tolist() if len(ids) < 5 else _short(ids)
+        call = f"model_input({shown}, wte of shape {wte.shape}, wpe of shape {wpe.shape})"
+        want = wte[ids] + wpe[: len(ids)]
+        try:
+            got = np.asarray(fn(ids.copy(), wte.copy(), wpe.copy()), dtype=float)
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", f"an array of shape {want.shape}",
+                         "Your function raised an error on this input.")
+        if got.shape == (len(ids), 2 * wte.shape[1]):
+            return _fail(call, f"an array of shape {got.shape}", f"shape {want.shape}",
+                         "Add the position row to the token row; do not put them side by side.")
+        if got.shape != want.shape:
+            return _fail(call, f"an array of shape {got.shape}", f"shape {want.shape}",
+                         "One row per token, as wide as the embedding.")
+        if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
+            row = int(np.argwhere(~np.isclose(got, want, rtol=1e-9, atol=1e-12))[0, 0])
+            by_id = ids.max() < len(wpe) and np.allclose(got, wte[ids] + wpe[ids])
+            hint = ("The position table is read by position (0, 1, 2, ...), not by token id."
+                    if by_id else "Row t is wte[ids[t]] + wpe[t].")
+            return _fail(call, f"row {row}: {_short(got[row])}", _short(want[row]), hint)
+    return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
+
+
 def _distributions(seed: int, sizes: tuple[int, ...]) -> list[np.ndarray]:
     """Random distributions with no two probabilities equal (a tie would make "the k largest"
     ambiguous)."""
@@ -291,6 +321,7 @@ CHECKS = {
     "sinusoidal": check_sinusoidal,
     "rope": check_rope,
     "alibi": check_alibi,
+    "model_input": check_model_input,
     **bpe_exercises.CHECKS,
 }
 

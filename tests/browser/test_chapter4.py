@@ -1,7 +1,8 @@
 """Chapter 4 as a reader uses it: the GloVe vectors arriving, every cell's live output equal to
 the built one, the skip-gram dynamics widget (Step, Play/Pause, the scrubber, seed, window and k,
-every figure against CPython's lmlab), the EmbeddingSpaceExplorer from the keyboard (neighbours,
-filters, search, before and after training, analogies, the reader's own cosine), the four
+every figure against CPython's lmlab), the one-hot triangle and its text alternative, the
+EmbeddingSpaceExplorer from the keyboard (neighbours, filters, search, before and after training,
+analogies, a direction as the horizontal axis, the reader's own cosine and analogy), the four
 exercises, axe-core in both themes, a 375 px phone and shareable state in the URL."""
 
 import json
@@ -412,6 +413,150 @@ def test_the_readers_cosine_ranks_the_neighbours(open_page):
     assert len(words) == 5 and all(w in views["trained"]["words"] for w in words)
 
 
+GENDER = [("man", "woman"), ("he", "she"), ("boy", "girl"), ("father", "mother"), ("his", "her"),
+          ("son", "daughter")]
+
+
+def point_positions(page) -> dict[str, tuple[float, float]]:
+    """Each drawn word's position in the plot, as its transform says."""
+    return dict(page.evaluate("""() => [...document.querySelectorAll('.ee-pt')].map(g => {
+        const [x, y] = g.getAttribute('transform').match(/[-\\d.]+/g).map(Number);
+        return [g.querySelector('text').textContent, [x, y]]; })"""))
+
+
+def test_the_one_hot_triangle_is_drawn_with_its_numbers_in_words(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server["isolated"] + PAGE)
+    figure = page.locator("#cell-triangle").locator("xpath=..").locator('svg[role="img"]')
+    label = figure.get_attribute("aria-label")
+    assert label.count("distance 1.414, cosine 0.000") == 3 and "cat (1, 0, 0)" in label
+    assert figure.locator("circle").count() == 3
+    context.close()
+
+
+def test_the_horizontal_axis_becomes_the_gender_direction_from_the_keyboard(open_page):
+    page = open_page(PAGE)
+    embeddings = lmlab_embeddings()
+    layout = embeddings.explorer_direction(GENDER)
+    words, _ = embeddings.explorer_words()
+    before = point_positions(page)
+    radio = explorer(page).locator('.ee-axis input[value="gender"]')
+    explorer(page).locator('.ee-axis input[value="pca"]').focus()
+    wait_drawn(page, lambda: page.keyboard.press("ArrowRight"))
+    assert radio.is_checked()
+    after = point_positions(page)
+    assert after != before
+    # the drawn order along the horizontal axis is lmlab's projection on the direction
+    drawn = sorted(words, key=lambda w: after[w][0])
+    expected = [words[i] for i in sorted(range(len(words)), key=lambda i: layout["x"][i])]
+    assert drawn[:5] == expected[:5] and drawn[-5:] == expected[-5:]
+    assert after["woman"][0] > after["man"][0] and after["queen"][0] > after["king"][0]
+    said = explorer(page).locator(".ee-pca").inner_text()
+    assert "gender direction" in said and "man → woman" in said and "first principal" in said
+    assert f"{fixed(100 * layout['variance'][0], 1)}%" in said
+    assert "← man" in explorer(page).locator(".ee-axes").text_content()
+    assert "gender direction" in explorer(page).locator(".ee-announce").inner_text()
+    assert "axis=gender" in page.evaluate("location.hash")
+    # arrow keys on the map now move along the new positions
+    explorer(page).locator(".ee-q").fill("king")
+    explorer(page).locator(".ee-search button").click()
+    page.keyboard.press("ArrowRight")
+    assert after[focused_word(page)][0] > after["king"][0]
+
+
+def test_a_typed_pair_is_an_axis_and_a_shared_link_brings_it_back(open_page):
+    page = open_page(PAGE)
+    layout = lmlab_embeddings().explorer_direction([("sad", "happy")])
+    words, _ = lmlab_embeddings().explorer_words()
+    explorer(page).locator(".ee-from").fill("sad")
+    explorer(page).locator(".ee-to").fill("happy")
+    wait_drawn(page, lambda: explorer(page).locator(".ee-to").press("Enter"))
+    assert explorer(page).locator('.ee-axis input[value="own"]').is_checked()
+    shown = point_positions(page)
+    best = max(range(len(words)), key=lambda i: layout["x"][i])
+    assert max(words, key=lambda w: shown[w][0]) == words[best]
+    assert "sad → happy" in explorer(page).locator(".ee-pca").inner_text()
+    link = page.evaluate("location.hash")
+    assert "axis=own" in link and "from=sad" in link and "to=happy" in link
+    page.goto(page.url.split("#")[0] + link)
+    page.reload()
+    ui.wait_ready_state(page)
+    page.wait_for_function("() => document.querySelector('.ee-pca').textContent.includes('sad → happy')")
+    assert point_positions(page) == shown
+    # a word the vectors do not have: the error says so and the principal component comes back
+    explorer(page).locator(".ee-to").fill("notaword")
+    wait_drawn(page, lambda: explorer(page).locator(".ee-own button").click())
+    assert "notaword" in explorer(page).locator(".widget-error").inner_text()
+    assert explorer(page).locator('.ee-axis input[value="pca"]').is_checked()
+    assert "PCA" in explorer(page).locator(".ee-pca").inner_text()
+
+
+def solve_analogy(page) -> None:
+    box = explorer(page).locator(".ee-analogy-box")
+    if not box.evaluate("d => d.open"):
+        box.locator("summary").click()
+    wait_drawn(page, lambda: box.locator(".ee-c").press("Enter"))
+
+
+def test_use_my_analogy_explains_until_defined_then_answers_next_to_lmlabs(open_page):
+    page = open_page(PAGE)
+    box = explorer(page).locator(".ee-analogy-box")
+    box.locator("summary").click()
+    switch = explorer(page).locator(".ee-mine-analogy")
+    switch.focus()
+    page.keyboard.press("Space")
+    assert switch.is_checked()
+    solve_analogy(page)
+    # not defined yet: a clear message, and lmlab's answer is what is shown
+    error = explorer(page).locator(".widget-error")
+    assert "defines analogy() first" in error.inner_text()
+    assert box.locator(".ee-answers li").first.inner_text().split() == ["queen", "0.852"]
+    # a reader's analogy that answers something else: marked, and ranked in lmlab's list
+    number = cell_number(page, "analogy")
+    ui.set_code(page, number, "def analogy(a, b, c, vectors):\n    return 'princess'\n")
+    assert ui.run_cell(page, number) == "done"
+    solve_analogy(page)
+    assert error.is_hidden()
+    expected = lmlab_embeddings().explorer_reader_analogy("man", "king", "woman", lambda *_: "princess")
+    said = box.locator(".ee-yours").inner_text()
+    assert "princess" in said and f"number {expected['rank']} in lmlab's list" in said
+    assert "lmlab's answer is queen" in said
+    assert explorer(page).locator(".ee-mark.is-yours").count() == 1
+    assert "mine=analogy" in page.evaluate("location.hash")
+    # a reader's analogy that fails: its error, and lmlab's answer still shown
+    ui.set_code(page, number, "def analogy(a, b, c, vectors):\n    return vectors.nope\n")
+    assert ui.run_cell(page, number) == "done"
+    solve_analogy(page)
+    assert "did not work" in error.inner_text() and "nope" in error.inner_text()
+    assert box.locator(".ee-answers li").first.inner_text().split()[0] == "queen"
+    assert box.locator(".ee-yours").count() == 0
+
+
+def test_my_analogy_with_the_solution_agrees_with_lmlab_on_the_direction_axis(open_page):
+    page = open_page(PAGE)
+    assert ui.run_cell(page, cell_number(page, "glove")) == "done"
+    number = cell_number(page, "analogy")
+    ui.set_code(page, number, (
+        "import numpy as np\n\ndef analogy(a, b, c, vectors):\n"
+        "    unit = lambda w: vectors.unit[vectors.index[w]]\n"
+        "    scores = vectors.unit @ (unit(b) - unit(a) + unit(c))\n"
+        "    for w in (a, b, c):\n        scores[vectors.index[w]] = -np.inf\n"
+        "    return vectors.words[int(np.argmax(scores))]\n"))
+    assert ui.run_cell(page, number) == "done"
+    wait_drawn(page, lambda: explorer(page).locator('.ee-axis input[value="gender"]').check())
+    explorer(page).locator(".ee-analogy-box summary").click()
+    explorer(page).locator(".ee-mine-analogy").check()
+    solve_analogy(page)
+    said = explorer(page).locator(".ee-yours").inner_text()
+    assert "queen" in said and "lmlab's answer too" in said
+    # the marks sit on the points as drawn along the direction
+    queen = point_positions(page)["queen"]
+    mark = page.evaluate("""() => document.querySelector('.ee-mark.is-yours').getAttribute('transform')
+        .match(/[-\\d.]+/g).map(Number)""")
+    assert abs(mark[0] - queen[0]) < 0.2 and abs(mark[1] - queen[1]) < 0.2
+
+
 # --- the exercises ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["cosine", "odd_one_out", "cbow_grads", "analogy"])
@@ -436,14 +581,18 @@ def test_axe_finds_no_violations_in_the_dynamics_widget_mid_run(open_page, schem
     ui.assert_no_axe_violations(page)
 
 
-def test_axe_finds_no_violations_before_and_after_use(open_page):
-    page = open_page(PAGE)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violations_before_and_after_use(open_page, scheme):
+    page = open_page(PAGE, color_scheme=scheme)
     ui.assert_no_axe_violations(page)
     explorer(page).locator(".ee-plot").focus()
     page.keyboard.press("ArrowRight")
+    wait_drawn(page, lambda: explorer(page).locator('.ee-axis input[value="gender"]').check())
     box = explorer(page).locator(".ee-analogy-box")
     box.locator("summary").click()
-    wait_drawn(page, lambda: box.locator("button").click())
+    box.locator(".ee-mine-analogy").check()
+    wait_drawn(page, lambda: box.locator("button").click())  # the reader's analogy: not defined
+    assert explorer(page).locator(".widget-error").is_visible()
     ui.assert_no_axe_violations(page)
 
 
@@ -451,6 +600,10 @@ def test_usable_at_375_px(open_page):
     page = open_page(PAGE, viewport={"width": 375, "height": 800})
     assert ui.horizontal_overflow(page) <= 0
     explorer(page).locator(".ee-analogy-box summary").click()
+    wait_drawn(page, lambda: explorer(page).locator('.ee-axis input[value="gender"]').check())
+    for part in (".ee-axis", ".ee-own", ".ee-analogy"):
+        box = explorer(page).locator(part).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, part
     box = explorer(page).locator(".ee-svg").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
     assert ui.horizontal_overflow(page) <= 0

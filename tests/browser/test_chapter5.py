@@ -1,7 +1,7 @@
 """Chapter 5 as a reader uses it: every cell's live output equal to the built one, the
 PositionalEncodingHeatmap from the keyboard and the mouse (each cell's value, the dot products,
 a bigger table), the position lab (five schemes' scores and weights from the keyboard against
-CPython's lmlab, a sequence longer than the trained length, shared links), the three exercises,
+CPython's lmlab, a sequence longer than the trained length, shared links), the four exercises,
 axe-core in both themes, a 375 px phone and shareable state in the URL."""
 
 import re
@@ -266,7 +266,7 @@ def test_the_heatmap_draws_the_readers_sinusoidal(open_page):
     assert value_at(3, 1) == f"{expected['pe'][3][1]:.3f}"
 
 
-@pytest.mark.parametrize("name", ["sinusoidal", "rope", "alibi"])
+@pytest.mark.parametrize("name", ["sinusoidal", "rope", "alibi", "model_input"])
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)
     ui.assert_exercise_fails_then_passes(page, name, cell_number(page, f"{name}_exercise"),

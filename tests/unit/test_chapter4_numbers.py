@@ -34,6 +34,9 @@ GIVENS = [
     "h \\cdot E[i, :]", "E[i, :].$$", "$|V| \\times d$",
     "PMI} - \\log 5$", "\\log k$", "$\\log k$",
     "(the text of chapter 3,",
+    "Bolukbasi and colleagues (2016)",
+    "each pair's cosine is 0",  # checked in test_the_gender_cell_prints_the_independent_projection
+    "scales the mean to length 1",  # lmlab.embeddings.direction, tests/unit/test_embeddings.py
 ]
 
 
@@ -54,7 +57,21 @@ def claims(page: dict) -> list[str]:
     pieces = page["pieces"]
     unit = page["bard_vectors"].unit
     pairs = (unit.sum(axis=0) @ unit.sum(axis=0) - len(unit)) / (len(unit) * (len(unit) - 1))
+    gender = _gender_projection(page)
     return [
+        f"Each side is {fixed(page['distances'][0, 1], 3)} long, the square root of 2",
+        f"king at {_signed(gender['king'])} and queen at {_signed(gender['queen'])}, "
+        f"uncle at {_signed(gender['uncle'])} and aunt at {_signed(gender['aunt'])}",
+        f"yet nurse scores {_signed(gender['nurse'])}, while engineer scores\n"
+        f"{_signed(gender['engineer'])} and captain {_signed(gender['captain'])}",
+        f'"secretary" ({_signed(gender["secretary"])})',
+        f"the mean over all words is {_signed(gender['mean over all'])}",
+        f"Uncle to aunt has cosine {fixed(gender['uncle->aunt'], 3)} with the direction, "
+        f"brother to sister {fixed(gender['brother->sister'], 3)}, king to queen "
+        f"{fixed(gender['king->queen'], 3)},\nwhile cat to dog ({_signed(gender['cat->dog'])}) and "
+        f"paris to france ({_signed(gender['paris->france'])})",
+        f"GPT-2 gives each of its {GPT2_SMALL.vocab_size:,} tokens {GPT2_SMALL.n_embd} numbers, "
+        f"{fixed(GPT2_SMALL.vocab_size / GPT2_SMALL.n_embd, 0)} times fewer",
         f"Without its rare words the text is {sum(len(p.split()) for p in pieces):,} words long",
         f"two different words have a mean cosine of {fixed(pairs, 2)}",
         f"over\na vocabulary of {V:,} tokens a one-hot vector is {fixed(100 * (V - 1) / V, 3)}% "
@@ -87,6 +104,61 @@ def claims(page: dict) -> list[str]:
         f"{untied['total']:,} instead of\n{tied['total']:,}",
         f"The table is {fixed(100 * table / tied['total'], 1)}% of GPT-2 small",
     ]
+
+
+def _signed(value: float) -> str:
+    """As the gender cell prints: f"{value:+.3f}", checked by printed.fixed."""
+    return ("+" if value > 0 else "") + fixed(value, 3)
+
+
+def _gender_projection(page: dict) -> dict[str, float]:
+    """The gender cell's figures recomputed with plain numpy from the raw GloVe rows: the unit
+    mean of the pairs' differences of unit vectors, and each word's cosine with it."""
+    glove = page["glove"]
+    vectors = glove.vectors.astype(np.float64)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    row = lambda w: unit[glove.words.index(w)]  # noqa: E731
+    mean = np.mean([row(b) - row(a) for a, b in page["pairs"]], axis=0)
+    axis = mean / np.linalg.norm(mean)
+    found = {w: float(row(w) @ axis) for w in page["probe"]}
+    found["mean over all"] = float((unit @ axis).mean())
+    for a, b in OFFSETS:
+        offset = row(b) - row(a)
+        found[f"{a}->{b}"] = float(offset @ axis / np.linalg.norm(offset))
+    return found
+
+
+OFFSETS = [("uncle", "aunt"), ("brother", "sister"), ("king", "queen"), ("actor", "actress"),
+           ("cat", "dog"), ("paris", "france")]
+
+
+def test_the_gender_cell_prints_the_independent_projection(page):
+    gender = _gender_projection(page)
+    lmlab_values = embeddings.project(page["glove"], page["probe"], page["gender"])
+    assert np.allclose(lmlab_values, [gender[w] for w in page["probe"]], atol=1e-6)
+    # "None of king, queen, actor, actress, uncle, aunt, prince and princess is in the pairs,
+    # and each lands on its side"
+    in_pairs = {w for pair in page["pairs"] for w in pair}
+    held_out = [("king", "queen"), ("actor", "actress"), ("uncle", "aunt"), ("prince", "princess")]
+    for he, she in held_out:
+        assert he not in in_pairs and she not in in_pairs
+        assert gender[he] < 0 < gender[she]
+    # "doctor and teacher sit near zero"; "the average word already leans slightly to the men's"
+    assert abs(gender["doctor"]) < 0.01 and abs(gender["teacher"]) < 0.01
+    assert -0.1 < gender["mean over all"] < 0
+    # "its nearest words here are deputy, vice, affairs and general"
+    top = [w for w, _ in page["glove"].nearest_neighbours("secretary", 4)]
+    assert top == ["deputy", "vice", "affairs", "general"]
+    # the offsets cell: "points mostly along it" for the pairs, "nearly at right angles" otherwise
+    assert fixed(page["cos"], 3) == fixed(gender["paris->france"], 3)  # the cell's last line
+    for a, b in OFFSETS[:4]:
+        assert gender[f"{a}->{b}"] > 0.7
+    for a, b in OFFSETS[4:]:
+        assert abs(gender[f"{a}->{b}"]) < 0.1
+    # the triangle: every side the same, sqrt(2), every cosine 0
+    distances, cosines = page["distances"], page["cosines"]
+    off = ~np.eye(3, dtype=bool)
+    assert np.allclose(distances[off], np.sqrt(2)) and not cosines[off].any()
 
 
 def test_every_claim_is_in_the_prose(page):

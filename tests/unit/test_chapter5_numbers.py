@@ -11,7 +11,8 @@ PATH = REPO / "web/chapters/05-position.md"
 CHAPTER = load(PATH)
 
 GIVENS = [
-    "With GPT-2's\ntokenizer from chapter 3",
+    "GPT-2's tokenizer from chapter 3", "the token table of chapter 4",
+    "$0, 1, \\ldots, T-1$",
     "(chapter 7)", "(chapter 6)", "(Vaswani et al., 2017)", "(Press et al., 2022)",
     "most open models since 2023",
     "PE(p, 2i) = \\sin\\!\\left(\\frac{p}{10000^{2i/d}}\\right)",
@@ -61,6 +62,41 @@ def claims(page: dict) -> list[str]:
         f"With {len(slopes)} heads the slopes are",
         f"Head 0 takes {slopes[0]:g} off per position of distance, head {len(slopes) - 1}\n"
         f"only {fixed(-bias[7, 5, 4], 4)}",
+        *input_claims(page),
+        *dna_claims(),
+    ]
+
+
+def input_claims(page: dict) -> list[str]:
+    """The bag of ids, the path to the first block and the same token at two positions."""
+    from lmlab.embeddings import cosine_similarity
+    from lmlab.gpt import GPT2_SMALL, parameter_counts
+
+    gpt2, inputs, ids = page["gpt2"], page["inputs"], page["ids"]
+    bag = ", ".join(str(i) for i in sorted(gpt2.encode(" dog bites man")))
+    first, second = np.flatnonzero(ids == gpt2.encode(" cat")[0])
+    sines, with_sines = page["sines"], page["with_sines"]
+    return [
+        f"the same three ids, {{{bag}}}, in another order",
+        f"a {len(ids)} × {inputs.shape[1]} array",
+        f"GPT-2 small follows the same path {GPT2_SMALL.n_embd} numbers\nwide; its position "
+        f"table holds {parameter_counts(GPT2_SMALL)['position_embedding']:,} numbers",
+        f"have a cosine of {fixed(cosine_similarity(inputs[first], inputs[second]), 3)}",
+        f"the cosine is {fixed(cosine_similarity(with_sines[first], with_sines[second]), 3)}, "
+        f"which is the cosine of $PE({first})$ and $PE({second})$ on\ntheir own",
+        f"is {fixed(np.linalg.norm(sines[first]), 2)} long and the untrained token row only\n"
+        f"{fixed(np.linalg.norm(page['tokens'][first]), 2)}",
+    ]
+
+
+DNA_TRAINED, DNA_READ = 1000, 5000
+
+
+def dna_claims() -> list[str]:
+    return [
+        f"trained on sequences of {DNA_TRAINED:,} and must now\nread one of {DNA_READ:,}",
+        f"for\nposition {DNA_READ - 1:,}?",
+        f"rows for positions 0 to {DNA_TRAINED - 1} and nothing after",
     ]
 
 
@@ -151,3 +187,70 @@ def test_gpt2_cuts_the_two_sentences_into_different_tokens():
     a, b = gpt2.encode("dog bites man"), gpt2.encode("man bites dog")
     assert sorted(a) != sorted(b)  # not the same tokens in another order
     assert gpt2.encode("man") != gpt2.encode(" man")
+
+
+def test_the_models_input_in_words(page):
+    from lmlab.embeddings import cosine_similarity
+
+    gpt2, ids, inputs, tokens = page["gpt2"], page["ids"], page["inputs"], page["tokens"]
+    # "the first two lines share only ' bites'"
+    a, b = gpt2.encode("dog bites man"), gpt2.encode("man bites dog")
+    assert set(a) & set(b) == set(gpt2.encode(" bites"))
+    assert sorted(gpt2.encode(" dog bites man")) == sorted(gpt2.encode(" man bites dog"))
+    # the convolution, unlike attention, does not just shuffle its output
+    convolve, x, order = page["convolve"], page["x"], page["order"]
+    assert not np.allclose(convolve(x[order]), convolve(x)[order])
+    # the forward pass and the block by hand agree: inputs is what the first block sees
+    assert np.allclose(page["logits"], page["by_hand"], atol=1e-5)
+    # " cat" twice, the same token row, two different inputs
+    first, second = np.flatnonzero(ids == gpt2.encode(" cat")[0])
+    assert np.array_equal(tokens[first], tokens[second])
+    assert not np.allclose(inputs[first], inputs[second])
+    # "about equally long and nearly at right angles ... the cosine lands near one half"
+    pos_rows = page["pos_rows"]
+    for t in (first, second):
+        assert 0.8 < np.linalg.norm(pos_rows[t]) / np.linalg.norm(tokens[t]) < 1.25
+        assert abs(cosine_similarity(pos_rows[t], tokens[t])) < 0.25
+    assert abs(cosine_similarity(pos_rows[first], pos_rows[second])) < 0.25
+    assert abs(cosine_similarity(inputs[first], inputs[second]) - 0.5) < 0.1
+    # sinusoidal: the cosine is that of PE(3) and PE(10) to the 3 decimals shown
+    sines, with_sines = page["sines"], page["with_sines"]
+    assert fixed(cosine_similarity(with_sines[first], with_sines[second]), 3) == fixed(
+        cosine_similarity(sines[first], sines[second]), 3)
+
+
+def test_the_dna_answer():
+    """A learned table of 1,000 rows has nothing for position 4,999; the rules do."""
+    from lmlab.position import LearnedPositionEmbedding
+
+    with pytest.raises(ValueError, match="cannot extrapolate"):
+        LearnedPositionEmbedding(DNA_TRAINED, 4, rng=0)(np.array([DNA_READ - 1]))
+    LearnedPositionEmbedding(DNA_TRAINED, 4, rng=0)(np.array([DNA_TRAINED - 1]))
+    assert np.isfinite(sinusoidal_encoding(DNA_READ, 4)[DNA_READ - 1]).all()
+    q = np.ones((1, 4))
+    assert np.isfinite(apply_rope(q, [DNA_READ - 1])).all()
+
+
+EXERCISES = ["sinusoidal", "rope", "alibi", "model_input"]
+
+
+def test_each_exercise_fails_as_given_and_passes_with_its_solution(page):
+    """The starters as the page gives them fail their checks; the chapter's solutions, run as a
+    reader would paste them, pass."""
+    import re
+
+    from lmlab import exercises
+
+    text = PATH.read_text()
+    namespace: dict = {"np": np}
+    for name in EXERCISES:
+        starter = exercises.CHECKS[name](page[name])
+        assert not starter["passed"] and starter["input"] and starter["hint"], name
+        block = text[text.index(f":::: exercise {name}\n"):]
+        solution = re.search(r"::: solution\n```\n(.*?)```", block, re.S).group(1)
+        exec(solution, namespace)  # noqa: S102 - the book's own solution
+        assert exercises.CHECKS[name](namespace[name])["passed"], name
+    # "Try yours on the sentence above ... should equal inputs"
+    model = page["model"]
+    assert np.array_equal(namespace["model_input"](page["ids"], model.wte.weight,
+                                                   model.wpe.weight), page["inputs"])  # fmt: skip

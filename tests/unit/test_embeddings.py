@@ -5,10 +5,13 @@ from lmlab.embeddings import (
     WordVectors,
     cosine_matrix,
     cosine_similarity,
+    direction,
     lookup_as_matmul,
     one_hot,
     pca,
+    project,
 )
+from lmlab.figures import ISOMETRIC, OneHotTriangle
 
 
 def test_one_hot_shape_and_values():
@@ -268,3 +271,69 @@ def test_word_vectors_keep_float32_and_accept_float16():
         assert small.similarity("king", "queen") == pytest.approx(
             wv.similarity("king", "queen"), 1e-3
         )
+
+
+def _small_space() -> WordVectors:
+    words = ["man", "woman", "he", "she", "king", "queen", "table", "zero"]
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((len(words), 6))
+    vectors[-1] = 0.0  # a zero vector stays zero after normalising
+    return WordVectors(words, vectors)
+
+
+def test_direction_is_the_unit_mean_of_the_pair_differences():
+    space = _small_space()
+    pairs = [("man", "woman"), ("he", "she"), ("king", "queen")]
+    # the same thing written out independently: unit rows, differences, mean, unit length
+    named = zip(space.words[:6], space.vectors[:6], strict=True)
+    raw = {w: v / np.linalg.norm(v) for w, v in named}
+    mean = sum(raw[b] - raw[a] for a, b in pairs) / len(pairs)
+    expected = mean / np.sqrt(mean @ mean)
+    got = direction(space, pairs)
+    assert got.shape == (6,)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    # one pair: the direction from a to b, so b projects higher than a
+    one = direction(space, [("man", "woman")])
+    assert project(space, ["woman"], one)[0] > project(space, ["man"], one)[0]
+
+
+def test_project_is_each_words_cosine_with_the_axis():
+    space = _small_space()
+    axis = direction(space, [("man", "woman"), ("he", "she")])
+    words = ["king", "queen", "table", "zero"]
+    got = project(space, words, axis)
+    for word, value in zip(words, got, strict=True):
+        v = space.vectors[space.index[word]]
+        expected = 0.0 if not v.any() else v @ axis / np.linalg.norm(v)
+        assert value == pytest.approx(expected, abs=1e-12)
+    assert got.shape == (4,)
+
+
+def test_direction_refuses_what_has_no_direction():
+    space = _small_space()
+    with pytest.raises(ValueError, match="at least one"):
+        direction(space, [])
+    with pytest.raises(ValueError, match="cancel"):
+        direction(space, [("man", "woman"), ("woman", "man")])
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        direction(space, [("man", "zebra")])
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        project(space, ["zebra"], np.ones(6) / np.sqrt(6))
+
+
+def test_the_one_hot_triangle_draws_and_describes_the_given_numbers():
+    three = one_hot(np.arange(3), 3)
+    distances = np.linalg.norm(three[:, None] - three[None], axis=-1)
+    figure = OneHotTriangle(three, ["cat", "dog", "car"], distances, cosine_matrix(three))
+    svg = figure._repr_svg_()
+    text = figure.description()
+    assert text.count("distance 1.414, cosine 0.000") == 3
+    assert "cat (1, 0, 0)" in text and "car (0, 0, 1)" in text
+    assert 'role="img"' in svg and f"<title>{text}</title>" in svg
+    assert svg.count("distance 1.414, cos 0") == 3 and svg.count("<circle") == 3
+    # the tips are drawn as far from each other as the vectors are: an equilateral triangle
+    tips = [ISOMETRIC @ v for v in three]
+    sides = [np.linalg.norm(tips[i] - tips[j]) for i, j in ((0, 1), (1, 2), (0, 2))]
+    np.testing.assert_allclose(sides, sides[0])
+    with pytest.raises(ValueError, match="three 3-D vectors"):
+        OneHotTriangle(np.eye(4), ["a", "b", "c", "d"], np.eye(4), np.eye(4))

@@ -183,3 +183,17 @@ def test_top_k_and_top_p_pass_the_chapters_solutions_and_point_at_mistakes():
     assert not slip["passed"] and slip["input"].startswith("my_top_p(")
     unchanged = exercises.check_top_p(lambda probs, p: probs)
     assert not unchanged["passed"]
+
+
+def test_chapter5_model_input_right_and_wrong():
+    def model_input(ids, wte, wpe):
+        return wte[ids] + wpe[: len(ids)]
+
+    assert exercises.check_model_input(model_input)["passed"]
+    by_id = exercises.check_model_input(lambda ids, wte, wpe: wte[ids] + wpe[ids])
+    assert not by_id["passed"] and "by position" in by_id["hint"]
+    side_by_side = exercises.check_model_input(
+        lambda ids, wte, wpe: np.concatenate([wte[ids], wpe[: len(ids)]], axis=1))
+    assert not side_by_side["passed"] and "side by side" in side_by_side["hint"]
+    tokens_only = exercises.check_model_input(lambda ids, wte, wpe: wte[ids])
+    assert not tokens_only["passed"] and "wpe[t]" in tokens_only["hint"]

@@ -101,3 +101,78 @@ def test_explorer_cosines_match_torch(small):
         torch.tensor(small.vector(word), dtype=torch.float64),
         torch.tensor(small.vector(first), dtype=torch.float64), dim=0)
     assert abs(cos - float(expected)) < 1e-6
+
+
+PAIRS = [("king", "queen"), ("man", "woman"), ("boy", "girl")]
+
+
+def test_the_direction_axis_is_the_pairs_direction_then_the_rest_principal(small):
+    layout = embeddings.explorer_direction(PAIRS, vectors=small)
+    words, _ = embeddings.explorer_words()
+    points = np.stack([small.vector(w) for w in words]).astype(np.float64)
+    centred = points - points.mean(axis=0)
+    # the direction, written out: unit rows, mean of b - a, unit length
+    unit = small.vectors / np.linalg.norm(small.vectors, axis=1, keepdims=True)
+    mean = np.mean([unit[small.index[b]] - unit[small.index[a]] for a, b in PAIRS], axis=0)
+    along = mean / np.linalg.norm(mean)
+    assert np.allclose(layout["x"], centred @ along)
+    # the vertical axis: the largest eigenvalue of the covariance with the direction taken out
+    flat = np.eye(len(along)) - np.outer(along, along)
+    rest = flat @ (centred.T @ centred) @ flat
+    y = np.array(layout["y"])
+    assert np.isclose(y @ y, np.linalg.eigvalsh(rest)[-1])
+    x = centred @ along
+    assert np.allclose(layout["variance"], np.array([x @ x, y @ y]) / np.sum(centred**2))
+    assert layout["pairs"] == [list(p) for p in PAIRS]
+    # pairs the other way round mirror the horizontal axis and keep the vertical one
+    mirrored = embeddings.explorer_direction([(b, a) for a, b in PAIRS], vectors=small)
+    assert np.allclose(mirrored["x"], -centred @ along) and np.allclose(mirrored["y"], y)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        embeddings.explorer_direction([("king", "zebra")], vectors=small)
+
+
+def test_analogy_points_follow_the_axes_drawn(small):
+    layout = embeddings.explorer_direction(PAIRS, vectors=small)
+    words, _ = embeddings.explorer_words()
+    solved = embeddings.explorer_analogy("man", "king", "woman", vectors=small, pairs=PAIRS)
+    for word in ("man", "king", "woman"):
+        i = words.index(word)
+        assert np.allclose(solved["points"][word], [layout["x"][i], layout["y"][i]])
+
+
+def _analogy(a, b, c, vectors):
+    """The chapter's exercise, as a reader would solve it."""
+    unit = lambda w: vectors.unit[vectors.index[w]]  # noqa: E731
+    scores = vectors.unit @ (unit(b) - unit(a) + unit(c))
+    for w in (a, b, c):
+        scores[vectors.index[w]] = -np.inf
+    return vectors.words[int(np.argmax(scores))]
+
+
+def test_a_readers_analogy_is_placed_and_ranked_against_lmlabs(small):
+    for pairs in (None, PAIRS):
+        lmlab = embeddings.explorer_analogy("man", "king", "woman", vectors=small, pairs=pairs)
+        mine = embeddings.explorer_reader_analogy("man", "king", "woman", _analogy,
+                                                  vectors=small, pairs=pairs)
+        best, cosine = lmlab["answers"][0]
+        assert mine["word"] == best and mine["rank"] == 1
+        assert np.isclose(mine["cosine"], cosine, atol=1e-6)
+        assert np.allclose(mine["point"], lmlab["points"][best])
+    # a worse answer is ranked where lmlab's list puts it; a query word has no rank
+    third = lmlab["answers"][2][0]
+    found = embeddings.explorer_reader_analogy("man", "king", "woman", lambda *_: third,
+                                               vectors=small)
+    assert found["rank"] == 3
+    cheat = embeddings.explorer_reader_analogy("man", "king", "woman", lambda *_: "king",
+                                               vectors=small)
+    assert cheat["rank"] is None
+    for wrong in (None, "zebra", 3):
+        with pytest.raises(ValueError, match="should return a word"):
+            embeddings.explorer_reader_analogy("man", "king", "woman", lambda *_, w=wrong: w,
+                                               vectors=small)
+    # the reader's function gets the vectors the explorer shows: the random table too
+    seen = []
+    embeddings.explorer_reader_analogy("man", "king", "woman",
+                                       lambda a, b, c, v: seen.append(v) or "queen",
+                                       trained=False, seed=2, vectors=small)
+    assert np.array_equal(seen[0].vectors, embeddings.random_like(small, seed=2).vectors)
