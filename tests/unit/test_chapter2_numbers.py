@@ -195,7 +195,8 @@ def test_the_readers_widgets_do_what_the_prose_says(page):
     # "Break the gradient (drop the `/ len(ys)`) ... the widget says which entries differ".
     gradient_cell = next(k for k, (code, _) in enumerate(CHAPTER.cells)
                          if code.startswith("def loss_and_grad(W, xs, ys):\n    \"\"\"W (27, 27)"))
-    written_out = run_cells(replace(CHAPTER, cells=CHAPTER.cells[: gradient_cell + 1]))["loss_and_grad"]
+    up_to_it = replace(CHAPTER, cells=CHAPTER.cells[: gradient_cell + 1])
+    written_out = run_cells(up_to_it)["loss_and_grad"]
     curve = neural_bigram.reader_learning_curve(written_out, steps=10)
     assert curve["first_step"]["same"]
     assert "/ len(ys)" in text.split("```python id=gradient\n", 1)[1].split("```", 1)[0]
