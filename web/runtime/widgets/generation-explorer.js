@@ -204,6 +204,7 @@ export function mount(element, context) {
     const [result, source] = await explore(wanted);
     if (!result.ok) throw new Error(result.error);
     if (config.reader) $(".gx-source").textContent = source;
+    element.dataset.source = source;
     state = result.value;
     shown = wanted;
     step = Math.min(step, state.trace.length);
