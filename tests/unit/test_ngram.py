@@ -279,3 +279,20 @@ def test_the_name_generator_can_draw_from_the_readers_counts():
         ngram.name_trace(seed=0, counter=lambda words, chars: np.zeros((27, 27), dtype=int))
     with pytest.raises(ValueError, match="shape"):
         ngram.name_trace(seed=0, counter=lambda words, chars: np.zeros((26, 27)))
+
+
+def test_the_readers_counter_runs_once_per_definition():
+    from lmlab import ngram
+
+    calls = []
+
+    def counter(words, chars):
+        calls.append(1)
+        return ngram.NGramModel(words, alphabet=chars).counts
+
+    for seed in range(3):
+        ngram.name_trace(seed=seed, counter=counter)
+    assert len(calls) == 1
+    again = lambda words, chars: counter(words, chars)  # noqa: E731 - the cell run again
+    ngram.name_trace(seed=0, counter=again)
+    assert len(calls) == 2
