@@ -118,6 +118,7 @@ SCENARIOS = [
 # The reader's own functions driving chapters 1 and 2's widgets. Before these scenarios the page
 # runs the code the reader would (a JS expression giving it: a chapter cell, or an exercise's
 # solution) and switches the widget's "Use my ..." on.
+RUN_MINE = "Run on my loss_and_grad (300 steps of the reader's code: a computation, not a redraw)"
 SOLUTION_JS = ("'import numpy as np\\n' + document.querySelector("
                "'.exercise[data-exercise={}] .exercise-solution code').textContent")
 READER_SETUP = {
@@ -125,7 +126,7 @@ READER_SETUP = {
         ("lmlab.page.cells.find((c) => c.id === 'table').code", ".gx-mine"),
     ("02-counting", "name-generator", "New seed, from my bigram_counts"):
         (SOLUTION_JS.format("bigram_counts"), ".ng-mine"),
-    ("02-counting", "learning-curve", "Run on my loss_and_grad (300 steps of the reader's code)"):
+    ("02-counting", "learning-curve", RUN_MINE):
         (SOLUTION_JS.format("loss_and_grad"), ".lc-mine"),
 }
 SCENARIOS += [
@@ -135,7 +136,7 @@ SCENARIOS += [
                    s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("02-counting", "name-generator", "New seed, from my bigram_counts",
      """(w) => w.querySelector(".ng-new").click()"""),
-    ("02-counting", "learning-curve", "Run on my loss_and_grad (300 steps of the reader's code)",
+    ("02-counting", "learning-curve", RUN_MINE,
      """(w) => w.querySelector(".lc-run").click()"""),
 ]
 READER_SETUP_JS = """async ([widgetName, code, switchClass]) => {
