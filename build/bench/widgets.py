@@ -43,7 +43,8 @@ SCENARIOS = [
     ("01-what-is-a-language-model", "generation-explorer", "New seed",
      """(w) => w.querySelector(".gx-new-seed").click()"""),
     ("01-what-is-a-language-model", "generation-explorer", "Step / Start over",
-     """(w, i) => w.querySelector(i % 4 === 3 ? ".gx-reset" : ".gx-next").click()"""),
+     """(w, i) => w.querySelector(i % 4 === 3 || w.querySelector(".gx-ended") ? ".gx-reset"
+                                                                         : ".gx-next").click()"""),
     ("02-counting", "bigram-table", "counts / probabilities",
      """(w, i) => {
        const radio = w.querySelector(`.bt-mode input[value=${i % 2 ? "counts" : "probs"}]`);
