@@ -452,6 +452,17 @@ def test_usable_at_375_px(open_page):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
 
 
+def test_the_reader_switches_and_their_messages_fit_a_phone(open_page):
+    page = open_page(PAGE, viewport={"width": 375, "height": 800}, reduced_motion="reduce")
+    for name in ("name-generator", "learning-curve"):
+        widget(page, name).get_by_role("switch").check()
+        page.wait_for_function(f"() => !document.querySelector('[data-widget={name}] .widget-error').hidden")
+    assert ui.horizontal_overflow(page) <= 0
+    for name in ("name-generator", "learning-curve"):
+        box = widget(page, name).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+
+
 def test_reduced_motion_turns_the_roll_animation_off(open_page):
     page = open_page(PAGE, reduced_motion="reduce")
     widget(page, "name-generator").locator(".ng-step").click()
