@@ -43,7 +43,8 @@ SCENARIOS = [
     ("01-what-is-a-language-model", "generation-explorer", "New seed",
      """(w) => w.querySelector(".gx-new-seed").click()"""),
     ("01-what-is-a-language-model", "generation-explorer", "Step / Start over",
-     """(w, i) => w.querySelector(i % 4 === 3 ? ".gx-reset" : ".gx-next").click()"""),
+     """(w, i) => w.querySelector(i % 4 === 3 || w.querySelector(".gx-ended") ? ".gx-reset"
+                                                                         : ".gx-next").click()"""),
     ("02-counting", "bigram-table", "counts / probabilities",
      """(w, i) => {
        const radio = w.querySelector(`.bt-mode input[value=${i % 2 ? "counts" : "probs"}]`);
@@ -118,6 +119,42 @@ SCENARIOS = [
                    t.value = "The cat sat on the mat. strawberry 12345 " + "word ".repeat(i % 7);
                    t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
 ]
+
+# The reader's own functions driving chapters 1 and 2's widgets. Before these scenarios the page
+# runs the code the reader would (a JS expression giving it: a chapter cell, or an exercise's
+# solution) and switches the widget's "Use my ..." on.
+RUN_MINE = "Run on my loss_and_grad (300 steps of the reader's code: a computation, not a redraw)"
+SOLUTION_JS = ("'import numpy as np\\n' + document.querySelector("
+               "'.exercise[data-exercise={}] .exercise-solution code').textContent")
+READER_SETUP = {
+    ("01-what-is-a-language-model", "generation-explorer", "temperature slider, on my table"):
+        ("lmlab.page.cells.find((c) => c.id === 'table').code", ".gx-mine"),
+    ("02-counting", "name-generator", "New seed, from my bigram_counts"):
+        (SOLUTION_JS.format("bigram_counts"), ".ng-mine"),
+    ("02-counting", "learning-curve", RUN_MINE):
+        (SOLUTION_JS.format("loss_and_grad"), ".lc-mine"),
+}
+SCENARIOS += [
+    ("01-what-is-a-language-model", "generation-explorer", "temperature slider, on my table",
+     """(w, i) => { const s = w.querySelector(".gx-temperature");
+                   s.value = String((0.1 + (i * 7 % 58) * 0.05).toFixed(2));
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("02-counting", "name-generator", "New seed, from my bigram_counts",
+     """(w) => w.querySelector(".ng-new").click()"""),
+    ("02-counting", "learning-curve", RUN_MINE,
+     """(w) => w.querySelector(".lc-run").click()"""),
+]
+READER_SETUP_JS = """async ([widgetName, code, switchClass]) => {
+  const widget = document.querySelector(`.widget[data-widget="${widgetName}"]`);
+  const defined = await lmlab.python.run(lmlab.page.slug, "bench", eval(code), {});
+  if (!defined) throw new Error("the reader's code did not run");
+  const drawn = new Promise((resolve) =>
+    widget.addEventListener("widget:drawn", resolve, { once: true }));
+  const toggle = widget.querySelector(switchClass);
+  toggle.checked = true;
+  toggle.dispatchEvent(new Event("change", { bubbles: true }));
+  await drawn;
+}"""
 
 # untilBusy (BUSY_SCENARIOS below): time to the widget saying it is busy, not to its redraw (which
 # each input still waits for, so that requests never pile up).
@@ -217,6 +254,8 @@ def measure(browser, base: str, inputs: int, scenarios: list[tuple], busy_scenar
         for scenario_chapter, widget, action, act in scenarios:
             if scenario_chapter != chapter:
                 continue
+            if (setup := READER_SETUP.get((chapter, widget, action))):
+                page.evaluate(READER_SETUP_JS, [widget, *setup])
             times = page.evaluate(TIME_INPUTS_JS, [widget, act, inputs + 1])
             rows.append((chapter, widget, action, times))
         for scenario_chapter, widget, action, act in busy_scenarios:

@@ -62,6 +62,55 @@ def check_bigram_counts(fn: Callable) -> dict:
     return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
 
 
+def _gradient_hint(got: np.ndarray, want: np.ndarray, n: int) -> str:
+    """What a wrong bigram gradient most likely forgot."""
+    if np.allclose(got, want * n, rtol=1e-6, atol=1e-12):
+        return "The loss is an average over the N pairs, so its gradient is divided by N too."
+    if np.allclose(got, -want, rtol=1e-6, atol=1e-12):
+        return "The sign is flipped: the gradient is the probabilities minus the one-hot rows."
+    return ("Each pair adds its row of (probabilities - one-hot of the next character) / N to row "
+            "xs[i] of dW: np.add.at(dW, xs, dlogits) does that even when rows repeat.")
+
+
+def check_loss_and_grad(fn: Callable) -> dict:
+    """loss_and_grad(W, xs, ys) -> (average NLL, dW (V, V)), against neural_bigram.loss_and_grad
+    (itself checked against PyTorch and finite differences)."""
+    from lmlab.neural_bigram import loss_and_grad
+
+    rng = np.random.default_rng(12)
+    cases = [
+        (np.zeros((3, 3)), np.array([0, 1, 2, 0]), np.array([1, 2, 0, 0])),
+        (rng.normal(size=(4, 4)), np.array([2, 2, 2]), np.array([0, 1, 1])),  # one row, repeated
+        (rng.normal(size=(27, 27)), rng.integers(0, 27, 200), rng.integers(0, 27, 200)),
+        (rng.normal(size=(5, 5)) + 1000, rng.integers(0, 5, 30), rng.integers(0, 5, 30)),  # large
+    ]
+    for W, xs, ys in cases:
+        V, n = W.shape[0], len(xs)
+        call = (f"loss_and_grad(W ({V}, {V}), xs={_short(xs)} ({n},), ys={_short(ys)} ({n},))"
+                + ("  # large logits" if np.abs(W).max() > 100 else ""))
+        want_loss, want_grad = loss_and_grad(W, xs, ys)
+        try:
+            got_loss, got_grad = fn(W.copy(), xs.copy(), ys.copy())
+            got_loss, got_grad = float(got_loss), np.asarray(got_grad, dtype=float)
+        except Exception as err:  # noqa: BLE001 - the reader's error is feedback
+            return _fail(call, f"{type(err).__name__}: {err}", "(loss, dW)",
+                         "Return two things: the average NLL and the gradient dW.")
+        if not np.isclose(got_loss, want_loss, rtol=1e-9, atol=1e-12):
+            return _fail(call, f"loss {got_loss:.6g}", f"{want_loss:.6g}",
+                         "Subtract each row's largest logit before exp (large logits overflow)."
+                         if not np.isfinite(got_loss) else
+                         "The loss is the mean over the pairs of -log P(ys[i] | xs[i]).")
+        if got_grad.shape != want_grad.shape:
+            return _fail(call, f"dW of shape {got_grad.shape}", f"shape {want_grad.shape}",
+                         "dW has W's shape: one entry per weight.")
+        if not np.allclose(got_grad, want_grad, rtol=1e-9, atol=1e-12):
+            a, b = (int(i) for i in np.argwhere(
+                ~np.isclose(got_grad, want_grad, rtol=1e-9, atol=1e-12))[0])
+            return _fail(call, f"dW[{a}, {b}] = {got_grad[a, b]:.6g}", f"{want_grad[a, b]:.6g}",
+                         _gradient_hint(got_grad, want_grad, n))
+    return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
+
+
 def check_cosine(fn: Callable) -> dict:
     """cosine(a, b) -> float, against embeddings.cosine_similarity on vectors of several sizes."""
     from lmlab.embeddings import cosine_similarity
@@ -314,6 +363,7 @@ CHECKS = {
     "my_top_k": check_top_k,
     "my_top_p": check_top_p,
     "bigram_counts": check_bigram_counts,
+    "loss_and_grad": check_loss_and_grad,
     "cosine": check_cosine,
     "odd_one_out": check_odd_one_out,
     "cbow_grads": check_cbow_grads,

@@ -114,3 +114,59 @@ def generation_explorer(
         "tree": sampling_tree(table, prompt, depth, branches, temperature),
         "trace": generation_trace(table, prompt, depth, temperature, seed),
     }
+
+
+SUM_TOLERANCE = 1e-6  # a row's probabilities must add up to 1 within this
+
+
+def table_problems(table: object, prompt: list[str]) -> list[str]:
+    """What stops a reader's next-word table from driving the loop, as sentences they can act on
+    (empty when it can): it must be a dict {word: {next word: probability}}, every row's
+    probabilities numbers >= 0 that add up to 1 within SUM_TOLERANCE, the prompt's last word and
+    every word a row can lead to (STOP aside) must have a row of their own."""
+    if not isinstance(table, dict) or not table:
+        return [f"The table should be a dict such as {{'the': {{'cat': 0.6, 'dog': 0.4}}}}, one "
+                f"entry per word; this is a {type(table).__name__}."]
+    problems = []
+    for word, row in table.items():
+        if not isinstance(row, dict) or not row:
+            problems.append(f"The row for {word!r} should be a dict of next words and their "
+                            f"probabilities, such as {{'sat': 0.5, 'ran': 0.5}}.")
+            continue
+        bad = [nxt for nxt, p in row.items()
+               if isinstance(p, bool) or not isinstance(p, int | float) or not p >= 0]
+        if bad:
+            problems.append(f"After {word!r} the probability of {bad[0]!r} is {row[bad[0]]!r}: "
+                            "each one must be a number, 0 or more.")
+            continue
+        total = sum(row.values())
+        if abs(total - 1) > SUM_TOLERANCE:
+            problems.append(f"The probabilities after {word!r} add up to {total:.6g}, not 1: "
+                            f"{'take' if total > 1 else 'add'} {abs(total - 1):.6g} "
+                            f"{'from' if total > 1 else 'to'} them.")
+    ends = {}  # word without a row -> a word whose row leads to it
+    for word, row in table.items():
+        for nxt, p in (row.items() if isinstance(row, dict) else ()):
+            if nxt != STOP and nxt not in table and isinstance(p, int | float) and p > 0:
+                ends.setdefault(nxt, word)
+    for nxt, word in ends.items():
+        problems.append(f"{nxt!r} can follow {word!r}, but the table has no row for {nxt!r}: "
+                        f"add one (it may lead to {STOP!r} to end the sentence), or the loop "
+                        "would be stuck there.")
+    if prompt and prompt[-1] not in table:
+        problems.append(f"The prompt ends with {prompt[-1]!r}, but the table has no row for it: "
+                        "add one, so the loop can take the first step.")
+    return problems
+
+
+def reader_explorer(
+    table: object, prompt: list[str], depth: int = 3, branches: int = 2,
+    temperature: float = 1.0, seed: int = 0,
+) -> dict:
+    """The generation explorer on a table the reader's cell made ("Use my table"): {problems}
+    when table_problems finds any, else generation_explorer's {tree, trace} with problems []."""
+    problems = table_problems(table, prompt)
+    if problems:
+        return {"problems": problems}
+    return {**generation_explorer(table, prompt, depth, branches, temperature, seed),
+            "problems": []}

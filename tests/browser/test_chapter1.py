@@ -452,6 +452,64 @@ def test_generation_explorer_fits_a_phone(open_page):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
 
 
+def gx_wait_source(page, text: str) -> None:
+    page.wait_for_function("([sel, text]) => document.querySelector(sel).dataset.source === text",
+                           arg=[GX, text], timeout=30_000)
+
+
+THE_ROW = '"the":    {"cat": 0.4, "dog": 0.3, "mat": 0.2, "moon": 0.1},'
+
+
+def test_generation_explorer_runs_on_the_readers_table_and_says_what_to_fix(open_page):
+    page = open_page(PAGE, viewport={"width": 375, "height": 740})
+    kwargs = json.loads(page.locator(GX).get_attribute("data-config"))["kwargs"]
+    switch = page.locator(GX).get_by_role("switch", name="Use my table next_word")
+    switch.focus()
+    page.keyboard.press("Space")  # before the table's cell has run
+    page.wait_for_function("sel => !document.querySelector(sel + ' .widget-error').hidden", arg=GX)
+    assert "Run the cell that defines next_word first" in page.locator(f"{GX} .widget-error").inner_text()
+    gx_wait_source(page, "The table is the one in the widget's settings.")
+
+    # "Give moon more of the probability after the, take the same from cat": the tree follows.
+    number = cell_number(page, "table")
+    code = cell(page, number).locator(".code-view code, .cm-content").inner_text()
+    assert THE_ROW in code
+    mine = code.replace(THE_ROW, '"the":    {"cat": 0.2, "dog": 0.3, "mat": 0.2, "moon": 0.3},')
+    set_code(page, number, mine)
+    assert run_cell(page, number) == "done"
+    switch.focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Space")
+    gx_wait_source(page, "The table is your next_word.")
+    table = {**kwargs["table"], "the": {"cat": 0.2, "dog": 0.3, "mat": 0.2, "moon": 0.3}}
+    assert page.locator(f"{GX} .widget-error").is_hidden()
+    assert "The table is your next_word." in page.locator(f"{GX} .gx-announce").inner_text()
+    page.locator(f"{GX} .gx-next").focus()
+    page.keyboard.press("Enter")
+    gx_wait_drawn(page, step=1)
+    assert gx_shown(page) == gx_expected({**kwargs, "table": table}, 1)
+
+    # A row that no longer adds up to one and a word with no row: both listed, and the explorer
+    # carries on with the table in its settings.
+    broken = code.replace(THE_ROW, '"the":    {"cat": 0.4, "dog": 0.3, "mat": 0.2},').replace(
+        '"cat":    {"sat": 0.5, "slept": 0.3, "ran": 0.2},',
+        '"cat":    {"sat": 0.5, "slept": 0.3, "purred": 0.2},')
+    set_code(page, number, broken)
+    assert run_cell(page, number) == "done"
+    page.locator(f"{GX} .gx-new-seed").click()
+    gx_wait_source(page, "The table is the one in the widget's settings.")
+    error = page.locator(f"{GX} .widget-error")
+    assert "Your next_word cannot drive the explorer yet (2 problems)" in error.inner_text()
+    assert "• The probabilities after 'the' add up to 0.9, not 1: add 0.1 to them." in error.inner_text()
+    assert "• 'purred' can follow 'cat', but the table has no row for 'purred'" in error.inner_text()
+    gx_wait_drawn(page, seed=1)
+    assert gx_shown(page) == gx_expected({**kwargs, "seed": 1}, 1)
+    assert horizontal_overflow(page) <= 0
+    assert_no_axe_violations(page)
+    page.emulate_media(color_scheme="dark")
+    assert_no_axe_violations(page)
+
+
 @pytest.mark.parametrize("name", ["my_top_k", "my_top_p"])
 def test_the_top_k_and_top_p_exercises_check_the_readers_code(open_page, name):
     page = open_page(PAGE)

@@ -52,7 +52,15 @@ def claims(page: dict, gpt2_vocabulary: int) -> list[str]:
     two_words = [(first["word"], second["word"], second["path_prob"])
                  for first in page["tree"]["children"] for second in first["children"]]
     likeliest = max(two_words, key=lambda path: path[2])
+    V, d = page["V"], page["d"]
+    digits = 10
     return [
+        f"## From ten digits to {V:,} tokens",
+        f"with one class per token: GPT-2 is a classifier\nwith {V:,} classes",
+        f"the {d} numbers GPT-2 has at the end of its network to {V:,} logits takes {d} × {V:,} =\n"
+        f"{d * V:,} weights, where ten digits from the same {d} numbers would take {d * digits:,}",
+        f"writes: {V:,} exponentials where the digit classifier needs {digits}, about "
+        f"{round(V / digits):,} times the work",
         f'The likeliest continuation, "the {likeliest[0]} {likeliest[1]}", has probability '
         f"{fixed(likeliest[2], 2)}",
         f"add up to {fixed(sum(path[2] for path in two_words), 2)}",
@@ -83,6 +91,17 @@ def claims(page: dict, gpt2_vocabulary: int) -> list[str]:
 @pytest.fixture(scope="module")
 def gpt2_vocabulary(gpt2_files) -> int:
     return len(json.loads(gpt2_files["encoder.json"].read_text()))
+
+
+def test_the_classes_cell_takes_gpt2s_vocabulary_from_lmlab(page, gpt2_vocabulary):
+    """V in the cell is lmlab's GPT-2 setting, and it is the size of GPT-2's own tokenizer file;
+    the cell's softmax gives distributions over both sizes."""
+    assert page["V"] == gpt2_vocabulary
+    code = next(code for code, _ in CHAPTER.cells if "GPT2_SMALL" in code)
+    assert "V = GPT2_SMALL.vocab_size" in code and "50257" not in code.replace(",", "")
+    for size in (10, page["V"]):
+        p = page["softmax"](np.random.default_rng(1).normal(size=size))
+        assert p.shape == (size,) and abs(p.sum() - 1) < 1e-12 and (p > 0).all()
 
 
 def test_every_claim_is_in_the_prose(page, gpt2_vocabulary):

@@ -1,6 +1,8 @@
 """Every number in chapter 2's prose, recomputed with lmlab from the chapter's own cells."""
 
+import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -27,6 +29,8 @@ GIVENS = [
     "the first 500 bigrams",  # the gradient check's size, chosen
     "says 2/4 here",  # the seed deck's number, quoted as wrong
     "probability 1/27",  # 1/V with V = 27, checked below as V
+    "at $W = 0$ with",  # where the descent starts (the uniform model), by choice
+    "subtract 1 at",  # the one of the one-hot row
 ]
 
 
@@ -94,6 +98,8 @@ def claims(page: dict) -> list[str]:
         f"From {losses[0]:.4f} the loss falls fast, is within 0.01 of counting after "
         f"{first_step_within(losses, goal, 0.01)} steps",
         f"The learned model scores {learned:.4f} on the held-out names",
+        f"the bigrams of the first {neural_bigram.READER_NAMES} training names",
+        f"has a row of {V} numbers for every bigram",
     ]
 
 
@@ -160,6 +166,50 @@ def test_statements_in_words(page):
     learned = -log_softmax(page["W"])[held[:, 0], held[:, 1]].mean()
     best = min(NGramModel(train, k=k, alphabet=chars).nll(held_out) for k in (0.01, 0.1, 1.0, 10.0))
     assert abs(learned - best) < 0.001
+
+
+def test_the_readers_widgets_do_what_the_prose_says(page):
+    """The NameGenerator on the reader's counts and the LearningCurve on their gradient."""
+    import inspect
+    import re
+
+    from lmlab import ngram
+
+    # "Counts without the end marker give names that never stop (the generator cuts them off
+    # after fifty letters)"
+    assert inspect.signature(NGramModel.sample_trace).parameters["max_length"].default == 50
+
+    def no_end(words, chars):
+        counts = NGramModel(words, alphabet=chars).counts.copy()
+        counts[:, 0] = 0
+        return counts
+
+    assert len(ngram.name_trace(seed=21, counter=no_end)["name"]) == 50
+    # The widgets are placed with the reader's functions the chapter defines.
+    text = PATH.read_text()
+    for widget, name in [("name-generator", "bigram_counts"), ("learning-curve", "loss_and_grad")]:
+        config = json.loads(re.search(rf"^::: widget {widget} (.*)$", text, re.M).group(1))
+        assert config["reader"]["fn"] == name and callable(page[name])
+        assert f"```python id={config['reader']['cell']}\n" in text
+    # "the one written out above, or yours from the exercise": the two have one signature, and
+    # "Break the gradient (drop the `/ len(ys)`) ... the widget says which entries differ".
+    gradient_cell = next(k for k, (code, _) in enumerate(CHAPTER.cells)
+                         if code.startswith("def loss_and_grad(W, xs, ys):\n    \"\"\"W (27, 27)"))
+    up_to_it = replace(CHAPTER, cells=CHAPTER.cells[: gradient_cell + 1])
+    written_out = run_cells(up_to_it)["loss_and_grad"]
+    curve = neural_bigram.reader_learning_curve(written_out, steps=10)
+    assert curve["first_step"]["same"]
+    assert "/ len(ys)" in text.split("```python id=gradient\n", 1)[1].split("```", 1)[0]
+
+    def broken(W, xs, ys):
+        loss, dW = written_out(W, xs, ys)
+        return loss, dW * len(ys)
+
+    broken_curve = neural_bigram.reader_learning_curve(broken, steps=300)
+    assert broken_curve["first_step"]["differing"] > 0
+    # "A wrong gradient still moves the weights, just not to the counting model."
+    assert broken_curve["losses"][-1] != broken_curve["losses"][0]
+    assert min(broken_curve["losses"]) - broken_curve["counting_loss"] > 0.1
 
 
 def test_printed_values_sit_away_from_rounding_edges(page):

@@ -197,3 +197,52 @@ def test_chapter5_model_input_right_and_wrong():
     assert not side_by_side["passed"] and "side by side" in side_by_side["hint"]
     tokens_only = exercises.check_model_input(lambda ids, wte, wpe: wte[ids])
     assert not tokens_only["passed"] and "wpe[t]" in tokens_only["hint"]
+
+
+def _chapter2_solution(name: str) -> dict:
+    """The chapter's solution of exercise `name`, run: its namespace."""
+    import re
+
+    from chapter_numbers import REPO
+
+    text = (REPO / "web/chapters/02-counting.md").read_text()
+    block = text.split(f":::: exercise {name}\n", 1)[1].split("::::\n", 1)[0]
+    code = re.search(r"::: solution\n```\n(.*?)```", block, re.S).group(1)
+    namespace = {"np": np}
+    exec(code, namespace)
+    return namespace
+
+
+def test_chapter2_loss_and_grad_right_and_wrong():
+    right_one = _chapter2_solution("loss_and_grad")["loss_and_grad"]
+    assert exercises.check_loss_and_grad(right_one)["passed"]
+
+    def undivided(W, xs, ys):
+        loss, dW = right_one(W, xs, ys)
+        return loss, dW * len(xs)
+
+    def overwriting(W, xs, ys):  # dW[xs] += ... keeps one row per repeated character
+        loss, _ = right_one(W, xs, ys)
+        logits = W[xs] - W[xs].max(axis=1, keepdims=True)
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        probs[np.arange(len(ys)), ys] -= 1
+        dW = np.zeros_like(W)
+        dW[xs] += probs / len(ys)
+        return loss, dW
+
+    def unstable(W, xs, ys):  # no max subtracted: large logits overflow
+        e = np.exp(W[xs])
+        probs = e / e.sum(axis=1, keepdims=True)
+        return -np.log(probs[np.arange(len(ys)), ys]).mean(), right_one(W, xs, ys)[1]
+
+    result = exercises.check_loss_and_grad(undivided)
+    assert not result["passed"] and "divided by N" in result["hint"]
+    assert result["input"].startswith("loss_and_grad(W (3, 3)")
+    result = exercises.check_loss_and_grad(overwriting)
+    assert not result["passed"] and "np.add.at" in result["hint"]
+    result = exercises.check_loss_and_grad(unstable)
+    assert not result["passed"] and "largest logit" in result["hint"]
+    assert "large logits" in result["input"]
+    starter = exercises.check_loss_and_grad(lambda W, xs, ys: (0.0, np.zeros_like(W)))
+    assert not starter["passed"] and starter["got"].startswith("loss 0")
+    assert not exercises.check_loss_and_grad(lambda W, xs, ys: 1.0)["passed"]

@@ -128,3 +128,30 @@ def test_explorer_runs_the_loop_as_deep_as_the_tree():
     view = generation_explorer(TABLE, ["the"], depth=3, branches=2, temperature=1.0, seed=1)
     assert view["tree"] == sampling_tree(TABLE, ["the"], 3, 2, 1.0)
     assert view["trace"] == generation_trace(TABLE, ["the"], 3, 1.0, 1)
+
+
+def test_a_readers_table_drives_the_explorer_once_it_is_a_distribution_everywhere():
+    from lmlab.generation import generation_explorer, reader_explorer, table_problems
+
+    good = {"the": {"cat": 0.5, "dog": 0.5}, "cat": {".": 1.0}, "dog": {"ran": 0.3, ".": 0.7},
+            "ran": {".": 1.0}}
+    assert table_problems(good, ["the"]) == []
+    explored = reader_explorer(good, ["the"], depth=2, branches=2, seed=3)
+    assert explored == {**generation_explorer(good, ["the"], 2, 2, 1.0, 3), "problems": []}
+    # Sums within 1e-6 of 1 pass; further off, the message says by how much and which way.
+    assert table_problems({**good, "cat": {".": 1 - 5e-7}}, ["the"]) == []
+    short = table_problems({**good, "the": {"cat": 0.5, "dog": 0.4}}, ["the"])
+    assert short == ["The probabilities after 'the' add up to 0.9, not 1: add 0.1 to them."]
+    over = table_problems({**good, "the": {"cat": 0.7, "dog": 0.5}}, ["the"])
+    assert over == ["The probabilities after 'the' add up to 1.2, not 1: take 0.2 from them."]
+    # Every word a row leads to needs a row of its own (the end marker aside).
+    stuck = table_problems({**good, "dog": {"barked": 0.5, ".": 0.5}}, ["the"])
+    assert stuck == ["'barked' can follow 'dog', but the table has no row for 'barked': add one "
+                     "(it may lead to '.' to end the sentence), or the loop would be stuck there."]
+    assert "The prompt ends with 'a'" in table_problems(good, ["a"])[0]
+    assert "number, 0 or more" in table_problems({**good, "cat": {".": -1.0, "x": 2.0}}, ["the"])[0]
+    assert "number, 0 or more" in table_problems({**good, "cat": {".": "1"}}, ["the"])[0]
+    assert "should be a dict" in table_problems([("the", "cat")], ["the"])[0]
+    assert "row for 'cat' should be a dict" in table_problems({**good, "cat": 1.0}, ["the"])[0]
+    assert reader_explorer({**good, "cat": {".": 0.5}}, ["the"])["problems"] == [
+        "The probabilities after 'cat' add up to 0.5, not 1: add 0.5 to them."]

@@ -215,6 +215,18 @@ def test_call_hands_lmlab_the_readers_own_function(kernel):
     assert not reply["ok"] and "TypeError" in reply["error"]
 
 
+
+def test_call_hands_lmlab_a_value_the_readers_cells_made(kernel):
+    _, _, k = run(kernel, "table = {'a': {'b': 1.0}}")
+    k.run("p", "2", "def first(t):\n    return sorted(t)[0]", lambda kind, payload: None)
+    def call(args):
+        return json.loads(k.call("p", "first", json.dumps(args)))
+
+    assert call({"args": [{"reader_data": "table"}]}) == {"ok": True, "value": "a"}
+    missing = "NameError: nothing named 'nope' is defined on this page"
+    assert call({"args": [{"reader_data": "nope"}]}) == {"ok": False, "error": missing}
+
+
 def general_to_json(value):
     """to_json as it was before its fast path for plain values: every value asked for tolist."""
     import math

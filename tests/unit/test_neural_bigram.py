@@ -71,3 +71,51 @@ def test_names_learning_curve_reports_its_floor():
     assert curve["uniform_loss"] == pytest.approx(np.log(27))
     assert curve["losses"][0] == pytest.approx(curve["uniform_loss"])
     assert curve["counting_loss"] < curve["losses"][-1] < curve["losses"][0]
+
+
+def test_a_readers_gradient_drives_the_descent_and_a_wrong_one_is_pinpointed():
+    def rows(W, xs, ys):  # the chapter's exercise, written independently of lmlab's version
+        logits = W[xs] - W[xs].max(axis=1, keepdims=True)
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        loss = -np.log(probs[np.arange(len(ys)), ys]).mean()
+        probs[np.arange(len(ys)), ys] -= 1
+        dW = np.zeros_like(W)
+        np.add.at(dW, xs, probs / len(ys))
+        return loss, dW
+
+    good = neural_bigram.reader_learning_curve(rows, steps=60, lr=50.0)
+    assert good["first_step"]["same"] and good["first_step"]["loss_same"]
+    assert good["first_step"]["differing"] == 0 and good["first_step"]["worst"] == []
+    assert np.allclose(good["losses"], good["lmlab_losses"], rtol=1e-9)
+    assert len(good["losses"]) == 61 and good["stopped_at"] is None
+    assert good["losses"][0] == pytest.approx(np.log(27))
+    assert good["names"] == neural_bigram.READER_NAMES and good["bigrams"] > 1000
+
+    # The gradient without / N: every entry is off, the largest difference is named, and the
+    # descent it drives never gets near the counting loss.
+    def undivided(W, xs, ys):
+        loss, dW = rows(W, xs, ys)
+        return loss, dW * len(xs)
+
+    bad = neural_bigram.reader_learning_curve(undivided, steps=60, lr=50.0)
+    first = bad["first_step"]
+    assert not first["same"] and first["loss_same"]
+    worst = first["worst"][0]
+    assert abs(worst["theirs"] - worst["expected"]) == pytest.approx(first["max_diff"])
+    assert worst["theirs"] == pytest.approx(worst["expected"] * good["bigrams"])
+    assert min(bad["losses"]) - bad["counting_loss"] > 0.5
+
+    # A gradient that turns NaN stops the descent where it happened.
+    calls = []
+
+    def nan_later(W, xs, ys):
+        calls.append(1)
+        loss, dW = rows(W, xs, ys)
+        return loss, dW * (np.nan if len(calls) > 3 else 1)
+
+    stopped = neural_bigram.reader_learning_curve(nan_later, steps=20)
+    assert stopped["stopped_at"] == 3 and len(stopped["losses"]) == 4
+    with pytest.raises(ValueError, match="shape"):
+        neural_bigram.reader_learning_curve(lambda W, xs, ys: (0.0, np.zeros(3)), steps=2)
+    with pytest.raises(ValueError, match="two things"):
+        neural_bigram.reader_learning_curve(lambda W, xs, ys: 0.0, steps=2)

@@ -239,3 +239,60 @@ def test_a_draw_from_a_row_is_a_draw_from_that_row():
     drawn = ngram.draw_from_row(row.tolist(), seed=5)
     assert drawn["index"] == ngram.draw_next("q", seed=5)["index"]
     assert drawn["roll"] == ngram.draw_next("q", seed=5)["roll"]
+
+
+def test_the_name_generator_can_draw_from_the_readers_counts():
+    from lmlab import ngram
+
+    def exact(words, chars):
+        return ngram.NGramModel(words, alphabet=chars).counts
+
+    assert ngram.name_trace(seed=21, counter=exact) == {**ngram.name_trace(seed=21), "differs": 0}
+
+    # Counts that put "z" after every start: every name they write begins with "z", whatever the
+    # seed, and lmlab's own cached model is left as it was.
+    def z_first(words, chars):
+        counts = exact(words, chars).copy()
+        counts[0] = 0
+        counts[0, chars.index("z")] = 5
+        return counts
+
+    for seed in range(5):
+        assert ngram.name_trace(seed=seed, counter=z_first)["steps"][0]["chosen"] == "z"
+    assert ngram.name_trace(seed=21) == ngram.name_trace(seed=21, counter=exact)
+    starts = ngram.names_model().counts[0]
+    # Row "." differs wherever lmlab counted a first letter, and at "z" unless it counted 5 there.
+    expected = np.count_nonzero(starts[:26]) + int(starts[26] != 5)
+    assert ngram.name_trace(seed=0, counter=z_first)["differs"] == expected
+
+    # No end marker: the name runs to the length limit instead of ending.
+    def no_end(words, chars):
+        counts = exact(words, chars).copy()
+        counts[:, 0] = 0
+        return counts
+
+    endless = ngram.name_trace(seed=3, counter=no_end)
+    assert len(endless["name"]) == 50 and all(s["chosen"] != "." for s in endless["steps"])
+
+    # A row with no counts at all: the name cannot go on, and the error says where.
+    with pytest.raises(ValueError, match="no counts after '.'"):
+        ngram.name_trace(seed=0, counter=lambda words, chars: np.zeros((27, 27), dtype=int))
+    with pytest.raises(ValueError, match="shape"):
+        ngram.name_trace(seed=0, counter=lambda words, chars: np.zeros((26, 27)))
+
+
+def test_the_readers_counter_runs_once_per_definition():
+    from lmlab import ngram
+
+    calls = []
+
+    def counter(words, chars):
+        calls.append(1)
+        return ngram.NGramModel(words, alphabet=chars).counts
+
+    for seed in range(3):
+        ngram.name_trace(seed=seed, counter=counter)
+    assert len(calls) == 1
+    again = lambda words, chars: counter(words, chars)  # noqa: E731 - the cell run again
+    ngram.name_trace(seed=0, counter=again)
+    assert len(calls) == 2

@@ -279,11 +279,18 @@ class Kernel:
 
     def reader_function(self, page: str, value: object) -> object:
         """An argument as given, except {"reader": NAME}: the function NAME the reader defined on
-        the page (so a widget can hand lmlab the reader's own code, e.g. their bigram_counts)."""
+        the page (so a widget can hand lmlab the reader's own code, e.g. their bigram_counts),
+        and {"reader_data": NAME}: any value NAME the reader's cells made (e.g. their next-word
+        table)."""
         if isinstance(value, dict) and list(value) == ["reader"]:
             name = value["reader"]
             if not callable(self.namespace(page).get(name)):
                 raise NameError(f"no function named {name!r} is defined on this page")
+            return self.namespace(page)[name]
+        if isinstance(value, dict) and list(value) == ["reader_data"]:
+            name = value["reader_data"]
+            if name not in self.namespace(page):
+                raise NameError(f"nothing named {name!r} is defined on this page")
             return self.namespace(page)[name]
         return value
 

@@ -14,7 +14,9 @@
 // result as the initial `state`. The context a widget gets:
 //   config, state, key         as above; key is unique on the page (for element ids)
 //   call(fn, args, kwargs)     run a Python function in the worker -> {ok, value} | {ok, error};
-//                              fn is a dotted path or the name of a function the reader defined
+//                              fn is a dotted path or the name of a function the reader defined;
+//                              an argument {reader: NAME} is the reader's function NAME, and
+//                              {reader_data: NAME} any value NAME their cells made
 //   ready                      a Promise that resolves once Python can answer
 //   requestedData              the page's data files too big to load with it ([{file, url,
 //                              sha256, bytes}]); loadData(files) fetches them into Python (calls

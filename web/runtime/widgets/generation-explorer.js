@@ -7,6 +7,10 @@
 // Config (from the chapter's ::: widget directive):
 //   fn       "lmlab.generation.generation_explorer"
 //   kwargs   {table, prompt: [words], depth, branches, temperature, seed}: the initial settings
+//   reader   {data, cell, via}: "Use my table" runs `via` (lmlab.generation.reader_explorer) on
+//            the table the reader's cell made (the page's variable `data`) instead of kwargs.table;
+//            its problems (rows that do not sum to 1, words with no row) are listed, and the
+//            explorer carries on with kwargs.table until they are fixed
 import { readFragment, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
 import { escapeHtml } from "./markup.js";
@@ -103,6 +107,12 @@ export function render(config, state, key) {
       <input type="number" id="${id("seed")}" class="gx-seed" min="0" max="99999" value="${k.seed}" disabled>
       <button type="button" class="gx-new-seed" disabled>New seed</button></div>
   </div>
+  ${config.reader ? `<div class="gx-reader">
+    <input type="checkbox" role="switch" id="${id("mine")}" class="gx-mine" disabled>
+    <label for="${id("mine")}">Use my table <code>${escapeHtml(config.reader.data)}</code>
+      (<a href="#cell-${escapeHtml(config.reader.cell)}">the cell that defines it</a>)</label>
+  </div>
+  <p class="gx-source">The table is the one in the widget's settings.</p>` : ""}
   <div class="gx-buttons">
     <button type="button" class="gx-next" disabled>Step</button>
     <button type="button" class="gx-back" disabled>Back</button>
@@ -154,16 +164,54 @@ export function mount(element, context) {
       `probability ${fixed(s.prob, 3)}. Context: ${[...shown.prompt, ...state.trace.slice(0, step).map((x) => x.word)].join(" ")}`);
   }
 
-  const compute = latest(async (wanted) => {
+  const mine = $(".gx-mine");
+  const showProblem = (title, text) => {
+    errorBox.hidden = false;
+    $(".widget-error-title").textContent = title;
+    $(".widget-error-text").textContent = text;
+  };
+
+  // The reader's table when switched on and sound; the widget's own otherwise (the error box says
+  // why). Resolves to [call result, a sentence about whose table it is].
+  async function explore(wanted) {
+    const own = "The table is the one in the widget's settings.";
+    if (mine?.checked) {
+      const name = config.reader.data;
+      const theirs = await context.call(config.reader.via, [], { ...wanted, table: { reader_data: name } });
+      if (theirs.ok && !theirs.value.problems.length) {
+        errorBox.hidden = true;
+        return [theirs, `The table is your ${name}.`];
+      }
+      if (!theirs.ok && theirs.error.includes(`nothing named '${name}'`)) {
+        showProblem(`Run the cell that defines ${name} first; until then the explorer uses the table in its settings.`, "");
+      } else if (!theirs.ok) {
+        showProblem(`Your ${name} could not be used, so the explorer uses the table in its settings:`, theirs.error);
+      } else {
+        const count = theirs.value.problems.length;
+        showProblem(`Your ${name} cannot drive the explorer yet (${count} ${count === 1 ? "problem" : "problems"}), ` +
+          "so it uses the table in its settings. Fix these and run the cell again:",
+        theirs.value.problems.map((p) => `• ${p}`).join("\n"));
+      }
+      const result = await context.call(config.fn, [], wanted);
+      return [result, own];
+    }
     const result = await context.call(config.fn, [], wanted);
+    if (result.ok) errorBox.hidden = true;
+    return [result, own];
+  }
+
+  const compute = latest(async (wanted) => {
+    const [result, source] = await explore(wanted);
     if (!result.ok) throw new Error(result.error);
-    errorBox.hidden = true;
+    if (config.reader) $(".gx-source").textContent = source;
+    element.dataset.source = source;
     state = result.value;
     shown = wanted;
     step = Math.min(step, state.trace.length);
     draw();
-    announce(`Tree ${wanted.depth} deep with ${wanted.branches} branches at temperature ` +
-      `${fixed(wanted.temperature, 2)}, seed ${wanted.seed}.`);
+    const problems = errorBox.hidden ? "" : ` ${$(".widget-error-title").textContent}`;
+    announce(`${config.reader ? `${source}${problems} ` : ""}Tree ${wanted.depth} deep with ${wanted.branches} ` +
+      `branches at temperature ${fixed(wanted.temperature, 2)}, seed ${wanted.seed}.`);
   }, (err) => {
     errorBox.hidden = false;
     $(".widget-error-title").textContent = "The widget could not compute this:";
@@ -185,6 +233,7 @@ export function mount(element, context) {
     e.target.value = seed;
     request({ seed });
   });
+  mine?.addEventListener("change", () => request({}));
   $(".gx-new-seed").addEventListener("click", () => {
     const seed = settings.seed + 1;
     $(".gx-seed").value = seed;

@@ -3,7 +3,9 @@
 // cumulative bar (in the order the sampler walks it) and the character chosen. The whole trace
 // comes from lmlab.ngram.name_trace (seed, temperature); this file reveals it step by step.
 //
-// Config: fn ("lmlab.ngram.name_trace"), kwargs ({seed, temperature}).
+// Config: fn ("lmlab.ngram.name_trace"), kwargs ({seed, temperature}), reader ({fn, cell}: the
+// reader's counting function, bigram_counts(words, chars); switched on, fn gets it as its counter
+// and the names are drawn from their table; when it is missing or fails, from lmlab's).
 // Fragment: #KEY-seed=21&KEY-step=3&KEY-t=1.
 import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
@@ -55,7 +57,13 @@ export function render(config, state, key) {
     <button type="button" class="ng-generate" disabled>Generate</button>
     <button type="button" class="ng-new" disabled>New seed</button>
     <span class="ng-seed">seed <output>${config.kwargs.seed}</output></span>
+  </div>${config.reader ? `
+  <div class="ng-reader">
+    <input type="checkbox" role="switch" id="${id("mine")}" class="ng-mine" disabled>
+    <label for="${id("mine")}">Draw from my <code>${escapeHtml(config.reader.fn)}</code>
+      (<a href="#cell-${escapeHtml(config.reader.cell)}">the exercise</a>)</label>
   </div>
+  <p class="ng-source">The counts are lmlab's.</p>` : ""}
   <div class="ng-slider">
     <label for="${id("t")}">Temperature <output class="ng-t">${fixed(t, 1)}</output></label>
     <input type="range" id="${id("t")}" class="ng-input" min="${MIN_T}" max="${MAX_T}" step="${STEP_T}" value="${t}" disabled>
@@ -96,6 +104,32 @@ export function mount(element, context) {
     }
   }
 
+  const mine = $(".ng-mine");
+  const readerName = config.reader?.fn;
+
+  // The trace from the reader's counts when switched on; lmlab's when theirs is missing or fails
+  // (the error box says which and why). Resolves to [trace, a sentence about whose counts].
+  async function trace(nextSeed, t) {
+    const kwargs = { seed: nextSeed, temperature: t };
+    if (mine?.checked) {
+      const theirs = await context.call(config.fn, [], { ...kwargs, counter: { reader: readerName } });
+      if (theirs.ok) {
+        showError(element, null);
+        const { differs } = theirs.value;
+        return [theirs.value, differs
+          ? `The names come from your counts, which differ from lmlab's in ${differs} of the ${theirs.value.chars.length ** 2} cells.`
+          : "The names come from your counts, which match lmlab's in every cell."];
+      }
+      showError(element, theirs.error.includes(`no function named '${readerName}'`)
+        ? `Run the cell that defines ${readerName}() first; until then the names come from lmlab's counts.`
+        : `Your ${readerName}() did not work, so the names come from lmlab's counts:`, theirs.error);
+    }
+    const result = await context.call(config.fn, [], kwargs);
+    if (!result.ok) throw new Error(result.error);
+    if (!mine?.checked) showError(element, null);
+    return [result.value, "The counts are lmlab's."];
+  }
+
   // Only the latest request is computed when the slider moves faster than Python answers.
   async function load(nextSeed, t, step) {
     wanted = { nextSeed, t, step };
@@ -105,14 +139,14 @@ export function mount(element, context) {
       while (wanted) {
         const job = wanted;
         wanted = null;
-        const result = await context.call(config.fn, [], { seed: job.nextSeed, temperature: job.t });
-        if (!result.ok) throw new Error(result.error);
-        state = result.value;
+        const [next, source] = await trace(job.nextSeed, job.t);
+        state = next;
         seed = job.nextSeed;
         $(".ng-seed output").textContent = String(seed);
+        if (config.reader) $(".ng-source").textContent = source;
+        element.dataset.source = source;
         show(job.step);
       }
-      showError(element, null);
     } catch (err) {
       showError(element, "The generator could not compute this:", String(err.message || err));
     } finally {
@@ -129,6 +163,11 @@ export function mount(element, context) {
   slider.addEventListener("input", () => {
     $(".ng-t").textContent = fixed(slider.value, 1);
     load(seed, Number(slider.value), 0); // another distribution, another name: from the start
+  });
+  // Another table, another name: the same seed drawn again from the start, and said aloud.
+  mine?.addEventListener("change", async () => {
+    await load(seed, Number(slider.value), 0);
+    announcer.textContent = $(".ng-source").textContent;
   });
 
   context.ready.then(() => {
