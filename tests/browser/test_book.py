@@ -92,6 +92,18 @@ def test_every_chapter_and_its_widgets_pass_axe_in_the_dark_theme(open_page, slu
     assert_no_axe_violations(page)
 
 
+@pytest.mark.parametrize("slug", [p.stem for p in sorted((REPO / "web" / "chapters").glob("*.md"))])
+def test_every_chapter_passes_axe_on_a_phone_with_wide_formulas_reachable(open_page, slug):
+    page = open_page(f"{slug}.html", viewport={"width": 375, "height": 740})
+    page.wait_for_function("() => [...document.querySelectorAll('.widget-status')]"
+                           ".every(s => s.dataset.state !== 'waking')", timeout=120_000)
+    formulas = page.evaluate("""() => [...document.querySelectorAll('.math-display')].map((f) =>
+        [f.scrollWidth > f.clientWidth + 1, f.getAttribute('tabindex'), f.getAttribute('role')])""")
+    for scrolls, tabindex, role in formulas:
+        assert (tabindex, role) == (("0", "region") if scrolls else (None, None))
+    assert_no_axe_violations(page)
+
+
 def test_the_theme_switch_overrides_the_system_and_is_remembered(open_page):
     page = open_page(CHAPTER, color_scheme="light")
     switch = page.locator(".theme-toggle")

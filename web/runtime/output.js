@@ -3,6 +3,7 @@
 // A stream keeps only its last lines on the page, so a flood of output cannot freeze it; every
 // block that scrolls can be reached and scrolled from the keyboard.
 import { sanitize } from "./sanitize.js";
+import { reachableIfScrolling } from "./scrollable.js";
 
 // Per stream block: laying out 200,000 lines takes the main thread seconds; this many, a few ms.
 export const MAX_LINES = 1000;
@@ -136,24 +137,13 @@ export class OutputArea {
     return node;
   }
 
-  // Once the new output is laid out: a block that scrolls becomes a labelled region in the tab
-  // order, so a keyboard can reach it and scroll it (arrow keys, Page Down).
+  // Once the new output is laid out: a block that scrolls joins the tab order (scrollable.js).
   markScrollable() {
     if (this.marking) return;
     this.marking = true;
     requestAnimationFrame(() => {
       this.marking = false;
-      for (const block of this.element.children) {
-        const scrolls = block.scrollHeight > block.clientHeight + 1 || block.scrollWidth > block.clientWidth + 1;
-        if (scrolls === block.hasAttribute("tabindex")) continue;
-        if (scrolls) {
-          block.tabIndex = 0;
-          block.setAttribute("role", "region");
-          block.setAttribute("aria-label", `${this.label} (scrollable)`);
-        } else {
-          for (const name of ["tabindex", "role", "aria-label"]) block.removeAttribute(name);
-        }
-      }
+      for (const block of this.element.children) reachableIfScrolling(block, this.label);
     });
   }
 }

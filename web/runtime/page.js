@@ -11,6 +11,7 @@ import { Offline } from "./offline.js";
 import { Python } from "./python.js";
 import { enableRouter } from "./router.js";
 import { bindSearch } from "./search.js";
+import { watchFormulas } from "./scrollable.js";
 import { showStatus } from "./status.js";
 import { bindThemeSwitch } from "./theme.js";
 import { mountWidgets } from "./widgets.js";
@@ -38,11 +39,13 @@ class Page {
     for (const cell of this.cells) if (cell.options.autorun) cell.run();
     this.editorsOnScreen = buildEditorsOnScreen(this.cells);
     this.stopTrackingSections = trackSections();
+    this.stopWatchingFormulas = watchFormulas(document);
   }
 
   leave() {
     this.editorsOnScreen.stop();
     this.stopTrackingSections();
+    this.stopWatchingFormulas();
   }
 
   announce(text) {
