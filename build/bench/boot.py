@@ -432,6 +432,8 @@ def main() -> None:
     parser.add_argument("--only-boot", action="store_true",
                         help="chapter 1's boot rows and the header-less host only (no widgets, "
                              "chapter 2 or responsiveness)")
+    parser.add_argument("--no-after-ready", action="store_true",
+                        help="leave out how the page answers after Python is ready")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -451,7 +453,8 @@ def main() -> None:
     with sync_playwright() as p:
         browser = launch(p)
         version = browser.version
-        after_ready = None if args.only_boot else responsiveness.measure(
+        skip = args.only_boot or args.no_after_ready
+        after_ready = None if skip else responsiveness.measure(
             browser, {"isolated": base, "plain": plain_base}, args.rounds)
         browser.close()
         for r in range(args.rounds):
