@@ -1,8 +1,8 @@
-// The book offline: once Python is ready and the reader has paused (so that nothing competes
-// with their first moves), asks the service worker (web/sw.js) to keep this build of the book,
-// and says "Ready offline" in the status area when the book and this chapter's data are kept.
-// Offers the reader a newer edition when one has been deployed and downloaded, and never mixes
-// editions: a page and its runtime come from the same build.
+// The book offline: once Python is ready (so nothing competes with its downloads), asks the
+// service worker (web/sw.js) to keep this build of the book, and says "Ready offline" in the
+// status area when the book and this chapter's data are kept. Offers the reader a newer edition
+// when one has been deployed and downloaded, and never mixes editions: a page and its runtime
+// come from the same build.
 import { registerServiceWorker } from "./isolation.js";
 
 const DATA_CACHE = "lmlab-data"; // where the Python worker keeps the data sets (data-files.js)
