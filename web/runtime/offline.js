@@ -7,11 +7,6 @@ import { registerServiceWorker } from "./isolation.js";
 
 const DATA_CACHE = "lmlab-data"; // where the Python worker keeps the data sets (data-files.js)
 const DATA_PATIENCE_MS = 60_000; // the data may still be arriving when Python is ready
-// Keeping the book copies some 23 MB into Cache Storage, which competes for the CPU with the
-// reader's first moves once Python is ready: it starts once the reader has paused for PAUSE_MS,
-// or after MOST_WAIT_MS whatever they do.
-const PAUSE_MS = 2000;
-const MOST_WAIT_MS = 20_000;
 
 export const buildOf = (doc) => doc.querySelector('meta[name="lmlab-build"]')?.content ?? "";
 
@@ -35,24 +30,6 @@ const whenReady = (python) =>
     python.addEventListener("status", onStatus);
   });
 
-function readerPaused() {
-  const events = ["pointerdown", "keydown", "input", "wheel"];
-  const latest = performance.now() + MOST_WAIT_MS;
-  return new Promise((resolve) => {
-    let timer = 0;
-    const paused = () => {
-      for (const name of events) removeEventListener(name, moved, true);
-      resolve();
-    };
-    const moved = () => {
-      clearTimeout(timer);
-      timer = setTimeout(paused, Math.max(0, Math.min(PAUSE_MS, latest - performance.now())));
-    };
-    for (const name of events) addEventListener(name, moved, { capture: true, passive: true });
-    moved();
-  });
-}
-
 const idle = () => new Promise((resolve) => (globalThis.requestIdleCallback ?? setTimeout)(resolve, { timeout: 2000 }));
 
 async function dataKept(files) {
@@ -71,7 +48,7 @@ export class Offline {
     this.build = buildOf(document);
     this.bookKept = false;
     if (!this.build) return;
-    whenReady(python).then(readerPaused).then(idle).then(() => this.keep()).catch(() => {});
+    whenReady(python).then(idle).then(() => this.keep()).catch(() => {});
   }
 
   async keep() {
