@@ -291,6 +291,33 @@ def test_next_chapter_keeps_python_running(open_page):
     assert output_text(page, 7).strip() == "1"
 
 
+def test_a_link_within_the_chapter_moves_there_and_keeps_the_chapter(open_page):
+    """An in-page link (a section in the contents, "the cell that defines it") and Back over it
+    only scroll: the browser fires popstate for them too, and the chapter must not be fetched and
+    swapped in again, which would drop the outputs the reader made and any click on the code."""
+    page = open_page("01-what-is-a-language-model.html", viewport={"width": 1400, "height": 900})
+    set_code(page, 1, "print('made by the reader')")
+    assert run_cell(page, 1) == "done"
+    page.evaluate("""() => {
+        window.shownPage = lmlab.page;
+        window.fetched = [];
+        const fetchFirst = window.fetch;
+        window.fetch = (...args) => (window.fetched.push(String(args[0])), fetchFirst(...args));
+    }""")
+    section = page.locator("#contents .contents-sections a").nth(3)
+    target = section.get_attribute("href")
+    section.click()
+    page.wait_for_function("hash => location.hash === hash", arg=target)
+    page.locator(".widget a[href='#cell-softmax']").first.click()
+    page.wait_for_function("() => location.hash === '#cell-softmax'")
+    page.go_back()
+    page.wait_for_function("hash => location.hash === hash", arg=target)
+    page.evaluate("() => new Promise((r) => setTimeout(r, 200))")  # a refetch would have begun
+    assert page.evaluate("window.fetched.filter((url) => url.includes('.html'))") == []
+    assert page.evaluate("lmlab.page === window.shownPage")
+    assert output_text(page, 1).strip() == "made by the reader"
+
+
 def test_a_cell_is_usable_from_the_keyboard_alone(open_page):
     page = open_page(TOUR)
     editor = cell(page, 1).locator(".cm-content")

@@ -8,6 +8,9 @@ import { inFolder } from "./folder.js";
 export function enableRouter(onPageChange) {
   // From a folder a page cannot fetch another: links stay links, and each page starts Python.
   if (inFolder) return;
+  // The page on show, without its fragment: a link within it, or Back over one, fires popstate
+  // too, and must only scroll, as the browser does, not fetch the chapter again and swap it in.
+  let shown = location.pathname;
   const go = async (url, push) => {
     let html;
     try {
@@ -30,6 +33,7 @@ export function enableRouter(onPageChange) {
       document.querySelector(part).replaceWith(document.adoptNode(next.querySelector(part)));
     }
     if (push) history.pushState({}, "", url);
+    shown = location.pathname;
     onPageChange();
     // Scrolling to a target and moving the focus force a layout of the whole new chapter; the
     // new page's cells can already be run while that happens.
@@ -50,7 +54,7 @@ export function enableRouter(onPageChange) {
     event.preventDefault();
     go(link.href, true);
   });
-  window.addEventListener("popstate", () => go(location.href, false));
+  window.addEventListener("popstate", () => location.pathname !== shown && go(location.href, false));
 }
 
 function safeDecode(text) {
