@@ -104,17 +104,23 @@ def vendor_pyodide(dest: Path) -> None:
     vendor.site_lock(shipped, dest / "pyodide-lock.json")
 
 
-def warm_modules(chapter_dir: Path) -> list[str]:
-    """The modules the worker imports before it says "Python ready", so that a widget's first
-    call is as quick as its later ones: numpy (every chapter's cells use it) and the module of
-    every function a widget of the book calls."""
+def widget_modules(chapter: chapters.Chapter) -> set[str]:
+    """numpy (every chapter's cells use it) and the module of every function the chapter's
+    widgets call: what its page's worker imports before it says "Python ready", so that a
+    widget's first call is as quick as its later ones."""
     modules = {"numpy"}
-    for path in chapter_dir.glob("*.md"):
-        for widget in chapters.load(path).widgets:
-            module, _, _ = widget["config"].get("fn", "").rpartition(".")
-            if module:
-                modules.add(module)
-    return sorted(modules)
+    for widget in chapter.widgets:
+        module, _, _ = widget["config"].get("fn", "").rpartition(".")
+        if module:
+            modules.add(module)
+    return modules
+
+
+def warm_modules(chapter_dir: Path) -> list[str]:
+    """The modules any page of the book warms (widget_modules of every chapter): the worker
+    imports those of other pages once it is idle, so the next chapter is quick too."""
+    return sorted(set().union(*(widget_modules(chapters.load(path))
+                                for path in chapter_dir.glob("*.md"))))
 
 
 def esbuild_flags(chapter_dir: Path = CHAPTERS) -> list[str]:
@@ -243,6 +249,7 @@ def render_pages(out: Path, start_script: str, chapter_dir: Path) -> list[chapte
             slug=chapter.slug,
             sections=[(anchor, text.replace("`", "")) for anchor, text in chapter.sections],
             page_data=Markup(page_data),
+            warm=" ".join(sorted(widget_modules(chapter))),
             body=Markup(body),
             cells=bool(chapter.cells),
             prev=link(book[i - 1] if i > 0 else None),

@@ -18,8 +18,9 @@ export const jsonReviver = (key, value) =>
 // page -> worker
 export const toWorker = {
   // channel: the SharedArrayBuffer of channel.js, where the page is cross-origin isolated
-  // warm: modules to import before saying ready
-  boot: (indexURL, packages, warm, channel) => ({ type: "boot", indexURL, packages, warm, channel }),
+  // warm: modules to import before saying ready; warmLater: once Python is idle after that
+  boot: (indexURL, packages, warm, warmLater, channel) =>
+    ({ type: "boot", indexURL, packages, warm, warmLater, channel }),
   run: (id, page, cell, code) => ({ type: "run", id, page, cell, code }),
   call: (id, page, fn, args) => ({ type: "call", id, page, fn, args }),
   forget: (page) => ({ type: "forget", page }),

@@ -29,7 +29,7 @@ export function enableRouter(onPageChange) {
     document.title = next.title;
     document.body.dataset.page = next.body.dataset.page;
     document.querySelector("main").replaceWith(document.adoptNode(next.querySelector("main")));
-    for (const part of [".site-nav", "#contents", "#page-data"]) {
+    for (const part of [".site-nav", "#contents", "#page-data", 'meta[name="lmlab-warm"]']) {
       document.querySelector(part).replaceWith(document.adoptNode(next.querySelector(part)));
     }
     if (push) history.pushState({}, "", url);

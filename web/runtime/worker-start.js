@@ -5,10 +5,17 @@ import { createChannel } from "./channel.js";
 import { toWorker } from "./protocol.js";
 
 const PACKAGES = ["numpy", "lmlab"];
-// Imported before "Python ready" (numpy, and the modules the book's widgets call): the builder
-// lists them (make_site.warm_modules) and esbuild writes the list in here.
+// The modules the book's widgets call (make_site.warm_modules; esbuild writes the list in here).
+// The page's own (its <meta name="lmlab-warm">) are imported before "Python ready", so a widget's
+// first call is as quick as its later ones; the others once Python is idle, for the next chapter.
 /* global WARM_MODULES */
-const WARM = typeof WARM_MODULES === "undefined" ? ["numpy"] : WARM_MODULES;
+const BOOK_MODULES = typeof WARM_MODULES === "undefined" ? ["numpy"] : WARM_MODULES;
+
+function warmModules() {
+  const listed = document.querySelector('meta[name="lmlab-warm"]')?.content.split(" ") ?? [];
+  const now = ["numpy", ...listed.filter((name) => name && name !== "numpy")];
+  return { now, later: BOOK_MODULES.filter((name) => !now.includes(name)) };
+}
 
 // With cross-origin isolation a SharedArrayBuffer (channel.js) lets Stop write SIGINT where Python
 // sees it, and Python stops in place; input() can wait there for the reader's answer.
@@ -35,7 +42,8 @@ export function startWorker(siteRoot, dataFiles = [], spawn = (url) => new Worke
   const channel = canInterrupt() ? createChannel() : null;
   performance.mark("lmlab:worker-created"); // for the boot benchmark
   const worker = spawn(new URL("assets/worker.js", siteRoot), siteRoot);
-  worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, WARM, channel));
+  const { now, later } = warmModules();
+  worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, now, later, channel));
   if (dataFiles.length) worker.postMessage(toWorker.data(dataFiles));
   return { worker, channel, root: siteRoot.href, dataFiles };
 }

@@ -91,7 +91,7 @@ async function saveSnapshot(cache, request, snapshot, indexURL) {
   }
 }
 
-async function boot({ indexURL, packages, warm, channel: buffer }) {
+async function boot({ indexURL, packages, warm, warmLater = [], channel: buffer }) {
   // When each stage ended, in ms since the epoch (the page converts them; the boot benchmark
   // prints them): where start-up time goes, measured on every boot.
   const stages = { worker: performance.timeOrigin + performance.now() };
@@ -126,6 +126,22 @@ async function boot({ indexURL, packages, warm, channel: buffer }) {
   kernel.warm_up(warm);
   mark("kernel");
   post(fromWorker.ready(started.restored, stages));
+  warmWhenIdle([...warmLater]);
+}
+
+// The modules of the book's other pages, so that the next chapter's widgets answer at once too:
+// one per task, each only after a quiet second with no message from the page, so a cell or
+// widget call the reader starts meanwhile waits for one import (tens of ms) at most.
+const QUIET_MS = 1000;
+let lastMessageAt = 0;
+function warmWhenIdle(modules) {
+  const next = () => {
+    const wait = lastMessageAt + QUIET_MS - performance.now();
+    if (wait > 0) return setTimeout(next, wait);
+    kernel.warm_up([modules.shift()]);
+    if (modules.length) setTimeout(next, 0);
+  };
+  if (modules.length) setTimeout(next, QUIET_MS);
 }
 
 // input() in the reader's code: the page shows a text field; the worker waits for the answer (or
@@ -156,6 +172,7 @@ const handlers = {
 };
 
 self.onmessage = async ({ data }) => {
+  lastMessageAt = performance.now();
   if (data.type === "fetch-via-page") return fetchViaPage(data.root);
   if (data.type === "fetched") return settleFetch(data);
   if (data.type === "boot") {
