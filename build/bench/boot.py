@@ -547,6 +547,8 @@ def report_chapters(later: dict[str, dict], widgets: list[dict], sizes: list[tup
         mb = med(r["cold"]["bytes"] for r in sides["ours"]) / 1e6
         print(f"  {slug:18} {' '.join(cells)} {mb:7.2f}")
     print("  bars: cold <= 1.15x, warm <= 1.00x")
+    for slug, sides in later.items():
+        print_stages(sides["bare"], sides["ours"], slug)
     print("\nWidgets of chapters 2, 4 and 5 (median of the same rounds)")
     for name in widgets[0]:
         drawn = [t for r in widgets for t in r[name]["drawn"]]
@@ -585,9 +587,9 @@ STAGES = [
 ]
 
 
-def print_stages(bare: list[dict], ours: list[dict]) -> None:
+def print_stages(bare: list[dict], ours: list[dict], chapter: str = "chapter 1") -> None:
     """When each boot stage ended, ms from navigation (medians): where the time goes."""
-    print("\nWhere the time goes: each stage's end, ms from navigation (median)")
+    print(f"\nWhere the time goes, {chapter}: each stage's end, ms from navigation (median)")
     columns = [("cold", ours, "LM Lab"), ("cold", bare, "bare"), ("warm", ours, "LM Lab"),
                ("warm", bare, "bare")]
     print(f"{'stage':28}" + "".join(f"{kind + ' ' + who:>14}" for kind, _, who in columns))
