@@ -57,21 +57,33 @@ async function fill() {
   if (await cache.match(COMPLETE_KEY)) return;
   await cache.put(LIST_KEY, new Response(JSON.stringify(FILES)));
   const older = await reusable();
-  await Promise.all(
-    [...KEPT].map(async ([url, sha256]) => {
-      if (await cache.match(url)) return;
-      const old = older.get(url);
-      if (old) return cache.put(url, old);
-      // Revalidated, not blindly taken from the HTTP cache: an earlier build's copy there must not
-      // pass for this one's. Unchanged files answer 304 and come from the HTTP cache.
-      const response = await fetch(url, { cache: "no-cache" });
-      if (!response.ok) throw new Error(`${url}: ${response.status}`);
-      const got = await sha256Hex(await response.clone().arrayBuffer());
-      if (got !== sha256) throw new Error(`${url} is not from build ${BUILD}`);
-      await cache.put(url, response);
-    }),
-  );
+  await inTurns([...KEPT], COPIES_AT_ONCE, async ([url, sha256]) => {
+    if (await cache.match(url)) return;
+    const old = older.get(url);
+    if (old) return cache.put(url, old);
+    // Revalidated, not blindly taken from the HTTP cache: an earlier build's copy there must not
+    // pass for this one's. Unchanged files answer 304 and come from the HTTP cache.
+    const response = await fetch(url, { cache: "no-cache" });
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    const got = await sha256Hex(await response.clone().arrayBuffer());
+    if (got !== sha256) throw new Error(`${url} is not from build ${BUILD}`);
+    await cache.put(url, response);
+  });
   await cache.put(COMPLETE_KEY, new Response(BUILD));
+}
+
+// The copy runs while the reader starts reading and moving widgets: a few files at a time, not
+// all 23 MB at once, so hashing and writing them leaves the page and Python their share of a
+// small machine's cores.
+const COPIES_AT_ONCE = 2;
+
+/** Calls task(item) for every item, at most `limit` at a time; rejects on the first failure. */
+async function inTurns(items, limit, task) {
+  const queue = [...items];
+  const lane = async () => {
+    while (queue.length) await task(queue.shift());
+  };
+  await Promise.all(Array.from({ length: limit }, lane));
 }
 
 let filling = null;

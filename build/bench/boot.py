@@ -64,6 +64,7 @@ sys.path.insert(0, str(REPO / "build"))
 import archive  # noqa: E402
 from bench_site import add_build_option, built_site  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS, launch  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from serve_site import Handler, serve_in_background  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -257,7 +258,19 @@ def load_through_reload(page, url: str) -> float:
 
 
 def wait_ready_offline(page) -> None:
-    page.wait_for_selector("#python-status .offline-text:not([hidden])", timeout=TIMEOUT)
+    """Until the page says "Ready offline"; if it never does, an error that says what was kept."""
+    try:
+        page.wait_for_selector("#python-status .offline-text:not([hidden])", timeout=TIMEOUT)
+    except PlaywrightTimeout:
+        kept = page.evaluate("""async () => ({
+            page: document.body.dataset.page,
+            bookKept: window.lmlab?.offline?.bookKept,
+            failure: window.lmlab?.offline?.failure,
+            caches: await Promise.all((await caches.keys()).map(async (name) =>
+                [name, (await (await caches.open(name)).keys()).length])),
+            controlled: Boolean(navigator.serviceWorker.controller),
+        })""")
+        raise RuntimeError(f"no 'Ready offline' in {TIMEOUT / 1000:.0f} s: {kept}") from None
 
 
 def headerless_round(playwright, plain_base: str) -> dict:
@@ -578,7 +591,8 @@ def report_folder(ours: list[dict], folders: list[dict], zipped: Path) -> None:
 STAGES = [
     ("page-script", "page script running"),
     ("worker-created", "worker created"),
-    ("worker", "worker started"),
+    ("thread", "worker thread running"),
+    ("worker", "worker script read"),
     ("loader", "pyodide.js read"),
     ("python", "Python started"),
     ("packages", "numpy (and lmlab) loaded"),

@@ -9,6 +9,7 @@
 // worker's fetches with their bytes (fetch-via-page.js, in the worker). Everything else — the
 // worker, Python, the cells, the widgets — is the served book's own code.
 import { toWorker } from "./protocol.js";
+import { spawnAtOnce } from "./worker-start.js";
 
 export const inFolder = location.protocol === "file:";
 
@@ -99,13 +100,14 @@ function holdUntilCode() {
   };
 }
 
-/** new Worker(url) for the book served; from the folder, the same worker, made as above, whose
- * fetches under the site root the page answers. */
-export function spawnWorker(url, siteRoot) {
-  if (!inFolder) return new Worker(url);
+/** The worker of the book served (worker-start.js); from the folder, the same worker, made as
+ * above, whose fetches under the site root the page answers. Either starts on `messages`. */
+export function spawnWorker(url, messages, siteRoot) {
+  if (!inFolder) return spawnAtOnce(url, messages);
   const path = (href) => href.slice(siteRoot.href.length);
   const worker = new Worker(URL.createObjectURL(new Blob([`(${holdUntilCode})()`], { type: "text/javascript" })));
   worker.postMessage(toWorker.fetchViaPage(siteRoot.href));
+  for (const message of messages) worker.postMessage(message);
   const code = [...PYODIDE_CODE, path(url.href)];
   for (const file of PRELOAD) folderFile(file, siteRoot).catch(() => {}); // reported when asked for
   Promise.all(code.map((file) => folderFile(file, siteRoot))).then(

@@ -61,6 +61,9 @@ export class Offline {
     // own files are not the kept ones, so this page is not the one that works offline.
     if (reply.build !== this.build) return this.offerNewEdition();
     this.bookKept = reply.kept;
+    // Not kept (a file could not be fetched or was not this build's): the next visit tries again.
+    this.failure = reply.kept ? null : reply.reason;
+    if (this.failure) console.warn("The book could not be kept for reading offline:", this.failure);
     this.pageChanged();
   }
 

@@ -17,10 +17,10 @@ export const jsonReviver = (key, value) =>
 
 // page -> worker
 export const toWorker = {
-  // channel: the SharedArrayBuffer of channel.js, where the page is cross-origin isolated
   // warm: modules to import before saying ready; warmLater: once Python is idle after that
-  boot: (indexURL, packages, warm, warmLater, channel) =>
-    ({ type: "boot", indexURL, packages, warm, warmLater, channel }),
+  boot: (indexURL, packages, warm, warmLater) => ({ type: "boot", indexURL, packages, warm, warmLater }),
+  // the SharedArrayBuffer of channel.js where the page is cross-origin isolated, else null
+  channel: (channel) => ({ type: "channel", channel }),
   run: (id, page, cell, code) => ({ type: "run", id, page, cell, code }),
   call: (id, page, fn, args) => ({ type: "call", id, page, fn, args }),
   forget: (page) => ({ type: "forget", page }),

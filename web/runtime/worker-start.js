@@ -34,16 +34,31 @@ export function pageDataFiles(siteRoot, { onRequest = false } = {}) {
   return dataEntries(files.filter((entry) => Boolean(entry.onRequest) === onRequest), siteRoot);
 }
 
+/** new Worker(url) that starts on `messages` ([{type, ...}], plain JSON) at once. Messages posted
+ * to a new worker reach it through the page's thread, which on a first visit is busy laying out
+ * the chapter for 100-200 ms just then; so these travel inside the worker's own code (a Blob that
+ * fetches the real worker, then hands them over as if posted). */
+export function spawnAtOnce(url, messages) {
+  // (When its thread began, for the boot benchmark: the worker reports it with its stages.)
+  const code = `self.lmlabThreadStart = performance.timeOrigin + performance.now();
+self.lmlabFirstMessages = ${JSON.stringify(messages)};
+importScripts(${JSON.stringify(url.href)});`;
+  return new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
+}
+
 /** Starts the worker and asks it to boot and to fetch `dataFiles` ([{file, url, sha256}],
- * absolute) meanwhile. `spawn(url, siteRoot)` makes the Worker (python.js passes folder.js's,
- * which also knows how when the book is opened from a folder). @returns {{worker: Worker,
- * channel: SharedArrayBuffer | null, root: string, dataFiles: object[]}} */
-export function startWorker(siteRoot, dataFiles = [], spawn = (url) => new Worker(url)) {
+ * absolute) meanwhile. `spawn(url, messages, siteRoot)` makes the Worker and gives it those first
+ * messages (python.js passes folder.js's, which also knows how when the book is opened from a
+ * folder). @returns {{worker: Worker, channel: SharedArrayBuffer | null, root: string,
+ * dataFiles: object[]}} */
+export function startWorker(siteRoot, dataFiles = [], spawn = spawnAtOnce) {
   const channel = canInterrupt() ? createChannel() : null;
   performance.mark("lmlab:worker-created"); // for the boot benchmark
-  const worker = spawn(new URL("assets/worker.js", siteRoot), siteRoot);
   const { now, later } = warmModules();
-  worker.postMessage(toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, now, later, channel));
-  if (dataFiles.length) worker.postMessage(toWorker.data(dataFiles));
+  const first = [toWorker.boot(new URL("pyodide/", siteRoot).href, PACKAGES, now, later)];
+  if (dataFiles.length) first.push(toWorker.data(dataFiles));
+  const worker = spawn(new URL("assets/worker.js", siteRoot), first, siteRoot);
+  // A SharedArrayBuffer cannot be written into code: it goes as a message, needed only later.
+  worker.postMessage(toWorker.channel(channel));
   return { worker, channel, root: siteRoot.href, dataFiles };
 }

@@ -11,6 +11,9 @@ let pyodide = null;
 let kernel = null;
 let readyPromise = null;
 let channel = null; // WorkerEnd, where the page is cross-origin isolated
+// The page's SharedArrayBuffer for it (or null), which comes as a message of its own.
+let channelSent = null;
+const channelArrived = new Promise((resolve) => (channelSent = resolve));
 let jobId = null; // the job running now, whose cell an input() question belongs to
 // Settles once every data file the page asked for is in Python's file system (or marked as
 // missing): cells and widget calls wait for it, so they never read a half-arrived file.
@@ -91,10 +94,11 @@ async function saveSnapshot(cache, request, snapshot, indexURL) {
   }
 }
 
-async function boot({ indexURL, packages, warm, warmLater = [], channel: buffer }) {
+async function boot({ indexURL, packages, warm, warmLater = [] }) {
   // When each stage ended, in ms since the epoch (the page converts them; the boot benchmark
   // prints them): where start-up time goes, measured on every boot.
   const stages = { worker: performance.timeOrigin + performance.now() };
+  if (self.lmlabThreadStart) stages.thread = self.lmlabThreadStart; // worker-start.js
   const mark = (stage) => (stages[stage] = performance.timeOrigin + performance.now());
   post(fromWorker.progress("Downloading Python", 0.1));
   // The worker of the book opened from a folder has Pyodide's loader in its own code already.
@@ -104,6 +108,7 @@ async function boot({ indexURL, packages, warm, warmLater = [], channel: buffer 
   pyodide = started.pyodide;
   mark("python");
   post(fromWorker.progress("Loading numpy and lmlab", 0.6));
+  const buffer = await channelArrived;
   channel = buffer ? new WorkerEnd(buffer) : null;
   if (channel) pyodide.setInterruptBuffer(channel.interrupt); // the page writes 2 (SIGINT) to stop
   // Reading sys.stdin directly is an OSError, not Pyodide's default window.prompt() (there is no
@@ -175,6 +180,7 @@ self.onmessage = async ({ data }) => {
   lastMessageAt = performance.now();
   if (data.type === "fetch-via-page") return fetchViaPage(data.root);
   if (data.type === "fetched") return settleFetch(data);
+  if (data.type === "channel") return channelSent(data.channel);
   if (data.type === "boot") {
     readyPromise = boot(data).catch((err) => post(fromWorker.fatal(String(err && err.stack || err))));
     return;
@@ -197,3 +203,6 @@ self.onmessage = async ({ data }) => {
     post(fromWorker.fatal(String(err && err.stack || err)));
   }
 };
+
+// A worker made by worker-start.js carries its first messages (boot, data) in its own code.
+for (const data of self.lmlabFirstMessages ?? []) self.onmessage({ data });
