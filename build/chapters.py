@@ -135,8 +135,9 @@ def check_difficulty(path: Path, marked, anchors: list[str]) -> None:
                          f"e.g. difficulty: {{{anchors[0] if anchors else 'a-section'}: moderate}}")
     for anchor, level in marked.items():
         if anchor not in anchors:
-            raise ValueError(f"{path}: difficulty names the section {anchor!r}, but the chapter has "
-                             f"no section with that anchor; its sections are: {', '.join(anchors)}")
+            raise ValueError(f"{path}: difficulty names the section {anchor!r}, but the chapter "
+                             f"has no section with that anchor; its sections are: "
+                             f"{', '.join(anchors)}")
         if level not in DIFFICULTIES:
             raise ValueError(f"{path}: difficulty of {anchor!r} is {level!r}; "
                              f"it must be one of {', '.join(DIFFICULTIES)}")
@@ -226,7 +227,8 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
     def heading_close_rule(self, tokens, idx, options, env):
         opening = tokens[idx - 2]  # heading_open, inline, heading_close
         level = chapter.difficulty.get(opening.attrs.get("id", "")) if opening.tag == "h2" else None
-        return (difficulty_label(level) if level else "") + self.renderToken(tokens, idx, options, env)
+        label = difficulty_label(level) if level else ""
+        return label + self.renderToken(tokens, idx, options, env)
 
     def widget_rule(self, tokens, idx, options, env):
         if tokens[idx].nesting == -1:

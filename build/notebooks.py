@@ -61,7 +61,7 @@ def plain_markdown(text: str, chapter: Chapter) -> str:
     """The book's directives as Markdown a notebook shows: callouts as quotes, hints as
     <details>, widgets as a pointer to the chapter."""
     lines, closers = [], []
-    levels = {f"## {heading}": chapter.difficulty.get(anchor) for anchor, heading in chapter.sections}
+    levels = {f"## {text}": chapter.difficulty.get(anchor) for anchor, text in chapter.sections}
     for line in text.split("\n"):
         match = DIRECTIVE.match(line)
         if match and match[1] in CALLOUTS:

@@ -1,6 +1,7 @@
 """Difficulty markers: the front matter's `difficulty:` map (section anchor -> gentle, moderate or
-hard), the build errors for a level or an anchor that does not exist, the label beside the heading,
-the heading's text in the notebook, and chapters 1-5 marked where the course's seed names a topic."""
+hard), the build errors for a level or an anchor that does not exist, the label beside the
+heading, the heading's text in the notebook, and chapters 1-5 marked where seed 001 names
+a topic."""
 
 import re
 import sys
@@ -101,8 +102,10 @@ def test_the_notebook_heading_carries_the_level_as_text(tmp_path):
 SEED = {  # seed 001's difficulty markers, where chapters 1-5 teach the topic
     "03-tokenization": {"byte-pair-encoding": "gentle"},
     "04-embeddings": {"a-lookup-is-a-matrix-product": "gentle"},
-    "05-position": {"attention-sees-a-bag-of-words": "moderate", "sinusoidal-encodings": "moderate",
-                    "rope-rotate-the-queries-and-keys": "hard", "alibi-a-penalty-for-distance": "hard"},
+    "05-position": {"attention-sees-a-bag-of-words": "moderate",
+                    "sinusoidal-encodings": "moderate",
+                    "rope-rotate-the-queries-and-keys": "hard",
+                    "alibi-a-penalty-for-distance": "hard"},
 }
 
 
