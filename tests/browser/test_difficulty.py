@@ -71,3 +71,11 @@ def test_the_labels_pass_axe_and_fit_in_both_themes(open_page, scheme, width):
         return [parseFloat(getComputedStyle(l).fontSize), parseFloat(getComputedStyle(l.closest('h2')).fontSize),
                 getComputedStyle(l).color, getComputedStyle(document.body).color]; }""")
     assert sizes[0] < sizes[1] and sizes[2] != sizes[3]
+
+
+def test_search_shows_a_marked_section_by_its_words_alone(open_page):
+    page = open_page(f"{SLUG}.html", viewport={"width": 1400, "height": 900})
+    page.locator("#search-input").fill("rotate queries keys")
+    section = page.locator('#search-results a[href$="#rope-rotate-the-queries-and-keys"]')
+    section.first.wait_for(timeout=30_000)
+    assert section.first.inner_text() == "RoPE: rotate the queries and keys"  # no "hard" in it
