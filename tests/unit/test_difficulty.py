@@ -11,9 +11,21 @@ from chapter_numbers import REPO
 
 pytestmark = pytest.mark.reference  # needs the builder (markdown-it, PyYAML): CPython only
 
-sys.path.insert(0, str(REPO / "build"))  # the builder's modules (not importable in Pyodide)
-import chapters  # noqa: E402
-import notebooks  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def chapters():
+    sys.path.insert(0, str(REPO / "build"))  # the builder's modules (not importable in Pyodide)
+    import chapters
+
+    return chapters
+
+
+@pytest.fixture(scope="module")
+def notebooks(chapters):
+    import notebooks
+
+    return notebooks
 
 BODY = """
 # A chapter
@@ -34,27 +46,27 @@ def write(tmp_path, front: str):
     return path
 
 
-def test_marked_sections_get_their_level_and_unmarked_ones_none(tmp_path):
+def test_marked_sections_get_their_level_and_unmarked_ones_none(chapters, tmp_path):
     chapter = chapters.load(write(tmp_path, "difficulty:\n  the-gradient-by-hand: hard\n"))
     assert [anchor for anchor, _ in chapter.sections] == ["counting-pairs", "the-gradient-by-hand"]
     assert chapter.difficulty == {"the-gradient-by-hand": "hard"}
     assert chapters.load(write(tmp_path, "")).difficulty == {}
 
 
-def test_the_flow_style_map_works_too(tmp_path):
+def test_the_flow_style_map_works_too(chapters, tmp_path):
     path = write(tmp_path, "difficulty: {counting-pairs: gentle, the-gradient-by-hand: moderate}\n")
     assert chapters.load(path).difficulty == {"counting-pairs": "gentle",
                                               "the-gradient-by-hand": "moderate"}
 
 
-def test_an_unknown_level_stops_the_build_and_names_the_levels(tmp_path):
+def test_an_unknown_level_stops_the_build_and_names_the_levels(chapters, tmp_path):
     path = write(tmp_path, "difficulty:\n  counting-pairs: easy\n")
     with pytest.raises(ValueError, match="'counting-pairs' is 'easy'") as error:
         chapters.load(path)
     assert "gentle, moderate, hard" in str(error.value) and str(path) in str(error.value)
 
 
-def test_an_unknown_anchor_stops_the_build_and_lists_the_sections(tmp_path):
+def test_an_unknown_anchor_stops_the_build_and_lists_the_sections(chapters, tmp_path):
     # The anchor is made from the heading's words; a comma dropped by hand is a typo to catch.
     path = write(tmp_path, "difficulty:\n  the-gradient-by-hand,: hard\n")
     with pytest.raises(ValueError, match="no section with that anchor") as error:
@@ -62,7 +74,7 @@ def test_an_unknown_anchor_stops_the_build_and_lists_the_sections(tmp_path):
     assert "counting-pairs, the-gradient-by-hand" in str(error.value)
 
 
-def test_a_subsection_cannot_be_marked_only_sections_can(tmp_path):
+def test_a_subsection_cannot_be_marked_only_sections_can(chapters, tmp_path):
     path = tmp_path / "07-test.md"
     path.write_text('---\ntitle: "A"\ndifficulty: {a-subsection: hard}\n---\n## A section\n'
                     "### A subsection\n")
@@ -71,12 +83,12 @@ def test_a_subsection_cannot_be_marked_only_sections_can(tmp_path):
 
 
 @pytest.mark.parametrize("front", ["difficulty: hard\n", "difficulty: [counting-pairs]\n"])
-def test_difficulty_must_be_a_map(tmp_path, front):
+def test_difficulty_must_be_a_map(chapters, tmp_path, front):
     with pytest.raises(ValueError, match="must map section anchors to a level"):
         chapters.load(write(tmp_path, front))
 
 
-def test_the_label_follows_the_heading_text_and_reads_as_a_difficulty(tmp_path):
+def test_the_label_follows_the_heading_text_and_reads_as_a_difficulty(chapters, tmp_path):
     chapter = chapters.load(write(tmp_path, "difficulty:\n  the-gradient-by-hand: hard\n"))
     body = chapters.render(chapter, {}, {})
     headings = re.findall(r"<h2[^>]*>.*?</h2>", body)
@@ -89,7 +101,7 @@ def test_the_label_follows_the_heading_text_and_reads_as_a_difficulty(tmp_path):
     assert chapters.plain_text(seen) == "The gradient, by handhard"  # CSS sets the gap
 
 
-def test_the_notebook_heading_carries_the_level_as_text(tmp_path):
+def test_the_notebook_heading_carries_the_level_as_text(chapters, notebooks, tmp_path):
     chapter = chapters.load(write(tmp_path, "difficulty:\n  the-gradient-by-hand: hard\n"))
     text = notebooks.plain_markdown(BODY, chapter)
     assert "\n## The gradient, by hand *(hard)*\n" in text
@@ -111,7 +123,7 @@ SEED = {  # seed 001's difficulty markers, where chapters 1-5 teach the topic
 
 @pytest.mark.parametrize("slug", ["01-what-is-a-language-model", "02-counting", "03-tokenization",
                                   "04-embeddings", "05-position"])
-def test_chapters_one_to_five_mark_some_sections_and_follow_the_seed(slug):
+def test_chapters_one_to_five_mark_some_sections_and_follow_the_seed(chapters, slug):
     chapter = chapters.load(REPO / "web" / "chapters" / f"{slug}.md")  # raises on a bad marker
     marked = chapter.difficulty
     assert marked and len(marked) < len(chapter.sections)  # some, not every section
