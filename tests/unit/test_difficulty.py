@@ -12,7 +12,6 @@ from chapter_numbers import REPO
 pytestmark = pytest.mark.reference  # needs the builder (markdown-it, PyYAML): CPython only
 
 
-
 @pytest.fixture(scope="module")
 def chapters():
     sys.path.insert(0, str(REPO / "build"))  # the builder's modules (not importable in Pyodide)
@@ -26,6 +25,7 @@ def notebooks(chapters):
     import notebooks
 
     return notebooks
+
 
 BODY = """
 # A chapter
