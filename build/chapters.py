@@ -13,6 +13,9 @@ Authoring syntax (see web/chapters/00-how-this-book-works.md for every feature i
     ::::
     ::: widget NAME {json config}  a widget, drawn by web/runtime/widgets/NAME.js
     data: [names]                  (front matter) data sets the page loads, see build/data.py
+    difficulty:                    (front matter) how much a section asks of the reader, by its
+      section-anchor: moderate     heading's id: gentle, moderate or hard; shown beside the
+                                   heading and in the contents (difficulty_label)
     $x$ and $$x$$                  math, rendered by KaTeX at build time
 """
 
@@ -35,6 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 CELL_OPTIONS = {"readonly", "hidden", "autorun", "raises"}
 DISPLAY_MATH = {"math_block", "math_block_label", "math_inline_double"}
 CALLOUTS = {"insight": "Insight", "warning": "Watch out", "misconception": "Common misconception"}
+DIFFICULTIES = ("gentle", "moderate", "hard")
 
 
 @dataclass
@@ -66,6 +70,11 @@ class Chapter:
     def data(self) -> list[str]:
         """The data sets (build/data.py) the chapter's cells and widgets read."""
         return list(self.meta.get("data", []))
+
+    @property
+    def difficulty(self) -> dict[str, str]:
+        """Section anchor -> gentle, moderate or hard, for the sections the author marked."""
+        return dict(self.meta.get("difficulty") or {})
 
 
 def parse_cell_info(info: str) -> dict:
@@ -112,7 +121,33 @@ def load(path: Path) -> Chapter:
     ids = [c.id for c in chapter.cells]
     if len(ids) != len(set(ids)):
         raise ValueError(f"{path}: cell ids must be unique, got {ids}")
+    check_difficulty(path, meta.get("difficulty"), [anchor for anchor, _ in chapter.sections])
     return chapter
+
+
+def check_difficulty(path: Path, marked, anchors: list[str]) -> None:
+    """The front matter's difficulty map names only the chapter's sections (h2 anchors) and only
+    the levels in DIFFICULTIES; a typo would otherwise drop a marker without a word."""
+    if marked is None:
+        return
+    if not isinstance(marked, dict):
+        raise ValueError(f"{path}: difficulty must map section anchors to a level, "
+                         f"e.g. difficulty: {{{anchors[0] if anchors else 'a-section'}: moderate}}")
+    for anchor, level in marked.items():
+        if anchor not in anchors:
+            raise ValueError(f"{path}: difficulty names the section {anchor!r}, but the chapter "
+                             f"has no section with that anchor; its sections are: "
+                             f"{', '.join(anchors)}")
+        if level not in DIFFICULTIES:
+            raise ValueError(f"{path}: difficulty of {anchor!r} is {level!r}; "
+                             f"it must be one of {', '.join(DIFFICULTIES)}")
+
+
+def difficulty_label(level: str) -> str:
+    """The marker beside a section's heading and its link in the contents: the word itself (so
+    no colour or shape has to carry it), read as ", difficulty: moderate" after the heading."""
+    return (f'<span class="difficulty" data-level="{level}">'
+            f'<span class="visually-hidden">, difficulty: </span>{level}</span>')
 
 
 def node_render(script: str, items: list) -> list[str]:
@@ -189,6 +224,12 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
             return "</div></details>\n"
         return '<details class="exercise-solution"><summary>Show a solution</summary><div>\n'
 
+    def heading_close_rule(self, tokens, idx, options, env):
+        opening = tokens[idx - 2]  # heading_open, inline, heading_close
+        level = chapter.difficulty.get(opening.attrs.get("id", "")) if opening.tag == "h2" else None
+        label = difficulty_label(level) if level else ""
+        return label + self.renderToken(tokens, idx, options, env)
+
     def widget_rule(self, tokens, idx, options, env):
         if tokens[idx].nesting == -1:
             return ""
@@ -204,6 +245,7 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
     for name in ("math_inline", "math_block", "math_inline_double", "math_block_label"):
         md.add_render_rule(name, math_rule)
     md.add_render_rule("fence", fence_rule)
+    md.add_render_rule("heading_close", heading_close_rule)
     for kind in [*CALLOUTS, "hint"]:
         md.add_render_rule(f"container_{kind}_open", container_rule(kind))
         md.add_render_rule(f"container_{kind}_close", container_rule(kind))

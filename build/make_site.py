@@ -222,6 +222,7 @@ def widget_markup(chapter: chapters.Chapter) -> dict[int, str]:
 def render_pages(out: Path, start_script: str, chapter_dir: Path) -> list[chapters.Chapter]:
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape())
     env.globals["start_script"] = Markup(start_script)
+    env.globals["difficulty_label"] = lambda level: Markup(chapters.difficulty_label(level))
     env.globals["build_id"] = BUILD_MARK  # stamped once every file exists (stamp_build)
     # The book's own styles (11 KB) are inlined: two fewer requests before the first paint.
     css = "\n".join(p.read_text() for p in sorted((WEB / "styles").glob("*.css")))
@@ -247,7 +248,8 @@ def render_pages(out: Path, start_script: str, chapter_dir: Path) -> list[chapte
             title=chapter.title,
             description=chapter.meta.get("summary", ""),
             slug=chapter.slug,
-            sections=[(anchor, text.replace("`", "")) for anchor, text in chapter.sections],
+            sections=[(anchor, text.replace("`", ""), chapter.difficulty.get(anchor))
+                      for anchor, text in chapter.sections],
             page_data=Markup(page_data),
             warm=" ".join(sorted(widget_modules(chapter))),
             body=Markup(body),

@@ -6,7 +6,8 @@ The builder writes one per chapter to _site/notebooks/<slug>.ipynb with the book
 page's "Download as notebook" button (web/runtime/notebook.js) fetches it, puts the reader's own
 code into the cells they edited (matched by metadata.lmlab.cell) and the site's absolute address
 into the first cells, and saves it. Widgets, which need the page, become a line saying where to use
-them; callouts become quotes and hints <details>.
+them; callouts become quotes and hints <details>; a section's difficulty follows its heading's text,
+as in "## RoPE: rotate the queries and keys *(hard)*".
 """
 
 import json
@@ -60,6 +61,7 @@ def plain_markdown(text: str, chapter: Chapter) -> str:
     """The book's directives as Markdown a notebook shows: callouts as quotes, hints as
     <details>, widgets as a pointer to the chapter."""
     lines, closers = [], []
+    levels = {f"## {text}": chapter.difficulty.get(anchor) for anchor, text in chapter.sections}
     for line in text.split("\n"):
         match = DIRECTIVE.match(line)
         if match and match[1] in CALLOUTS:
@@ -80,6 +82,8 @@ def plain_markdown(text: str, chapter: Chapter) -> str:
                 lines += ["", "</details>"]
         elif closers and closers[-1] == "quote":
             lines.append(f"> {line}" if line else ">")
+        elif levels.get(line.rstrip()):  # a section's difficulty, as text in its heading
+            lines.append(f"{line.rstrip()} *({levels[line.rstrip()]})*")
         elif not (closers and closers[-1] == "widget"):
             lines.append(line)
     return "\n".join(lines).strip("\n")

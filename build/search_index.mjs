@@ -9,8 +9,10 @@ const site = process.argv[2];
 const fail = (what, errors) => {
   if (errors?.length) throw new Error(`Pagefind could not ${what}: ${errors.join("; ")}`);
 };
-// Not indexed: KaTeX's hidden MathML (the TeX source again), cell outputs and widgets (numbers).
-const excludeSelectors = [".katex-mathml", ".cell-output", ".widget"];
+// Not indexed: KaTeX's hidden MathML (the TeX source again), cell outputs and widgets (numbers),
+// and the difficulty beside a heading (a section's title is its words, not "hard"). ".difficulty"
+// alone still left its nested screen-reader text in the section's title: hence ".difficulty *".
+const excludeSelectors = [".katex-mathml", ".cell-output", ".widget", ".difficulty", ".difficulty *"];
 const { index, errors } = await pagefind.createIndex({ forceLanguage: "en", excludeSelectors });
 fail("start", errors);
 const added = await index.addDirectory({ path: site });

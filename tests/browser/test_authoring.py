@@ -178,7 +178,16 @@ def test_the_guides_tables_match_the_builder():
     assert table_keys("| kind |") == set(chapters.CALLOUTS)
     for kind, title in chapters.CALLOUTS.items():
         assert f"| `{kind}` | {title} |" in GUIDE
-    assert table_keys("| key |") == {"title", "summary", "data"}
+    assert table_keys("| key |") == {"title", "summary", "data", "difficulty"}
+    # Difficulty markers: the guide's levels are the builder's, its example is chapter 3's own
+    # markers, and the anchor it spells out is the one the build gives that heading.
+    assert "`gentle`, `moderate` and\n`hard`" in GUIDE and chapters.DIFFICULTIES == (
+        "gentle", "moderate", "hard")
+    marked = yaml.safe_load(fenced("yaml", "difficulty:"))["difficulty"]
+    assert marked.items() <= chapters.load(REPO / "web/chapters/03-tokenization.md").difficulty.items()
+    spelled = re.search(r"`## (.+?)` is `([a-z-]+)`", GUIDE.replace("\n", " "))
+    position = chapters.load(REPO / "web/chapters/05-position.md")
+    assert (spelled[2], spelled[1]) in position.sections
 
 
 def test_the_workflow_is_the_one_the_guide_describes():

@@ -45,6 +45,12 @@ def claims(page: dict) -> list[str]:
     counts = bpe.get_pair_counts(by_hand)
     best = max(counts, key=counts.get)
     after = bpe.merge_pair(by_hand, best, 256)
+    # Check yourself: two merges by hand on "hahaha!"
+    laugh = list(b"hahaha!")
+    laugh_counts = bpe.get_pair_counts(laugh)
+    once = bpe.merge_pair(laugh, max(laugh_counts, key=laugh_counts.get), 256)
+    again_counts = bpe.get_pair_counts(once)
+    twice = bpe.merge_pair(once, max(again_counts, key=again_counts.get), 257)
     # The walkthrough
     toy_words, toy_counts = wordbpe.piece_table(page["toy"])
     learned = list(wordbpe.learn(toy_words, toy_counts))
@@ -81,6 +87,15 @@ def claims(page: dict) -> list[str]:
         f"The pair ({best[0]}, {best[1]}), \"aa\", occurs {counts[best]} times",
         "so it becomes token 256, the first id after the 256 byte values",
         f"the text shrinks from {len(by_hand)} tokens to {len(after)}",
+        "Which pairs become tokens 256 and 257",
+        f'"h"+"a" occurs {laugh_counts[(104, 97)]} times, "a"+"h" {laugh_counts[(97, 104)]} times',
+        f"becomes token 256 and the text shrinks from {len(laugh)} tokens to {len(once)}: "
+        "ha ha ha !",
+        f"(256, 256) occurs {again_counts[(256, 256)]} times",
+        'belongs to both pairs, and (256, "!") once',
+        f'So "haha" becomes token 257, yet only one merge fits in the three "ha"s: the text is now '
+        f"{len(twice)} tokens, haha ha !",
+        "starts from the 256 byte values",
         f'"l"+"o" and "o"+"w" both occur {first["count"]} times',
         f"an {len(fourth['tied'])}-way tie at count {fourth['count']}",
         f"Training stops after {len(learned)} merges",
@@ -134,6 +149,18 @@ def test_statements_in_words(page):
     # '"aaa" ... only one merge fits in it' and the overlap cell: 4 counts, 2 merges
     assert bpe.get_pair_counts(list(b"aaaaa"))[(97, 97)] == 4
     assert bpe.merge_pair(list(b"aaaaa"), (97, 97), 256) == [256, 256, 97]
+    # Check yourself, "hahaha!": '"a"+"!" once', "ha" wins the first merge and "haha" the
+    # second, each alone at the top, and the second merge leaves one "ha" unmerged
+    laugh = list(b"hahaha!")
+    first_counts = bpe.get_pair_counts(laugh)
+    assert max(first_counts, key=first_counts.get) == (104, 97) and first_counts[(97, 33)] == 1
+    assert sorted(first_counts.values())[-1] > sorted(first_counts.values())[-2]
+    once = bpe.merge_pair(laugh, (104, 97), 256)
+    assert once.count(256) == 3  # "the three "ha"s"
+    second_counts = bpe.get_pair_counts(once)
+    assert max(second_counts, key=second_counts.get) == (256, 256) and second_counts[(256, 33)] == 1
+    assert sorted(second_counts.values())[-1] > sorted(second_counts.values())[-2]
+    assert bpe.merge_pair(once, (256, 256), 257) == [257, 256, 33]  # haha ha !
     # '"lo" comes first and "low" one step later', '" low"+"e"' wins the tie
     merges = wordbpe.train(page["toy"])
     assert merges[:2] == [("l", "o"), ("lo", "w")] and merges[3] == (" low", "e")
