@@ -64,13 +64,21 @@ async function fetchChecked({ url, sha256 }, cache, onProgress) {
   if (got !== sha256) {
     throw new Error(`it arrived damaged from ${url}: its sha256 is ${got.slice(0, 16)}…, not ${sha256.slice(0, 16)}…. Reload the page.`);
   }
-  if (cache) {
-    // Files are named by their content: another name for the same file is an older edition.
-    const stem = url.slice(0, url.lastIndexOf("-") + 1);
-    for (const old of await cache.keys()) if (old.url.startsWith(stem) && old.url !== url) await cache.delete(old);
-    await cache.put(url, new Response(bytes)).catch(() => {});
-  }
+  if (cache) await keepFile(cache, url, bytes);
   return bytes;
+}
+
+// Files are named by their content, "data/glove-50d-words-1a2b3c4d5e6f.txt": the same name with
+// another hash is an older edition of the file. (Not every name that begins alike:
+// "data/glove-50d-" is the start of "data/glove-50d-words-…", another file.)
+const nameOf = (url) => url.slice(0, url.lastIndexOf("-"));
+
+/** Puts the file in `cache` (a Cache) and drops its older editions there. */
+export async function keepFile(cache, url, bytes) {
+  for (const old of await cache.keys()) {
+    if (old.url !== url && nameOf(old.url) === nameOf(url)) await cache.delete(old);
+  }
+  await cache.put(url, new Response(bytes)).catch(() => {}); // full or refused: fetched next time
 }
 
 /** [{file, url, sha256}] -> Promise of [{file, bytes} | {file, error}]; never rejects.
