@@ -104,6 +104,7 @@ importScripts("../pyodide/pyodide.js");
 mark("loader");
 (async () => {
   const pyodide = await loadPyodide({ indexURL: new URL("../pyodide/", self.location).href });
+  mark("interpreter");
   mark("python");
   await pyodide.loadPackage(PACKAGES, { messageCallback: () => {} });
   mark("packages");
@@ -594,7 +595,8 @@ STAGES = [
     ("thread", "worker thread running"),
     ("worker", "worker script read"),
     ("loader", "pyodide.js read"),
-    ("python", "Python started"),
+    ("interpreter", "Pyodide's interpreter up"),
+    ("python", "Python started (kernel; start-up saved)"),
     ("packages", "numpy (and lmlab) loaded"),
     ("kernel", "kernel ready"),
     ("result", "first cell result"),

@@ -12,6 +12,7 @@ Fixtures:
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -109,6 +110,16 @@ def open_page(browser, server):
 
 def wait_ready_state(page: Page) -> None:
     page.wait_for_selector("#python-status[data-state=ready]", timeout=BOOT_TIMEOUT)
+
+
+def wait_until(page: Page, script: str, timeout: float = 30_000) -> None:
+    """Until the JS function `script`, which may be async, returns a truthy value. (Playwright's
+    wait_for_function does not await a returned promise: a promise is truthy, so it stops at once.)"""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(script):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true after {timeout / 1000:.0f} s: {script}")
+        page.wait_for_timeout(200)
 
 
 def load_data_on_request(page: Page) -> None:

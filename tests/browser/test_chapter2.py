@@ -52,8 +52,9 @@ def test_the_data_file_is_fetched_while_python_is_still_starting(browser, server
 def test_a_later_visit_takes_the_names_from_cache_storage(open_page):
     page = open_page(PAGE)
     assert ui.run_cell(page, 1) == "done"
-    cached = page.evaluate("""async () => (await (await caches.open('lmlab-data')).keys()).map(r => r.url)""")
-    assert any("/data/names-" in url for url in cached)
+    # Kept once the page has been quiet for a second (the worker does it in the background).
+    ui.wait_until(page, """async () => (await (await caches.open('lmlab-data')).keys())
+                                .some((r) => r.url.includes('/data/names-'))""")
     requests = []
     page.on("request", lambda r: "/data/names-" in r.url and requests.append(r.url))
     page.reload()

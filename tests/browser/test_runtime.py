@@ -16,6 +16,7 @@ from conftest import (
     set_code,
     shown_code,
     wait_ready_state,
+    wait_until,
 )
 
 TOUR = "00-how-this-book-works.html"
@@ -163,7 +164,7 @@ SAVED_START = """async () => {
 
 def wait_saved_start(page) -> None:
     """Until a boot has saved Python's start-up (it does so in the background)."""
-    page.wait_for_function(SAVED_START, timeout=30_000)
+    wait_until(page, SAVED_START)
 
 
 def test_later_visits_start_python_from_the_saved_start_up(open_page):
@@ -211,9 +212,7 @@ def test_a_damaged_saved_start_up_is_thrown_away(open_page, damage):
     assert page.evaluate("lmlab.python.restoredStart") is False
     assert run_cell(page, 7) == "done"
     wait_saved_start(page)  # a good one replaces it
-    page.wait_for_function(
-        "async () => (await (await caches.open('lmlab-python-start')).keys()).length === 1"
-    )
+    wait_until(page, "async () => (await (await caches.open('lmlab-python-start')).keys()).length === 1")
     page.reload()
     wait_ready_state(page)
     assert page.evaluate("lmlab.python.restoredStart") is True

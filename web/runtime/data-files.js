@@ -1,8 +1,9 @@
 // The data files a chapter asks for (its front matter's `data:`; the builder lists them in the
 // page as [{file, url, sha256, bytes}]). The worker fetches them from the site itself as soon as
-// the page names them, while Python is still starting; checks each by sha256; keeps it in Cache
-// Storage, so a later visit or another chapter needs no download; and writes it into Pyodide's
-// file system, where lmlab.data reads it. A file that cannot be had is written as FILE.error
+// the page names them, while Python is still starting; once Python is ready (until then the
+// machine is Python's), checks each by sha256 and writes it into Pyodide's file system, where
+// lmlab.data reads it; and keeps it in Cache Storage, so a later visit or another chapter needs
+// no download. A file that cannot be had is written as FILE.error
 // with the reason instead, and lmlab.data raises that reason as a readable error in the cell.
 const CACHE = "lmlab-data";
 export const DATA_DIR = "/lmlab/data";
@@ -42,11 +43,13 @@ async function readBody(response, onProgress) {
   return bytes;
 }
 
-// The file's bytes, from the cache or the site; throws an Error whose message says what failed.
-async function fetchChecked({ url, sha256 }, cache, onProgress) {
+// The file's bytes, from the cache or the site, checked once `checkAfter` settles; throws an
+// Error whose message says what failed.
+async function fetchChecked({ url, sha256 }, cache, { onProgress, checkAfter, keep }) {
   const saved = await cache?.match(url);
   if (saved) {
     const bytes = new Uint8Array(await saved.arrayBuffer());
+    await checkAfter;
     if ((await sha256Hex(bytes)) === sha256) return bytes;
     await cache.delete(url); // damaged in storage: fetch it again
   }
@@ -60,11 +63,13 @@ async function fetchChecked({ url, sha256 }, cache, onProgress) {
     throw new Error(`the site answered ${response.status} ${response.statusText} for ${url}. Reload the page; if it persists, the site is missing the file.`);
   }
   const bytes = await readBody(response, onProgress);
+  await checkAfter;
   const got = await sha256Hex(bytes);
   if (got !== sha256) {
     throw new Error(`it arrived damaged from ${url}: its sha256 is ${got.slice(0, 16)}…, not ${sha256.slice(0, 16)}…. Reload the page.`);
   }
-  if (cache) await keepFile(cache, url, bytes);
+  // The cell waiting for these bytes need not wait for the disk.
+  if (cache) keep(() => keepFile(cache, url, bytes).catch(() => {}));
   return bytes;
 }
 
@@ -82,14 +87,17 @@ export async function keepFile(cache, url, bytes) {
 }
 
 /** [{file, url, sha256}] -> Promise of [{file, bytes} | {file, error}]; never rejects.
- * onProgress(file, received, total), if given, follows each download from the site. */
-export async function fetchData(files, onProgress) {
+ * onProgress(file, received, total), if given, follows each download from the site; each file is
+ * checked once the promise `checkAfter` (if given) settles; keep(task), if given, decides when
+ * task() puts a downloaded file in Cache Storage (default: at once). */
+export async function fetchData(files, { onProgress, checkAfter, keep = (task) => task() } = {}) {
   const cache = await openCache();
   return Promise.all(
     files.map(async (entry) => {
       try {
         const progress = onProgress && ((received, total) => onProgress(entry.file, received, total));
-        return { file: entry.file, bytes: await fetchChecked(entry, cache, progress) };
+        const options = { onProgress: progress, checkAfter, keep };
+        return { file: entry.file, bytes: await fetchChecked(entry, cache, options) };
       } catch (err) {
         return { file: entry.file, error: String(err.message || err) };
       }

@@ -19,17 +19,6 @@ function ask(worker, message) {
   });
 }
 
-const whenReady = (python) =>
-  new Promise((resolve) => {
-    if (python.latest.status?.state === "ready") return resolve();
-    const onStatus = ({ detail }) => {
-      if (detail.state !== "ready") return;
-      python.removeEventListener("status", onStatus);
-      resolve();
-    };
-    python.addEventListener("status", onStatus);
-  });
-
 const idle = () => new Promise((resolve) => (globalThis.requestIdleCallback ?? setTimeout)(resolve, { timeout: 2000 }));
 
 async function dataKept(files) {
@@ -48,7 +37,7 @@ export class Offline {
     this.build = buildOf(document);
     this.bookKept = false;
     if (!this.build) return;
-    whenReady(python).then(idle).then(() => this.keep()).catch(() => {});
+    python.whenReady().then(idle).then(() => this.keep()).catch(() => {});
   }
 
   async keep() {

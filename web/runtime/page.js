@@ -37,7 +37,7 @@ class Page {
     this.exercises = mountExercises(document, { page: this.slug, python, cells: this.cells });
     this.bindToolbar();
     for (const cell of this.cells) if (cell.options.autorun) cell.run();
-    this.editorsOnScreen = buildEditorsOnScreen(this.cells);
+    this.editorsOnScreen = buildEditorsOnScreen(this.cells, python);
     this.stopTrackingSections = trackSections();
     this.stopWatchingFormulas = watchFormulas(document);
   }
@@ -100,7 +100,7 @@ class Page {
 // its lines only while visible, and an editor built off screen would guess its height and then
 // correct it as the reader scrolls to it. The static view it replaces has the same geometry, so
 // the swap itself changes no pixel.
-function buildEditorsOnScreen(cells) {
+function buildEditorsOnScreen(cells, python) {
   const cellOf = new Map(cells.map((cell) => [cell.source, cell]));
   const onScreen = new Set();
   const whenIdle = globalThis.requestIdleCallback ?? ((task) => setTimeout(task, 50));
@@ -118,9 +118,15 @@ function buildEditorsOnScreen(cells) {
       }, { timeout: 500 });
     }
   });
-  for (const source of cellOf.keys()) observer.observe(source);
+  // Not while Python starts: the editor is 370 KB of script to read and compile on the page's
+  // thread, while the worker needs the machine. A click on the code builds its editor at once.
+  let stopped = false;
+  python.whenReady().then(() => {
+    if (!stopped) for (const source of cellOf.keys()) observer.observe(source);
+  });
   return {
     stop() {
+      stopped = true;
       observer.disconnect();
       onScreen.clear(); // and so the builds already waiting for an idle moment are dropped
     },

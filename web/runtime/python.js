@@ -48,6 +48,19 @@ export class Python extends EventTarget {
     if (fresh.length) this.worker.postMessage(toWorker.data(fresh));
   }
 
+  /** Resolves once Python is ready: at once if it is, else when it says so. */
+  whenReady() {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listen = ({ detail }) => {
+        if (detail.state !== "ready") return;
+        this.removeEventListener("status", listen);
+        resolve();
+      };
+      this.addEventListener("status", listen);
+    });
+  }
+
   // Events: "status" {state, stage, fraction} and "notice" {text}. The latest of each is kept, as
   // the page may start listening only after Python has begun (page.js runs before the DOM exists).
   emit(type, detail) {

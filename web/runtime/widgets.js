@@ -53,20 +53,8 @@ const mounts = {
   "skipgram-dynamics": skipgramDynamics,
 };
 
-function whenReady(python) {
-  if (python.ready) return Promise.resolve();
-  return new Promise((resolve) => {
-    const listen = ({ detail }) => {
-      if (detail.state !== "ready") return;
-      python.removeEventListener("status", listen);
-      resolve();
-    };
-    python.addEventListener("status", listen);
-  });
-}
-
 export function mountWidgets(root, { page, python }) {
-  const ready = whenReady(python);
+  const ready = python.whenReady();
   return [...root.querySelectorAll("[data-widget]")].map((element, index) => {
     try {
       const mount = mounts[element.dataset.widget];

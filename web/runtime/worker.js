@@ -49,7 +49,7 @@ async function snapshotRequest(indexURL) {
   return new Request(`${indexURL}python-start-${hex}`);
 }
 
-async function startPython(options) {
+async function startPython(options, mark) {
   const request = await snapshotRequest(options.indexURL);
   // No Cache Storage (some browsers have none for a page opened from a folder): no snapshot.
   const cache = await globalThis.caches?.open(SNAPSHOT_CACHE).catch(() => null);
@@ -61,24 +61,28 @@ async function startPython(options) {
       // instead of failing; anything else wrong with it, Pyodide refuses by itself.
       if (snapshot.byteLength !== Number(saved.headers.get(SNAPSHOT_SIZE))) throw new Error("cut short");
       const restored = await self.loadPyodide({ ...options, _loadSnapshot: snapshot });
+      mark("interpreter");
       // The snapshot holds the random module's state: without a reseed every visit would draw
       // the same "random" numbers.
       restored.runPython("import random; random.seed()");
-      return { pyodide: restored, restored: true };
+      return { pyodide: restored, restored: true, keep: () => {} };
     } catch (err) {
       console.warn("Python's saved start-up could not be restored; starting afresh.", err);
       await cache.delete(request);
     }
   }
   const fresh = await self.loadPyodide({ ...options, _makeSnapshot: true });
+  mark("interpreter");
   fresh.runPython(`
 import sys, types
 kernel = types.ModuleType("lmlab_kernel")
 exec(compile(${JSON.stringify(kernelSource)}, "lmlab_kernel.py", "exec"), kernel.__dict__)
 sys.modules["lmlab_kernel"] = kernel
 del kernel`);
-  if (cache) saveSnapshot(cache, request, fresh.makeMemorySnapshot(), options.indexURL);
-  return { pyodide: fresh, restored: false };
+  // Taken now, while the memory holds only the start-up; written once the book is ready.
+  const snapshot = cache && fresh.makeMemorySnapshot();
+  const keep = () => snapshot && saveSnapshot(cache, request, snapshot, options.indexURL);
+  return { pyodide: fresh, restored: false, keep };
 }
 
 // Saves in the background; a snapshot of an earlier edition of this site (another kernel) is
@@ -104,7 +108,7 @@ async function boot({ indexURL, packages, warm, warmLater = [] }) {
   // The worker of the book opened from a folder has Pyodide's loader in its own code already.
   if (!self.loadPyodide) self.importScripts(`${indexURL}pyodide.js`);
   mark("loader");
-  const started = await startPython({ indexURL, lockFileURL: `${indexURL}pyodide-lock.json` });
+  const started = await startPython({ indexURL, lockFileURL: `${indexURL}pyodide-lock.json` }, mark);
   pyodide = started.pyodide;
   mark("python");
   post(fromWorker.progress("Loading numpy and lmlab", 0.6));
@@ -131,22 +135,32 @@ async function boot({ indexURL, packages, warm, warmLater = [] }) {
   kernel.warm_up(warm);
   mark("kernel");
   post(fromWorker.ready(started.restored, stages));
-  warmWhenIdle([...warmLater]);
+  whenQuiet(started.keep);
+  for (const module of warmLater) whenQuiet(() => kernel.warm_up([module]));
 }
 
-// The modules of the book's other pages, so that the next chapter's widgets answer at once too:
-// one per task, each only after a quiet second with no message from the page, so a cell or
-// widget call the reader starts meanwhile waits for one import (tens of ms) at most.
+// Work that can wait: saving Python's start-up, keeping data files, importing the modules of the
+// book's other pages (so that the next chapter's widgets answer at once too). None of it runs
+// while Python starts, and none of it in the way of the reader: one piece per task, each only
+// once Python is ready and the page has sent no message for a second, so a cell or widget call
+// the reader starts meanwhile waits for one piece (tens of ms) at most.
 const QUIET_MS = 1000;
 let lastMessageAt = 0;
-function warmWhenIdle(modules) {
-  const next = () => {
-    const wait = lastMessageAt + QUIET_MS - performance.now();
-    if (wait > 0) return setTimeout(next, wait);
-    kernel.warm_up([modules.shift()]);
-    if (modules.length) setTimeout(next, 0);
-  };
-  if (modules.length) setTimeout(next, QUIET_MS);
+const deferred = [];
+function whenQuiet(task) {
+  deferred.push(task);
+  if (deferred.length === 1) readyPromise.then(() => setTimeout(doDeferred, QUIET_MS));
+}
+async function doDeferred() {
+  const wait = lastMessageAt + QUIET_MS - performance.now();
+  if (wait > 0) return setTimeout(doDeferred, wait);
+  try {
+    await deferred[0]();
+  } catch (err) {
+    console.warn("Work the worker did in a quiet moment failed:", err);
+  }
+  deferred.shift();
+  if (deferred.length) setTimeout(doDeferred, 0);
 }
 
 // input() in the reader's code: the page shows a text field; the worker waits for the answer (or
@@ -186,7 +200,9 @@ self.onmessage = async ({ data }) => {
     return;
   }
   if (data.type === "data") {
-    const fetched = fetchData(data.files, reportProgress); // now, while Python is still starting
+    // Downloaded now, while Python is still starting; checked once it is ready (until then the
+    // machine is Python's), and kept in Cache Storage when the page is quiet.
+    const fetched = fetchData(data.files, { onProgress: reportProgress, checkAfter: readyPromise, keep: whenQuiet });
     dataWritten = Promise.all([dataWritten, readyPromise, fetched]).then(([, , files]) => {
       if (pyodide) writeData(pyodide.FS, files);
     });
