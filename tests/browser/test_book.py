@@ -62,6 +62,29 @@ def test_on_a_phone_the_contents_are_a_menu_worked_by_keyboard(open_page):
     page.locator(f'#contents a[href="#{section}"]').click()
     assert not contents(page)["visible"]
     page.wait_for_function("id => location.hash === '#' + id", arg=section)
+    assert_heading_below_header(page, section)
+
+
+# The section's heading, after a jump to it, is wholly below the sticky header (which on a phone
+# wraps to two or three lines, more while Python loads).
+HEADING_CLEAR = """(id) => new Promise((resolve) => requestAnimationFrame(() => {
+    const header = document.querySelector(".site-header").getBoundingClientRect();
+    const heading = document.getElementById(id).getBoundingClientRect();
+    resolve({ header: header.bottom, heading: heading.top, clear: heading.top >= header.bottom }); }))"""
+
+
+def assert_heading_below_header(page, section: str) -> None:
+    where = page.evaluate(HEADING_CLEAR, section)
+    assert where["clear"], f"the heading #{section} is under the header: {where}"
+
+
+def test_on_a_phone_a_jump_while_python_loads_lands_below_the_header(open_page):
+    page = open_page(CHAPTER, viewport={"width": 375, "height": 740}, wait_ready=False)
+    page.wait_for_selector("#python-status[data-state=loading]")
+    section = contents(page)["sections"][3]
+    page.evaluate("id => { location.hash = id; }", section)
+    assert_heading_below_header(page, section)
+    wait_ready_state(page)
 
 
 def background(page) -> str:

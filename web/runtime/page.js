@@ -6,6 +6,7 @@ import { Cell } from "./cell.js";
 import { bindContentsToggle, trackSections } from "./contents.js";
 import { mountExercises } from "./exercise.js";
 import { folderStorageWarning } from "./folder.js";
+import { followHeaderHeight } from "./header-height.js";
 import { downloadNotebook } from "./notebook.js";
 import { Offline } from "./offline.js";
 import { Python } from "./python.js";
@@ -142,6 +143,7 @@ async function main() {
     await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
   }
   showStatus(python);
+  followHeaderHeight();
   const storageWarning = folderStorageWarning();
   if (storageWarning) python.emit("notice", { text: storageWarning });
   bindThemeSwitch();
