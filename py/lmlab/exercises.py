@@ -320,6 +320,84 @@ def check_model_input(fn: Callable) -> dict:
     return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
 
 
+def check_windows(fn: Callable) -> dict:
+    """windows(word, block_size) -> [(context, next char)], against mlp_lm.context_windows."""
+    from lmlab.mlp_lm import context_windows
+
+    for word, block_size in [("aabid", 3), ("emma", 3), ("al", 1), ("bo", 4), ("x", 2),
+                             ("zoe", 5)]:
+        call = f"windows({word!r}, {block_size})"
+        want = context_windows(word, block_size)
+        try:
+            got = [tuple(pair) for pair in fn(word, block_size)]
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", repr(want),
+                         "Your function raised an error on this input.")
+        if got != want:
+            if len(got) != len(want):
+                hint = (f"A word of {len(word)} characters gives {len(want)} pairs: one per "
+                        "character, and one more whose answer is '.', the end of the word.")
+            else:
+                i = next(i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b)
+                hint = (f"Pair {i} differs. The context is always {block_size} characters, "
+                        "padded with '.' at the start, and slides one character each step.")
+            return _fail(call, repr(got), repr(want), hint)
+    return {"passed": True, "cases": 6, "message": "All 6 hidden cases pass."}
+
+
+def check_mean_nll(fn: Callable) -> dict:
+    """mean_nll(logits, targets) -> float, against losses.cross_entropy."""
+    from lmlab.losses import cross_entropy
+
+    rng = np.random.default_rng(6)
+    cases = [(np.array([[2.0, 0.0, -1.0]]), np.array([0])),
+             (rng.standard_normal((5, 27)), rng.integers(0, 27, 5)),
+             (np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([1, 1])),
+             (3 * rng.standard_normal((64, 10)), rng.integers(0, 10, 64))]
+    for logits, targets in cases:
+        call = f"mean_nll({_short(logits)} of shape {logits.shape}, {_short(targets)})"
+        want = cross_entropy(logits, targets)[0]
+        try:
+            got = float(fn(logits.copy(), targets.copy()))
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", f"{want:.6g}",
+                         "Your function raised an error on this input.")
+        if not np.isclose(got, want, rtol=1e-9, atol=1e-12):
+            hint = ("Take the log-softmax of each row (subtract the row's largest logit first, "
+                    "so exp cannot overflow), pick each row's target column, and average minus "
+                    "those.")
+            if np.isfinite(want) and not np.isfinite(got):
+                hint = "Your result overflowed: subtract each row's largest logit before exp."
+            return _fail(call, f"{got:.6g}", f"{want:.6g}", hint)
+    return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
+
+
+def check_mlp_logits(fn: Callable) -> dict:
+    """mlp_logits(idx, C, W1, b1, W2, b2) -> (B, V), against MLPLanguageModel's forward."""
+    from lmlab.mlp_lm import MLPLanguageModel
+
+    cases, model_of = [], {}
+    for vocab, block, embd, hidden, batch, seed in [(27, 3, 2, 26, 4, 0), (27, 3, 10, 64, 8, 1),
+                                                   (5, 1, 3, 4, 2, 2), (12, 5, 4, 7, 3, 3)]:
+        model = MLPLanguageModel(vocab, block, embd, hidden, rng=seed, dtype=np.float64)
+        rng = np.random.default_rng(seed)
+        for layer in (model.hidden, model.out):  # biases start at zero: a forgotten one would pass
+            layer.params["bias"][...] = rng.standard_normal(layer.params["bias"].shape)
+        idx = rng.integers(0, vocab, (batch, block))
+        weights = (model.emb.params["weight"], model.hidden.params["weight"],
+                   model.hidden.params["bias"], model.out.params["weight"],
+                   model.out.params["bias"])
+        cases.append((idx, *weights))
+        model_of[id(idx)] = model
+
+    def expected(idx: np.ndarray, *weights: np.ndarray) -> np.ndarray:
+        return model_of[id(idx)](idx)[0]
+
+    return _compare_arrays(fn, "mlp_logits", cases, expected,
+                           "Look up the rows C[idx], flatten each context's rows into one "
+                           "vector, then tanh(x @ W1 + b1) @ W2 + b2.")
+
+
 def _distributions(seed: int, sizes: tuple[int, ...]) -> list[np.ndarray]:
     """Random distributions with no two probabilities equal (a tie would make "the k largest"
     ambiguous)."""
@@ -372,6 +450,9 @@ CHECKS = {
     "rope": check_rope,
     "alibi": check_alibi,
     "model_input": check_model_input,
+    "windows": check_windows,
+    "mean_nll": check_mean_nll,
+    "mlp_logits": check_mlp_logits,
     **bpe_exercises.CHECKS,
 }
 

@@ -199,13 +199,13 @@ def test_chapter5_model_input_right_and_wrong():
     assert not tokens_only["passed"] and "wpe[t]" in tokens_only["hint"]
 
 
-def _chapter2_solution(name: str) -> dict:
-    """The chapter's solution of exercise `name`, run: its namespace."""
+def _solution(chapter: str, name: str) -> dict:
+    """The solution of exercise `name` in web/chapters/`chapter`, run: its namespace."""
     import re
 
     from chapter_numbers import REPO
 
-    text = (REPO / "web/chapters/02-counting.md").read_text()
+    text = (REPO / "web/chapters" / chapter).read_text()
     block = text.split(f":::: exercise {name}\n", 1)[1].split("::::\n", 1)[0]
     code = re.search(r"::: solution\n```\n(.*?)```", block, re.S).group(1)
     namespace = {"np": np}
@@ -214,7 +214,7 @@ def _chapter2_solution(name: str) -> dict:
 
 
 def test_chapter2_loss_and_grad_right_and_wrong():
-    right_one = _chapter2_solution("loss_and_grad")["loss_and_grad"]
+    right_one = _solution("02-counting.md", "loss_and_grad")["loss_and_grad"]
     assert exercises.check_loss_and_grad(right_one)["passed"]
 
     def undivided(W, xs, ys):
@@ -246,3 +246,41 @@ def test_chapter2_loss_and_grad_right_and_wrong():
     starter = exercises.check_loss_and_grad(lambda W, xs, ys: (0.0, np.zeros_like(W)))
     assert not starter["passed"] and starter["got"].startswith("loss 0")
     assert not exercises.check_loss_and_grad(lambda W, xs, ys: 1.0)["passed"]
+
+
+CHAPTER6 = "06-neural-next-token-prediction.md"
+
+
+def test_chapter6_windows_right_and_wrong():
+    assert exercises.check_windows(_solution(CHAPTER6, "windows")["windows"])["passed"]
+    no_end = exercises.check_windows(
+        lambda word, n: [(("." * n + word)[i:i + n], word[i]) for i in range(len(word))])
+    assert not no_end["passed"] and "the end of the word" in no_end["hint"]
+    unpadded = exercises.check_windows(
+        lambda word, n: [((word + ".")[max(0, i - n):i], c) for i, c in enumerate(word + ".")])
+    assert not unpadded["passed"] and "padded with '.'" in unpadded["hint"]
+
+
+def test_chapter6_mean_nll_right_and_wrong():
+    assert exercises.check_mean_nll(_solution(CHAPTER6, "mean_nll")["mean_nll"])["passed"]
+
+    def overflowing(logits, targets):
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return -np.log(p[np.arange(len(targets)), targets]).mean()
+
+    with np.errstate(all="ignore"):
+        overflow = exercises.check_mean_nll(overflowing)
+    assert not overflow["passed"] and "overflowed" in overflow["hint"]
+    summed = exercises.check_mean_nll(lambda logits, targets: len(targets) * _solution(
+        CHAPTER6, "mean_nll")["mean_nll"](logits, targets))
+    assert not summed["passed"] and "average" in summed["hint"]
+
+
+def test_chapter6_mlp_logits_right_and_wrong():
+    assert exercises.check_mlp_logits(_solution(CHAPTER6, "mlp_logits")["mlp_logits"])["passed"]
+    no_tanh = exercises.check_mlp_logits(
+        lambda idx, C, W1, b1, W2, b2: (C[idx].reshape(len(idx), -1) @ W1 + b1) @ W2 + b2)
+    assert not no_tanh["passed"] and "tanh" in no_tanh["hint"]
+    no_bias = exercises.check_mlp_logits(
+        lambda idx, C, W1, b1, W2, b2: np.tanh(C[idx].reshape(len(idx), -1) @ W1) @ W2 + b2)
+    assert not no_bias["passed"]

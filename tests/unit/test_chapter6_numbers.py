@@ -1,0 +1,106 @@
+"""Every number in chapter 6's prose, recomputed with lmlab from the chapter's own cells."""
+
+import numpy as np
+import pytest
+from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
+from lmlab import mlp_lm
+from lmlab.ngram import NGramModel, table_size
+from printed import fixed
+
+PATH = REPO / "web/chapters/06-neural-next-token-prediction.md"
+CHAPTER = load(PATH)
+
+GIVENS = [
+    "Chapter 2 predicted", "chapter 2's counting models", "chapter 2 sampled", "(chapter 4)",
+    "chapter 2 used", "Chapter 2 worked", "the sparse update of chapter 4",
+    "(attention, chapter 7, which the transformers of chapter 8 are built on)",
+    "proposed for words in 2003",
+    # the model's and the training's settings: the author's choices, read by the cells
+    "with 2 numbers per character and\n26 hidden units",
+    "Each step takes 32 random examples", "It holds 26 numbers per context",
+    "better than the window of 3", "(the dot is 0, then a to z)", "$\\max(0, x)$",
+    "the negative log-likelihood of chapter 2",
+    "`logits - logits.max(axis=1, keepdims=True)`", "`mean_nll(model(X_held)[0], Y_held)`",
+    "`reshape(len(idx), -1)`", "learning rate** 0.1 for 6,000 steps, then 0.01 for 2,000",
+    "10 numbers per character and 100 hidden units", "the mean over\n500 steps",
+    "with a window of 8", "A character eight places back",
+    "$h = \\tanh(x W_1 + b_1)$", "$z = h W_2 + b_2$", "$W_2$", "$W_1$", "$b_1$", "$b_2$",
+    "a table $C$", "length $3d$", "$x W_1 W_2$",
+    # the check-yourself question's probabilities (its answers are claims below)
+    "a probability of 0.5 on one example and 0.01 on\nanother",
+]
+
+
+@pytest.fixture(scope="module")
+def page() -> dict:
+    return run_cells(CHAPTER)
+
+
+def claims(page: dict) -> list[str]:
+    train, held_out = page["train"], page["held_out"]
+    nll = [NGramModel(train, n=n, k=0.1).nll(held_out) for n in (2, 3, 4)]
+    X, model, wide, tiny = page["X"], page["model"], page["wide"], page["tiny"]
+    vocab = len(page["vocab"])
+    contexts = len(np.unique(X, axis=0))
+    held = mlp_lm.evaluate(model, page["X_held"], page["Y_held"])
+    per_char = (wide.num_parameters() - model.num_parameters()) // (8 - 3)
+    return [
+        f"from {fixed(nll[0], 4)} to {fixed(nll[2], 4)}",
+        f"has\n{table_size(4):,} cells for {len(train):,} training names",
+        f"contain {contexts:,} of the {vocab ** 3:,} possible three-character contexts",
+        f"So the training names give {len(X):,} examples",
+        f"of shape\n({vocab}, $d$)",
+        f"The whole model is {tiny.num_parameters()} numbers. Most of them, "
+        f"{tiny.out.params['weight'].size}, are in $W_2$, which maps 26 hidden units to {vocab}\n"
+        "scores",
+        f"The table of three-character contexts\nhas a row for each of {vocab ** 3:,} contexts",
+        f"({-np.log(0.95):.2f}), a coin flip {-np.log(0.5):.2f}",
+        f"only a 1 in 100 chance costs {-np.log(0.01):.2f}",
+        f"that of a uniform guess, {fixed(np.log(vocab), 4)}",
+        f"the tiny model's is\n{fixed(tiny(X, page['Y'])[1], 4)}",
+        f"scores {fixed(held, 4)} on names it never saw, from {fixed(page['before'], 4)} before",
+        f"two characters of context ({fixed(nll[1], 4)})",
+        f"three ({fixed(nll[2], 4)})",
+        f"{model.num_parameters():,} numbers against the table's {table_size(4):,}",
+        f"The training loss, {fixed(mlp_lm.evaluate(model, X, page['Y']), 4)}",
+        f"$27^9$ cells, about {vocab ** 9 / 1e12:.1f} trillion",
+        f"eight characters of 10 numbers are\n{8 * 10} inputs instead of {3 * 10}",
+        f"With {wide.num_parameters():,} numbers it scores "
+        f"{fixed(mlp_lm.evaluate(wide, page['X8_held'], page['Y8_held']), 4)}",
+        f"for {per_char:,} more weights per character (10 inputs more, each feeding 100\n"
+        "hidden units)",
+        f"$-\\ln 0.5 \\approx {-np.log(0.5):.2f}$ and $-\\ln 0.01 \\approx {-np.log(0.01):.2f}$",
+        f"a factor of {vocab} per character", f"multiplies the table by {vocab}",
+        f"**Scores** for the {vocab} characters",
+    ]
+
+
+def test_the_steps_of_the_tiny_model_are_the_models_forward(page):
+    assert np.allclose(page["scores"], page["tiny"](page["context"])[0])
+
+
+def test_the_windows_model_sees_only_its_window(page):
+    probs = page["next_char_probs"]
+    model = page["model"]
+    assert np.array_equal(probs(model, "christopher"), probs(model, "esther"))
+    assert not np.array_equal(probs(model, "christopher"), probs(model, "christophe"))
+
+
+def test_the_network_beats_the_smaller_table_not_the_same_window(page):
+    """What the prose says in words: between the tables of two and three characters of context,
+    and the window of 8 better than the window of 3."""
+    train, held_out = page["train"], page["held_out"]
+    held = mlp_lm.evaluate(page["model"], page["X_held"], page["Y_held"])
+    wide = mlp_lm.evaluate(page["wide"], page["X8_held"], page["Y8_held"])
+    table3, table4 = (NGramModel(train, n=n, k=0.1).nll(held_out) for n in (3, 4))
+    assert table4 < held < table3
+    assert wide < held
+    assert mlp_lm.evaluate(page["model"], page["X"], page["Y"]) < held  # training below held-out
+
+
+def test_every_claim_is_in_the_prose(page):
+    assert missing_phrases(CHAPTER, claims(page)) == []
+
+
+def test_no_number_is_unchecked(page):
+    assert unchecked_numbers(CHAPTER, claims(page) + GIVENS) == []
