@@ -58,9 +58,7 @@ class RNN(Module):
     N(0, 1/fan_in), the bias at zero.
     """
 
-    def __init__(
-        self, n_in: int, n_hidden: int, rng: Rng = None, dtype: type = np.float32
-    ) -> None:
+    def __init__(self, n_in: int, n_hidden: int, rng: Rng = None, dtype: type = np.float32) -> None:
         super().__init__()
         if n_in < 1 or n_hidden < 1:
             raise ValueError(f"need n_in >= 1 and n_hidden >= 1, got {n_in}, {n_hidden}")
@@ -295,7 +293,8 @@ def through_time_setup(
     one per gate block): every direction is stretched by exactly weight_scale per step, so the
     scale is the "weight" of the one-number picture. Input weights are N(0, input_scale^2 /
     n_in), inputs N(0, 1). The LSTM's forget bias starts at 3 here (forget gate about 0.95),
-    so the cell keeps most of what it holds from one step to the next. -> (model, x: (1, steps, n_hidden), readout u: (n_hidden,), |u| = 1).
+    so the cell keeps most of what it holds from one step to the next.
+    -> (model, x: (1, steps, n_hidden), readout u: (n_hidden,) with |u| = 1).
     """
     if kind not in ("rnn", "lstm"):
         raise ValueError(f"kind must be 'rnn' or 'lstm', got {kind!r}")

@@ -45,7 +45,10 @@ def test_rnn_forward_is_the_recurrence():
     h = h0
     for t in range(T):  # written out once more, one sequence at a time, with vectors
         h = np.stack(
-            [np.tanh(p["weight_xh"].T @ x[b, t] + p["weight_hh"].T @ h[b] + p["bias"]) for b in range(B)]
+            [
+                np.tanh(p["weight_xh"].T @ x[b, t] + p["weight_hh"].T @ h[b] + p["bias"])
+                for b in range(B)
+            ]
         )
         np.testing.assert_allclose(hs[:, t], h, rtol=1e-13, atol=1e-15)
     np.testing.assert_array_equal(model(x), model(x, np.zeros((B, H))))
@@ -65,7 +68,9 @@ def test_rnn_gradients_match_finite_differences():
     dx = model.backward(weights)
     dh0 = model.dh0
     for name, param, grad in model.named_parameters():
-        np.testing.assert_allclose(grad, numerical_gradient(loss, param), rtol=1e-6, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(
+            grad, numerical_gradient(loss, param), rtol=1e-6, atol=1e-9, err_msg=name
+        )
     np.testing.assert_allclose(dx, numerical_gradient(loss, x), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(dh0, numerical_gradient(loss, h0), rtol=1e-6, atol=1e-9)
 
@@ -102,7 +107,9 @@ def test_lstm_gradients_match_finite_differences():
     dx = model.backward(weights, dc_last=cell_weights)
     dh0, dc0 = model.dh0, model.dc0
     for name, param, grad in model.named_parameters():
-        np.testing.assert_allclose(grad, numerical_gradient(loss, param), rtol=1e-6, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(
+            grad, numerical_gradient(loss, param), rtol=1e-6, atol=1e-9, err_msg=name
+        )
     np.testing.assert_allclose(dx, numerical_gradient(loss, x), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(dh0, numerical_gradient(loss, h0), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(dc0, numerical_gradient(loss, c0), rtol=1e-6, atol=1e-9)
@@ -142,7 +149,9 @@ def test_float32_layers_agree_with_float64():
         assert out.dtype == np.float32
         np.testing.assert_allclose(out, double(x), rtol=1e-5, atol=1e-6)
         dhs = rng.standard_normal((B, T, H))
-        np.testing.assert_allclose(single.backward(dhs.astype(np.float32)), double.backward(dhs), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            single.backward(dhs.astype(np.float32)), double.backward(dhs), rtol=1e-4, atol=1e-5
+        )
 
 
 def test_misuse_is_reported():
@@ -219,7 +228,9 @@ def test_lstm_without_recurrent_weights_has_the_closed_form():
     result = gradient_through_time(
         "lstm", steps=steps, weight_scale=0.0, input_scale=0.0, forget_bias=forget_bias
     )
-    np.testing.assert_allclose(result["cell_norms"], [0.5 * forget ** (steps - t) for t in result["t"]], rtol=1e-12)
+    np.testing.assert_allclose(
+        result["cell_norms"], [0.5 * forget ** (steps - t) for t in result["t"]], rtol=1e-12
+    )
     assert result["norms"][:-1] == [0.0] * (steps - 1) and result["norms"][-1] == pytest.approx(1.0)
     assert result["mean_forget"] == pytest.approx(forget, rel=1e-14)
 
@@ -241,7 +252,9 @@ def test_results_are_plain_json_and_reproducible():
     extreme = gradient_through_time("rnn", steps=500, weight_scale=4.0, input_scale=0.0)
     assert extreme["norms"][0] == pytest.approx(4.0**499, rel=1e-12)
     json.dumps(extreme, allow_nan=False)
-    json.dumps(gradient_through_time("lstm", steps=500, weight_scale=4.0, input_scale=0.0), allow_nan=False)
+    json.dumps(
+        gradient_through_time("lstm", steps=500, weight_scale=4.0, input_scale=0.0), allow_nan=False
+    )
     with pytest.raises(ValueError, match="kind"):
         gradient_through_time("gru")
     with pytest.raises(ValueError, match="steps"):
@@ -273,8 +286,12 @@ def _torch_layer(model, torch_cls, rng, **kwargs):
 
 def _assert_parameter_grads_match(model, layer):
     grads = model.grads
-    np.testing.assert_allclose(grads["weight_xh"], layer.weight_ih_l0.grad.numpy().T, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(grads["weight_hh"], layer.weight_hh_l0.grad.numpy().T, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(
+        grads["weight_xh"], layer.weight_ih_l0.grad.numpy().T, rtol=1e-10, atol=1e-13
+    )
+    np.testing.assert_allclose(
+        grads["weight_hh"], layer.weight_hh_l0.grad.numpy().T, rtol=1e-10, atol=1e-13
+    )
     np.testing.assert_allclose(grads["bias"], layer.bias_ih_l0.grad.numpy(), rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(grads["bias"], layer.bias_hh_l0.grad.numpy(), rtol=1e-10, atol=1e-13)
 
@@ -339,7 +356,9 @@ def test_lstm_matches_torch():
     torch_gates = dict(zip(GATES, pre.chunk(4, dim=-1), strict=True))  # PyTorch's order: i, f, g, o
     for name, value in torch_gates.items():
         value = torch.tanh(value) if name == "candidate" else torch.sigmoid(value)
-        np.testing.assert_allclose(model.gates[name], value.numpy(), rtol=1e-12, atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(
+            model.gates[name], value.numpy(), rtol=1e-12, atol=1e-14, err_msg=name
+        )
 
 
 @pytest.mark.reference
