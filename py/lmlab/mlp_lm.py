@@ -174,9 +174,14 @@ def sample_words(
         context = np.concatenate([context[:, 1:], chars[:, t : t + 1]], axis=1)
         if (chars[:, : t + 1] == 0).any(axis=1).all():
             break  # every word has ended
+    return words_from_ids(chars, vocab)
+
+
+def words_from_ids(chars: np.ndarray, vocab: Sequence[str]) -> list[str]:
+    """Sampled ids (n, max_len) -> n words, each cut at its first '.' (id 0), if any."""
     words = []
     for row in chars:
         ended = np.flatnonzero(row == 0)
-        length = ended[0] if len(ended) else max_len
+        length = ended[0] if len(ended) else len(row)
         words.append("".join(vocab[i] for i in row[:length]))
     return words
