@@ -14,14 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lmlab import mlp_lm
 from lmlab.embeddings import Embedding
 from lmlab.losses import cross_entropy
-from lmlab.mlp_lm import BOUNDARY, words_from_ids
 from lmlab.module import Module
 from lmlab.nn import Linear, Rng
-from lmlab.optim import SGD, train_step
 from lmlab.rnn import RNN
-from lmlab.sampling import sample
 
 PAD = -1  # the target id of padding positions; the loss ignores them
 
@@ -36,7 +34,7 @@ def build_sequences(words: Sequence[str], vocab: Sequence[str]) -> tuple[np.ndar
     if not words:
         raise ValueError("need at least one word")
     length = max(len(word) for word in words) + 1
-    X = np.full((len(words), length), stoi[BOUNDARY], dtype=np.int64)
+    X = np.full((len(words), length), stoi[mlp_lm.BOUNDARY], dtype=np.int64)
     Y = np.full((len(words), length), PAD, dtype=np.int64)
     for row, word in enumerate(words):
         missing = set(word) - set(stoi)
@@ -44,7 +42,7 @@ def build_sequences(words: Sequence[str], vocab: Sequence[str]) -> tuple[np.ndar
             raise ValueError(f"{sorted(missing)} in {word!r} not in the vocabulary")
         ids = [stoi[char] for char in word]
         X[row, 1 : len(word) + 1] = ids
-        Y[row, : len(word) + 1] = [*ids, stoi[BOUNDARY]]
+        Y[row, : len(word) + 1] = [*ids, stoi[mlp_lm.BOUNDARY]]
     return X, Y
 
 
@@ -115,25 +113,18 @@ def train(
     max_grad_norm: float | None = 1.0,
     seed: int = 0,
 ) -> list[dict]:
-    """Minibatch SGD on batch_size random words per step, the gradient clipped to
-    max_grad_norm (the usual guard against a gradient that explodes through time).
+    """Minibatch SGD on batch_size random words per step (``mlp_lm.train``), the gradient
+    clipped to max_grad_norm: the usual guard against a gradient that explodes through time.
 
     Returns the trace [{"step": i, "loss": minibatch loss before the update}, ...].
     """
-    if steps < 0 or batch_size < 1:
-        raise ValueError(f"need steps >= 0 and batch_size >= 1, got {steps}, {batch_size}")
-    rng = np.random.default_rng(seed)
-    optimizer = SGD(model, lr=lr)
-    trace = []
-    for step in range(steps):
-        batch = rng.integers(0, len(X), size=batch_size)
-        # Cut the batch's columns after its longest word: the rest is padding only.
-        length = int((Y[batch] != PAD).sum(axis=1).max())
-        loss = train_step(
-            model, optimizer, X[batch, :length], Y[batch, :length], max_grad_norm=max_grad_norm
-        )
-        trace.append({"step": step, "loss": loss})
-    return trace
+    return mlp_lm.train(model, X, Y, steps, batch_size, lr, seed, max_grad_norm, _crop_padding)
+
+
+def _crop_padding(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a batch's columns after its longest word: the rest is padding only. (B, L) each."""
+    length = int((Y != PAD).sum(axis=1).max())
+    return X[:, :length], Y[:, :length]
 
 
 def evaluate(model: RNNLanguageModel, X: np.ndarray, Y: np.ndarray) -> float:
@@ -152,15 +143,12 @@ def sample_words(
 ) -> list[str]:
     """Generate n words at once, one character per step: each step feeds the last character
     and the hidden state, nothing else, until the model emits '.' (or max_len chars)."""
-    rng = np.random.default_rng(seed)
-    chars = np.zeros((n, max_len), dtype=np.int64)
-    current = np.zeros((n, 1), dtype=np.int64)  # all '.'
     h = None
-    for t in range(max_len):
-        logits, _ = model(current, h0=h)
+
+    def next_logits(last: np.ndarray) -> np.ndarray:
+        nonlocal h
+        logits, _ = model(last[:, None], h0=h)
         h = model.h_last
-        chars[:, t] = sample(logits[:, -1], temperature=temperature, rng=rng)
-        current = chars[:, t : t + 1]
-        if (chars[:, : t + 1] == 0).any(axis=1).all():
-            break  # every word has ended
-    return words_from_ids(chars, vocab)
+        return logits[:, -1]
+
+    return mlp_lm.sample_words_with(next_logits, vocab, n, temperature, seed, max_len)

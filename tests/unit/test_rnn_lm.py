@@ -14,6 +14,17 @@ NAMES = (
 ).split()
 
 
+def _random_model(vocab_size, n_embd, n_hidden, seed, scale):
+    """A float64 model with every parameter N(0, scale^2), and the generator that made it."""
+    rng = np.random.default_rng(seed)
+    model = RNNLanguageModel(
+        vocab_size, n_embd=n_embd, n_hidden=n_hidden, rng=rng, dtype=np.float64
+    )
+    for _, param, _ in model.named_parameters():
+        param[...] = scale * rng.standard_normal(param.shape)
+    return model, rng
+
+
 def test_build_sequences_pads_after_each_word():
     vocab = char_vocabulary(["ab", "b"])
     X, Y = build_sequences(["ab", "b"], vocab)
@@ -53,10 +64,7 @@ def test_padding_changes_nothing():
 
 
 def test_gradients_match_finite_differences():
-    rng = np.random.default_rng(2)
-    model = RNNLanguageModel(6, n_embd=2, n_hidden=4, rng=rng, dtype=np.float64)
-    for _, param, _ in model.named_parameters():
-        param[...] = 0.7 * rng.standard_normal(param.shape)
+    model, rng = _random_model(6, n_embd=2, n_hidden=4, seed=2, scale=0.7)
     X = rng.integers(0, 6, size=(3, 5))
     X[0, :3] = 4  # a repeated id: its embedding row gets several contributions
     Y = rng.integers(0, 6, size=(3, 5))
@@ -127,10 +135,7 @@ def test_matches_torch():
     import torch
     import torch.nn.functional as F
 
-    rng = np.random.default_rng(4)
-    model = RNNLanguageModel(9, n_embd=3, n_hidden=5, rng=rng, dtype=np.float64)
-    for _, param, _ in model.named_parameters():
-        param[...] = 0.5 * rng.standard_normal(param.shape)
+    model, rng = _random_model(9, n_embd=3, n_hidden=5, seed=4, scale=0.5)
     X = rng.integers(0, 9, size=(4, 6))
     Y = rng.integers(0, 9, size=(4, 6))
     Y[2, 2:] = PAD
