@@ -27,11 +27,6 @@ from lmlab.nn import Rng, matmul
 GATES = ("input", "forget", "candidate", "output")  # the LSTM's column blocks, in this order
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x), without overflow for large negative x. (...) -> (...)."""
-    return 0.5 * (1 + np.tanh(0.5 * x))
-
-
 def _check_input(x: np.ndarray, n_in: int) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[2] != n_in:
@@ -180,17 +175,25 @@ class LSTM(Module):
         self.c0 = _initial_state(c0, batch, n_hidden, w_hh.dtype)
         from_input = matmul(x.reshape(-1, self.n_in), self.params["weight_xh"])
         from_input = (from_input + self.params["bias"]).reshape(batch, steps, 4 * n_hidden)
+        # sigmoid(z) = (1 + tanh(z / 2)) / 2, so one tanh serves all four blocks: halve the
+        # gates' pre-activations (the candidate's stays whole), take tanh, and map the gates'
+        # blocks back into (0, 1). Halving is exact in binary floating point.
+        half = np.full(4 * n_hidden, 0.5, dtype=from_input.dtype)
+        half[2 * n_hidden : 3 * n_hidden] = 1.0
+        shift = 1.0 - half  # 0.5 for the gates, 0 for the candidate
+        from_input *= half
+        w_hh_halved = w_hh * half
         acts = np.empty_like(from_input)  # i, f, g, o after their squashing functions
         hs = np.empty((batch, steps, n_hidden), dtype=from_input.dtype)
         cells = np.empty_like(hs)
         h, c = self.h0, self.c0
         for t in range(steps):
-            pre = from_input[:, t] + matmul(h, w_hh)
-            i, f, g, o = np.split(pre, 4, axis=1)
-            i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+            i_f_g_o = acts[:, t]
+            np.multiply(np.tanh(from_input[:, t] + matmul(h, w_hh_halved)), half, out=i_f_g_o)
+            i_f_g_o += shift
+            i, f, g, o = np.split(i_f_g_o, 4, axis=1)
             c = f * c + i * g
             h = o * np.tanh(c)
-            acts[:, t] = np.concatenate([i, f, g, o], axis=1)
             hs[:, t], cells[:, t] = h, c
         self.acts, self.hs, self.cells = acts, hs, cells
         self.gates = dict(zip(GATES, np.split(acts, 4, axis=2), strict=True))
@@ -220,29 +223,28 @@ class LSTM(Module):
             raise ValueError(f"dhs has shape {dhs.shape}, expected {hs.shape}")
         batch, steps, n_hidden = hs.shape
         w_hh = self.params["weight_hh"]
-        dpre = np.empty_like(acts)
+        i, f, g, o = np.split(acts, 4, axis=2)  # each (B, T, H)
+        c_prev = np.concatenate([self.c0[:, None], cells[:, :-1]], axis=1)
+        tanh_c = np.tanh(cells)
+        # The local derivatives do not depend on the incoming gradient, so they are computed
+        # for every step at once and the loop keeps only what is truly sequential. A gate's
+        # pre-activation gradient is dc (or dh, for o) times its partner in c = f c_prev + i g
+        # (or in h = o tanh(c)) times its squashing derivative, s(1 - s) or 1 - g^2.
+        per_dc = np.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g**2)], axis=2)
+        per_dh = tanh_c * o * (1 - o)
+        dc_per_dh = o * (1 - tanh_c**2)  # h_t reaches the loss through c_t too
+        dpre = np.empty((batch, steps, 4, n_hidden), dtype=acts.dtype)  # blocks i, f, g, o
         dh_next = np.zeros((batch, n_hidden), dtype=hs.dtype)
         dc_next = np.zeros_like(dh_next) if dc_last is None else np.asarray(dc_last)
         dh_total, dc_total = np.empty_like(hs), np.empty_like(hs)
         for t in reversed(range(steps)):
-            i, f, g, o = np.split(acts[:, t], 4, axis=1)
-            c_prev = cells[:, t - 1] if t else self.c0
-            tanh_c = np.tanh(cells[:, t])
             dh = dhs[:, t] + dh_next
-            dc = dc_next + dh * o * (1 - tanh_c**2)
-            # Each gate's gradient, then back through its sigmoid (s(1 - s)) or tanh (1 - g^2).
-            dpre[:, t] = np.concatenate(
-                [
-                    dc * g * i * (1 - i),
-                    dc * c_prev * f * (1 - f),
-                    dc * i * (1 - g**2),
-                    dh * tanh_c * o * (1 - o),
-                ],
-                axis=1,
-            )
+            dc = dc_next + dh * dc_per_dh[:, t]
+            np.multiply(dc[:, None], per_dc[:, t], out=dpre[:, t, :3])
+            np.multiply(dh, per_dh[:, t], out=dpre[:, t, 3])
             dh_total[:, t], dc_total[:, t] = dh, dc
-            dc_next = dc * f
-            dh_next = matmul(dpre[:, t], w_hh.T)
+            dc_next = dc * f[:, t]
+            dh_next = matmul(dpre[:, t].reshape(batch, -1), w_hh.T)
         self.dh0, self.dc0 = dh_next, dc_next
         self.dh_total, self.dc_total = dh_total, dc_total
         h_prev = np.concatenate([self.h0[:, None], hs[:, :-1]], axis=1)
