@@ -127,7 +127,8 @@ class LSTM(Module):
     x: (B, T, n_in), h0, c0: (B, H) or None (zeros) -> every hidden state (B, T, H).
     Parameters: weight_xh (n_in, 4H), weight_hh (H, 4H), bias (4H,), columns in blocks
     [input | forget | candidate | output]. The forget gate's bias starts at ``forget_bias``
-    (1 by default, as Jozefowicz et al. 2015 advise) so that a new cell starts out remembering.
+    (1 by default, as Jozefowicz et al. 2015 advise): a new cell starts out keeping most of
+    what it holds (sigmoid(1) = 0.73) rather than half.
 
     After a forward, ``gates[name]`` is (B, T, H) for each name in ``GATES`` and ``cells`` is
     (B, T, H): the value of every gate for every step and unit; ``gate_values`` gives one
