@@ -21,6 +21,9 @@ reader can open it and follow the math; the book's widgets call these same funct
     losses       log-softmax and cross-entropy with its gradient
     nn           Linear, GELU, LayerNorm, MLP, causal self-attention, the transformer block
     mlp_lm       a Bengio-style MLP language model over characters
+    rnn          RNN and LSTM layers with backpropagation through time, the LSTM's gates, and
+                 the vanishing/exploding gradient through time in numbers
+    rnn_lm       a character language model with an RNN instead of a fixed window
     gpt          a GPT-2-style transformer: training, KV-cached generation, parameter counts
     optim        SGD and AdamW
     gguf         llama.cpp's GGUF files: metadata, tensors, Q8_0 and Q4_1 blocks

@@ -10,7 +10,7 @@ attention solves.
 The character '.' marks both the start and the end of a name, and pads the window at the start.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -127,16 +127,20 @@ class MLPLanguageModel(Module):
 
 
 def train(
-    model: MLPLanguageModel,
+    model: Module,
     X: np.ndarray,
     Y: np.ndarray,
     steps: int,
     batch_size: int = 32,
     lr: float = 0.1,
     seed: int = 0,
+    max_grad_norm: float | None = None,
+    crop: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[dict]:
-    """Minibatch SGD: each step trains on batch_size random examples.
+    """Minibatch SGD: each step trains on batch_size random examples (rows of X and Y).
 
+    With ``max_grad_norm`` the gradient is clipped to that norm before each update; ``crop``
+    may trim a batch first (``rnn_lm`` cuts off columns that hold only padding).
     Returns the trace [{"step": i, "loss": minibatch loss before the update}, ...].
     """
     if steps < 0 or batch_size < 1:
@@ -146,7 +150,11 @@ def train(
     trace = []
     for step in range(steps):
         batch = rng.integers(0, len(X), size=batch_size)
-        trace.append({"step": step, "loss": train_step(model, optimizer, X[batch], Y[batch])})
+        inputs, targets = X[batch], Y[batch]
+        if crop is not None:
+            inputs, targets = crop(inputs, targets)
+        loss = train_step(model, optimizer, inputs, targets, max_grad_norm=max_grad_norm)
+        trace.append({"step": step, "loss": loss})
     return trace
 
 
@@ -165,13 +173,35 @@ def sample_words(
     max_len: int = 30,
 ) -> list[str]:
     """Generate n words at once, each from '...' until the model emits '.' (or max_len chars)."""
-    rng = np.random.default_rng(seed)
     context = np.zeros((n, model.block_size), dtype=np.int64)  # all '.'
+
+    def next_logits(last: np.ndarray) -> np.ndarray:
+        nonlocal context
+        # Slide the window: drop the oldest character, append the newest (at first a '.',
+        # which leaves the all-'.' start unchanged).
+        context = np.concatenate([context[:, 1:], last[:, None]], axis=1)
+        return model(context)[0]
+
+    return sample_words_with(next_logits, vocab, n, temperature, seed, max_len)
+
+
+def sample_words_with(
+    next_logits: Callable[[np.ndarray], np.ndarray],
+    vocab: Sequence[str],
+    n: int = 10,
+    temperature: float = 1.0,
+    seed: int | None = None,
+    max_len: int = 30,
+) -> list[str]:
+    """n words drawn one character per step from any model: next_logits(last ids (n,)) ->
+    logits (n, V) for the next character, starting from '.', until each word draws '.'
+    (or has max_len characters). The model keeps whatever context it needs."""
+    rng = np.random.default_rng(seed)
     chars = np.zeros((n, max_len), dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)  # all '.'
     for t in range(max_len):
-        logits, _ = model(context)
-        chars[:, t] = sample(logits, temperature=temperature, rng=rng)
-        context = np.concatenate([context[:, 1:], chars[:, t : t + 1]], axis=1)
+        chars[:, t] = sample(next_logits(last), temperature=temperature, rng=rng)
+        last = chars[:, t]
         if (chars[:, : t + 1] == 0).any(axis=1).all():
             break  # every word has ended
     words = []
