@@ -373,3 +373,22 @@ def _row_norms(rows: np.ndarray) -> list[float]:
     largest = np.abs(rows).max(axis=1, keepdims=True)
     unit = rows / np.where(largest > 0, largest, 1)
     return (largest[:, 0] * np.linalg.norm(unit, axis=1)).tolist()
+
+
+def vanishing_gradients(steps: int = 100, weight_scale: float = 1.0, seed: int = 0) -> dict:
+    """The plain RNN and the LSTM side by side in the setting of ``gradient_through_time``, for
+    the chapter's widget (one call per redraw).
+
+    -> {"steps", "weight_scale", "t": [1..T], "rnn": [|dL/dh_t|], "lstm": [|dL/dh_t|],
+    "mean_forget": the LSTM's forget gate averaged over steps and units}.
+    """
+    rnn = gradient_through_time("rnn", steps, weight_scale, seed=seed)
+    lstm = gradient_through_time("lstm", steps, weight_scale, seed=seed)
+    return {
+        "steps": steps,
+        "weight_scale": float(weight_scale),
+        "t": rnn["t"],
+        "rnn": rnn["norms"],
+        "lstm": lstm["norms"],
+        "mean_forget": lstm["mean_forget"],
+    }
