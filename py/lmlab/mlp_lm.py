@@ -58,19 +58,37 @@ def context_windows(word: str, block_size: int) -> list[tuple[str, str]]:
 def build_dataset(
     words: Sequence[str], vocab: Sequence[str], block_size: int = 3
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All training examples of a word list: X: (N, block_size) ids of contexts, Y: (N,) ids."""
+    """All training examples of a word list: X: (N, block_size) ids of contexts, Y: (N,) ids.
+
+    The examples of ``context_windows``, word after word, built without a Python loop over them
+    (the book's 8,403 names make some 59,000, which a loop takes a tenth of a second to build in
+    the browser): each word, padded with block_size '.' before it and one after, is written into
+    one long row of ids, and every window of block_size + 1 ids that starts inside a word's
+    padded span and ends by its final '.' is one example (context, next id).
+    -> X (N, block_size), Y (N,), N = sum of len(word) + 1.
+    """
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
     stoi = {char: i for i, char in enumerate(vocab)}
-    contexts, targets = [], []
     for word in words:
-        for context, char in context_windows(word, block_size):
-            if char not in stoi:
-                raise ValueError(f"{char!r} in {word!r} is not in the vocabulary")
-            contexts.append([stoi[c] for c in context])
-            targets.append(stoi[char])
-    return (
-        np.array(contexts, dtype=np.int64).reshape(-1, block_size),
-        np.array(targets, dtype=np.int64),
-    )
+        unknown = set(word + BOUNDARY) - stoi.keys()
+        if unknown:
+            raise ValueError(f"{min(unknown)!r} in {word!r} is not in the vocabulary")
+    # Counts and positions as np.intp: np.repeat takes no other counts on 32-bit wasm (Pyodide).
+    lengths = np.array([len(word) for word in words], dtype=np.intp)
+    spans = lengths + block_size + 1  # '.' * block_size + word + '.'
+    span_starts = np.cumsum(spans) - spans
+    ids = np.full(int(spans.sum()), stoi[BOUNDARY], dtype=np.int64)  # the padding is in place
+    chars = [stoi[c] for c in "".join(words)]
+    char_in_word = np.arange(len(chars)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    ids[np.repeat(span_starts + block_size, lengths) + char_in_word] = chars
+    # A window starting t ids into a word's span is an example if t <= len(word): it then ends
+    # at the latest on the word's final '.'.
+    offset = np.arange(len(ids)) - np.repeat(span_starts, spans)
+    starts = np.flatnonzero(offset <= np.repeat(lengths, spans))
+    windows = starts[:, None] + np.arange(block_size + 1)
+    examples = ids[windows].reshape(-1, block_size + 1)
+    return examples[:, :block_size].copy(), examples[:, block_size].copy()
 
 
 class MLPLanguageModel(Module):
@@ -215,7 +233,11 @@ def sample_words(
 # between calls: the widget starts a session, trains it a chunk of steps at a time (one call per
 # redraw, so the page never waits long) and asks for samples and embeddings when it draws them.
 KEEP_SESSIONS = 2  # a page trains one model, or two side by side; older sessions are dropped
-EVAL_EVERY = 100  # steps between two measurements of the whole held-out loss
+EVAL_EVERY = 100  # steps between two measurements of the held-out and training losses
+# The losses are measured on this many examples of each split, spread evenly over it: the book's
+# held-out names alone make some 5,900 examples, which Pyodide takes about 20 ms to score, too long
+# to add to a redraw. The same examples every time, so the curve moves only when the model does.
+EVAL_EXAMPLES = 2000
 
 
 @dataclass
@@ -228,9 +250,11 @@ class TrainingSession:
     vocab: list[str]
     train: tuple[np.ndarray, np.ndarray]  # X (N, block_size), Y (N,)
     held_out: tuple[np.ndarray, np.ndarray]
-    # Every k-th training example, as many as are held out: the training loss measured on the
-    # same footing as the held-out loss (the minibatch losses are too noisy to compare).
+    # The examples the losses are measured on (``spread``), as many from each split, so that the
+    # training loss is measured on the same footing as the held-out loss (the minibatch losses
+    # are too noisy to compare with it).
     train_probe: tuple[np.ndarray, np.ndarray]
+    held_out_probe: tuple[np.ndarray, np.ndarray]
     origin: dict[str, str]  # every word of the data set -> "train" or "held_out"
     batch_size: int
     eval_every: int
@@ -239,7 +263,7 @@ class TrainingSession:
 
     def measure(self) -> dict:
         point = {"step": len(self.losses), "train": evaluate(self.model, *self.train_probe),
-                 "held_out": evaluate(self.model, *self.held_out)}  # fmt: skip
+                 "held_out": evaluate(self.model, *self.held_out_probe)}  # fmt: skip
         self.evals.append(point)
         return point
 
@@ -268,6 +292,7 @@ def session_start(
     activation: str = "tanh",
     held_out: float = 0.1,
     eval_every: int = EVAL_EVERY,
+    eval_examples: int | None = EVAL_EXAMPLES,
     samples: int = 8,
     temperature: float = 1.0,
 ) -> dict:
@@ -275,7 +300,9 @@ def session_start(
 
     The words are split as ``data.split(words, held_out, seed=0)``; the model's weights come from
     ``seed`` and so do its minibatches, exactly as ``train(model, X, Y, ..., seed=seed)`` draws
-    them. The oldest session is dropped once there are more than KEEP_SESSIONS.
+    them. The training and held-out losses are measured every ``eval_every`` steps on
+    ``eval_examples`` examples of each split (``spread``; None: all held-out examples, and as many
+    training ones). The oldest session is dropped once there are more than KEEP_SESSIONS.
     -> {"id": the session's id, **session_state(id, samples, temperature)} at step 0.
     """
     if min(block_size, n_embd, n_hidden, batch_size, eval_every) < 1:
@@ -293,7 +320,7 @@ def session_start(
                              activation=activation)  # fmt: skip
     X, Y = build_dataset(train_words, vocab, block_size)
     held = build_dataset(held_out_words, vocab, block_size)
-    stride = max(1, len(X) // max(1, len(held[0])))
+    probe = len(held[1]) if eval_examples is None else eval_examples
     session = TrainingSession(
         model=model,
         optimizer=SGD(model, lr=lr),
@@ -301,7 +328,8 @@ def session_start(
         vocab=vocab,
         train=(X, Y),
         held_out=held,
-        train_probe=(X[::stride], Y[::stride]),
+        train_probe=spread((X, Y), probe),
+        held_out_probe=spread(held, probe),
         origin={**dict.fromkeys(train_words, "train"), **dict.fromkeys(held_out_words, "held_out")},
         batch_size=batch_size,
         eval_every=eval_every,
@@ -312,6 +340,18 @@ def session_start(
     while len(_sessions) > KEEP_SESSIONS:
         del _sessions[next(iter(_sessions))]  # dicts keep insertion order: the oldest first
     return {"id": session_id, **session_state(session_id, samples, temperature)}
+
+
+def spread(dataset: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n examples spread evenly over a dataset, the first and the last included (all of them if
+    it has no more than n). (X (N, block_size), Y (N,)) -> (X (n, block_size), Y (n,))."""
+    X, Y = dataset
+    if n < 1:
+        raise ValueError(f"need at least one example to measure a loss on, got {n}")
+    if len(Y) <= n:
+        return X, Y
+    keep = np.linspace(0, len(Y) - 1, n).round().astype(np.int64)
+    return X[keep], Y[keep]
 
 
 def _split(words: Sequence[str], held_out: float) -> tuple[list[str], list[str]]:
@@ -329,8 +369,9 @@ def session_train(session_id: int, steps: int, lr: float | None = None) -> dict:
     """Train ``steps`` more steps (at a new learning rate ``lr``, if given, from now on).
 
     -> {step: the number of steps taken so far, losses: (steps,) the minibatch loss before each
-    of these steps, evals: [{step, train, held_out}] the whole-split losses measured during them,
-    at every multiple of eval_every}. The steps are the same however a run is cut into calls.
+    of these steps, evals: [{step, train, held_out}] the losses measured during them (at every
+    multiple of eval_every, see session_start)}. The steps are the same however a run is cut
+    into calls.
     """
     session = _session(session_id)
     if steps < 0:

@@ -14,6 +14,7 @@ from lmlab.mlp_lm import (
     session_start,
     session_state,
     session_train,
+    spread,
     train,
 )
 from lmlab.nn import ReLU, Tanh, numerical_gradient
@@ -50,6 +51,21 @@ def test_build_dataset():
     assert X.shape == (sum(len(w) + 1 for w in ["ab", "ba"]), 2)
     with pytest.raises(ValueError, match="not in the vocabulary"):
         build_dataset(["abc"], vocab)
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 3, 5, 8])
+def test_build_dataset_holds_every_context_window_in_order(block_size):
+    words = [*NAMES, "", "x", "bob"]  # an empty word still ends: one example, all '.'
+    vocab = char_vocabulary(words)
+    X, Y = build_dataset(words, vocab, block_size)
+    pairs = [pair for word in words for pair in context_windows(word, block_size)]
+    assert ["".join(vocab[i] for i in row) for row in X] == [context for context, _ in pairs]
+    assert [vocab[i] for i in Y] == [char for _, char in pairs]
+    assert X.dtype == Y.dtype == np.int64 and X.shape == (len(pairs), block_size)
+    X0, Y0 = build_dataset([], vocab, block_size)
+    assert X0.shape == (0, block_size) and Y0.shape == (0,)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        build_dataset(["ab"], ["a", "b"], block_size)  # no '.' to pad with
 
 
 def test_parameter_count_formula():
@@ -166,7 +182,18 @@ def test_matches_torch(activation):
 
 # The trainer widget's session: a model kept in lmlab between calls, trained a chunk at a time.
 SESSION = {"block_size": 3, "n_embd": 2, "n_hidden": 16, "lr": 0.3, "seed": 7, "batch_size": 8,
-           "eval_every": 50}
+           "eval_every": 50, "eval_examples": 20}
+
+
+def test_spread_takes_evenly_spaced_examples_first_and_last_included():
+    X, Y = np.arange(20).reshape(10, 2), np.arange(10) * 10
+    Xs, Ys = spread((X, Y), 4)
+    np.testing.assert_array_equal(Ys, [0, 30, 60, 90])
+    np.testing.assert_array_equal(Xs, X[[0, 3, 6, 9]])
+    assert len(set(spread((X, Y), 9)[1].tolist())) == 9  # no example twice
+    assert spread((X, Y), 10)[1] is Y and spread((X, Y), 50)[1] is Y
+    with pytest.raises(ValueError, match="at least one"):
+        spread((X, Y), 0)
 
 
 def plain_loop(words, steps, lr_changes):
@@ -177,7 +204,7 @@ def plain_loop(words, steps, lr_changes):
     vocab = char_vocabulary(words)
     X, Y = build_dataset(train_words, vocab, SESSION["block_size"])
     Xh, Yh = build_dataset(held_words, vocab, SESSION["block_size"])
-    stride = len(X) // len(Xh)
+    probes = [spread(split, SESSION["eval_examples"]) for split in ((X, Y), (Xh, Yh))]
     model = MLPLanguageModel(len(vocab), SESSION["block_size"], SESSION["n_embd"],
                              SESSION["n_hidden"], rng=SESSION["seed"])
     optimizer = SGD(model, lr=SESSION["lr"])
@@ -185,7 +212,7 @@ def plain_loop(words, steps, lr_changes):
     losses, evals = [], {}
     for step in range(steps + 1):
         if step % SESSION["eval_every"] == 0:
-            evals[step] = (evaluate(model, X[::stride], Y[::stride]), evaluate(model, Xh, Yh))
+            evals[step] = tuple(evaluate(model, *probe) for probe in probes)
         if step == steps:
             break
         optimizer.lr = lr_changes.get(step, optimizer.lr)
