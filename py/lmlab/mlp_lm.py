@@ -70,16 +70,19 @@ def build_dataset(
     if block_size < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
     stoi = {char: i for i, char in enumerate(vocab)}
-    for word in words:
-        unknown = set(word + BOUNDARY) - stoi.keys()
-        if unknown:
-            raise ValueError(f"{min(unknown)!r} in {word!r} is not in the vocabulary")
+    if BOUNDARY not in stoi:
+        raise ValueError(f"the vocabulary has no {BOUNDARY!r}, which pads and ends every word")
+    text = "".join(words)
+    unknown = set(text) - stoi.keys()
+    if unknown:
+        word = next(word for word in words if unknown & set(word))
+        raise ValueError(f"{min(unknown & set(word))!r} in {word!r} is not in the vocabulary")
     # Counts and positions as np.intp: np.repeat takes no other counts on 32-bit wasm (Pyodide).
     lengths = np.array([len(word) for word in words], dtype=np.intp)
     spans = lengths + block_size + 1  # '.' * block_size + word + '.'
     span_starts = np.cumsum(spans) - spans
     ids = np.full(int(spans.sum()), stoi[BOUNDARY], dtype=np.int64)  # the padding is in place
-    chars = [stoi[c] for c in "".join(words)]
+    chars = [stoi[c] for c in text]
     char_in_word = np.arange(len(chars)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     ids[np.repeat(span_starts + block_size, lengths) + char_in_word] = chars
     # A window starting t ids into a word's span is an example if t <= len(word): it then ends
