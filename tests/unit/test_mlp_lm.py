@@ -313,3 +313,22 @@ def test_session_misuse_is_reported():
     with pytest.raises(ValueError, match="lr"):
         session_train(state["id"], 1, lr=0)
     assert session_start(["ab", "ba"], **SESSION)["evals"][0]["held_out"] > 0  # nothing held out
+
+
+def test_trained_on_the_names_the_vowels_gather_in_the_2d_embedding():
+    def vowel_distances(state):
+        """Mean distance vowel to vowel, and vowel to consonant, in the 2-D embedding."""
+        E, vocab = np.asarray(state["embeddings"]), state["vocab"]
+        vowels = [vocab.index(c) for c in "aeiou"]
+        consonants = [vocab.index(c) for c in "bcdfghjklmnpqrstvwxyz"]
+        d = np.linalg.norm(E[:, None] - E[None], axis=-1)
+        return d[np.ix_(vowels, vowels)][np.triu_indices(5, 1)].mean(), \
+            d[np.ix_(vowels, consonants)].mean()
+
+    state = session_start(samples=0)  # the widget's defaults: 2-D embeddings, tanh, seed 0
+    within, between = vowel_distances(state)
+    assert within > 0.8 * between  # random at the start: no vowel is nearer another vowel
+    session_train(state["id"], 2000)
+    within, between = vowel_distances(session_state(state["id"], samples=0))
+    assert within < 0.5 * between
+    session_end(state["id"])
