@@ -322,7 +322,9 @@ def session_start(
     model = MLPLanguageModel(len(vocab), block_size, n_embd, n_hidden, rng=seed,
                              activation=activation)  # fmt: skip
     X, Y = build_dataset(train_words, vocab, block_size)
-    held = build_dataset(held_out_words, vocab, block_size)
+    # With no words held out (a few words typed in a cell), the held-out loss is the training
+    # words' loss: the curve still has two lines, which then agree.
+    held = build_dataset(held_out_words or train_words, vocab, block_size)
     probe = len(held[1]) if eval_examples is None else eval_examples
     session = TrainingSession(
         model=model,
@@ -358,14 +360,13 @@ def spread(dataset: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, 
 
 
 def _split(words: Sequence[str], held_out: float) -> tuple[list[str], list[str]]:
-    """Training and held-out words; with no words to hold out, the held-out loss is measured on
-    the training words (a list of a few words, typed in a cell, still trains)."""
+    """Training and held-out words (``data.split`` with seed 0); there must be words to train on."""
     from lmlab import data
 
     train_words, held_out_words = data.split(list(words), held_out=held_out, seed=0)
     if not train_words:
         raise ValueError("there are no words to train on")
-    return train_words, held_out_words or train_words
+    return train_words, held_out_words
 
 
 def session_train(session_id: int, steps: int, lr: float | None = None) -> dict:
@@ -415,7 +416,7 @@ def session_state(
         "vocab": session.vocab,
         "parameters": session.model.num_parameters(),
         "samples": [{"word": word, "origin": session.origin.get(word)} for word in words],
-        "embeddings": weight if weight.shape[1] == 2 else None,
+        "embeddings": weight.copy() if weight.shape[1] == 2 else None,
     }
 
 

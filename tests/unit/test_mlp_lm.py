@@ -312,7 +312,19 @@ def test_session_misuse_is_reported():
         session_train(state["id"], -1)
     with pytest.raises(ValueError, match="lr"):
         session_train(state["id"], 1, lr=0)
-    assert session_start(["ab", "ba"], **SESSION)["evals"][0]["held_out"] > 0  # nothing held out
+    with pytest.raises(ValueError, match="no words to train on"):
+        session_start([], **SESSION)
+
+
+def test_with_nothing_held_out_the_held_out_loss_is_the_training_words():
+    words = ["ab", "ba", "abba"]
+    assert data.split(words, held_out=0.1, seed=0)[1] == []  # round(0.3) = 0 words held out
+    state = session_start(words, **SESSION)
+    assert state["evals"][0]["held_out"] == state["evals"][0]["train"]
+    session_train(state["id"], 300)
+    samples = session_state(state["id"], samples=20, temperature=0.5)["samples"]
+    assert {s["origin"] for s in samples} <= {"train", None}
+    assert "train" in {s["origin"] for s in samples}
 
 
 def test_trained_on_the_names_the_vowels_gather_in_the_2d_embedding():
