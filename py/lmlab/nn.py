@@ -116,6 +116,21 @@ class Tanh(Module):
         return dout * (1 - self.out**2)
 
 
+class ReLU(Module):
+    """max(0, x): negative entries become 0, positive ones pass unchanged. x: (...) -> (...).
+
+    The gradient is 1 where x > 0 and 0 elsewhere (also at exactly 0, as in PyTorch), so a unit
+    whose input stays negative learns nothing until something else moves it.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.active = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.active
+
+
 # GELU as GPT-2 computes it: the tanh approximation of x * Phi(x).
 GELU_C = math.sqrt(2 / math.pi)  # a Python float, so float32 stays float32
 

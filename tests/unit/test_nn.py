@@ -10,6 +10,7 @@ from lmlab.nn import (
     CausalSelfAttention,
     LayerNorm,
     Linear,
+    ReLU,
     Tanh,
     numerical_gradient,
 )
@@ -49,6 +50,7 @@ def make_layers(rng):
         "linear": (Linear(4, 3, rng=rng, dtype=f64), (2, 3, 4)),
         "linear_no_bias": (Linear(4, 3, bias=False, rng=rng, dtype=f64), (5, 4)),
         "tanh": (Tanh(), (3, 4)),
+        "relu": (ReLU(), (3, 4)),
         "gelu": (GELU(), (3, 4)),
         "layernorm": (LayerNorm(6, dtype=f64), (2, 3, 6)),
         "mlp": (MLP(4, rng=rng, dtype=f64), (2, 3, 4)),
@@ -122,6 +124,18 @@ def test_gelu_at_known_points():
     out = gelu(np.array([0.0, 1.0, -1.0, 10.0, -10.0]))
     # 1 * 0.5 * (1 + tanh(sqrt(2/pi) * 1.044715)) = 0.841192 (GPT-2's approximation).
     np.testing.assert_allclose(out, [0.0, 0.841192, -0.158808, 10.0, 0.0], atol=1e-6)
+
+
+def test_relu_at_known_points():
+    relu = ReLU()
+    x = np.array([-2.0, -0.0, 0.0, 0.5, 3.0], dtype=np.float32)
+    out = relu(x)
+    np.testing.assert_array_equal(out, [0.0, 0.0, 0.0, 0.5, 3.0])
+    assert out.dtype == np.float32
+    # The gradient passes where the input was positive only; at exactly 0 it is 0, as in torch.
+    np.testing.assert_array_equal(relu.backward(np.full(5, 7.0, dtype=np.float32)),
+                                  [0.0, 0.0, 0.0, 7.0, 7.0])
+    assert relu.backward(np.ones(5, dtype=np.float32)).dtype == np.float32
 
 
 def test_attention_is_causal():
@@ -205,6 +219,9 @@ def test_layers_match_torch():
     run(layers["linear_no_bias"][0], rng.standard_normal((5, 4)),
         lambda x, p: linear(x, p["weight"]))
     run(layers["tanh"][0], rng.standard_normal((3, 4)), lambda x, p: torch.tanh(x))
+    with_zeros = rng.standard_normal((3, 4))
+    with_zeros[0, :2] = 0.0  # where the two conventions for the kink could differ
+    run(layers["relu"][0], with_zeros, lambda x, p: torch.relu(x))
     run(layers["gelu"][0], rng.standard_normal((3, 4)) * 3,
         lambda x, p: F.gelu(x, approximate="tanh"))
     run(layers["layernorm"][0], rng.standard_normal((2, 3, 6)),

@@ -2,9 +2,20 @@ import math
 
 import numpy as np
 import pytest
+from lmlab import optim
 from lmlab.module import Module
-from lmlab.nn import LayerNorm, Linear
-from lmlab.optim import SGD, AdamW, clip_grad_norm, cosine_lr, train_step, unique_parameters
+from lmlab.nn import LayerNorm, Linear, numerical_gradient
+from lmlab.optim import (
+    LANDSCAPES,
+    SGD,
+    AdamW,
+    clip_grad_norm,
+    cosine_lr,
+    descent_trace,
+    landscape_view,
+    train_step,
+    unique_parameters,
+)
 
 
 class TwoLayers(Module):
@@ -201,3 +212,152 @@ def test_clip_grad_norm_matches_torch():
     assert clip_grad_norm(model, max_norm=0.5) == pytest.approx(norm_t.item(), rel=1e-12)
     for t, (_, _, grad) in zip(tensors, model.named_parameters(), strict=True):
         np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-12)
+
+
+# Gradient descent on the toy landscapes (chapter 6's valley widget).
+def analytic(name, p):
+    """Each toy loss and its gradient written out again here, coordinate by coordinate."""
+    x = p[0]
+    y = p[1] if len(p) > 1 else 0.0
+    rest = [2 * y] if len(p) > 1 else []
+    if name == "bowl":
+        return x * x + y * y, [2 * x, *rest]
+    if name == "valley":
+        return 0.5 * x * x + 5 * y * y, [x, 10 * y]
+    return x**4 - 2 * x * x + 0.5 * x + y * y, [4 * x**3 - 4 * x + 0.5, *rest]
+
+
+LANDSCAPE_DIMS = [(name, dim) for name, land in LANDSCAPES.items() for dim in land.dims]
+
+
+@pytest.mark.parametrize(("name", "dim"), LANDSCAPE_DIMS)
+def test_landscape_gradients_match_finite_differences_and_the_formulas(name, dim):
+    land = LANDSCAPES[name]
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        p = rng.uniform(-2, 2, size=dim)
+        loss, grad = analytic(name, p)
+        assert float(land.loss(p)) == pytest.approx(loss, rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(land.grad(p), grad, rtol=1e-12, atol=1e-12)
+        numeric = numerical_gradient(lambda p=p: float(land.loss(p)), p)
+        np.testing.assert_allclose(land.grad(p), numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(("name", "dim"), LANDSCAPE_DIMS)
+def test_each_step_goes_down_the_analytic_gradient(name, dim):
+    lr = 0.05
+    trace = descent_trace(name, lr, steps=40, dim=dim)
+    points = trace["points"]
+    assert points.shape == (41, dim)
+    np.testing.assert_allclose(points[0], LANDSCAPES[name].start[:dim])
+    for point, after, loss, grad in zip(points, [*points[1:], None], trace["losses"],
+                                        trace["gradients"], strict=True):
+        expected_loss, expected_grad = analytic(name, point)
+        assert loss == pytest.approx(expected_loss, rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-12)
+        if after is not None:
+            np.testing.assert_allclose(after, point - lr * np.array(expected_grad), rtol=1e-12,
+                                       atol=1e-15)
+
+
+def test_quadratic_descent_follows_its_closed_form():
+    # On the bowl each step multiplies p by (1 - 2 lr); across and along the valley by
+    # (1 - 10 lr) and (1 - lr): the step is safe only while that factor lies in (-1, 1).
+    t = np.arange(26)[:, None]
+    for lr in (0.1, 0.3, 0.8):
+        bowl = descent_trace("bowl", lr, steps=25, start=[1.5, -0.5])
+        np.testing.assert_allclose(bowl["points"], [1.5, -0.5] * (1 - 2 * lr) ** t, rtol=1e-10)
+    for lr in (0.05, 0.15):
+        valley = descent_trace("valley", lr, steps=25, start=[-2.0, 1.0])
+        factors = np.array([1 - lr, 1 - 10 * lr])
+        np.testing.assert_allclose(valley["points"], [-2.0, 1.0] * factors**t, rtol=1e-10)
+
+
+def test_too_small_right_and_too_large_a_step():
+    assert descent_trace("bowl", 0.01, steps=30, dim=1)["outcome"] == "moving"
+    right = descent_trace("bowl", 0.3, steps=30, dim=1)
+    assert right["outcome"] == "settled" and right["minimum"] == 0 and right["deepest"]
+    assert np.all(np.diff(right["losses"]) <= 0)
+    large = descent_trace("bowl", 1.2, steps=60, dim=1)  # each step: p -> -1.4 p
+    assert large["outcome"] == "diverged" and large["minimum"] is None and not large["deepest"]
+    assert np.linalg.norm(large["points"][-1]) > optim.ESCAPE
+    assert np.linalg.norm(large["points"][-2]) <= optim.ESCAPE
+    assert len(large["points"]) < 61
+    # Across the valley the safe step is ten times smaller than along it.
+    assert descent_trace("valley", 0.25, steps=60)["outcome"] == "diverged"
+    assert descent_trace("valley", 0.15, steps=300)["outcome"] == "settled"
+
+
+def test_two_minima_a_small_step_settles_in_the_nearer_shallower_one():
+    land = LANDSCAPES["two_minima"]
+    for point in land.minima:  # both are stationary points
+        np.testing.assert_allclose(land.grad(point), 0, atol=1e-12)
+    depths = land.loss(land.minima)
+    assert depths[0] < depths[1]  # the tilt makes the left one deeper
+    small = descent_trace("two_minima", 0.05, steps=200, dim=1)
+    assert small["outcome"] == "settled" and small["minimum"] == 1 and not small["deepest"]
+    np.testing.assert_allclose(small["points"][-1], land.minima[1, :1], atol=1e-5)
+    # A larger step overshoots the hump between them and lands in the deeper one.
+    bold = descent_trace("two_minima", 0.19, steps=200, dim=1)
+    assert bold["outcome"] == "settled" and bold["minimum"] == 0 and bold["deepest"]
+
+
+def test_an_overflowing_trace_stops_with_finite_numbers():
+    trace = descent_trace("two_minima", 5.0, steps=50, start=[1.9, 0.0])
+    assert trace["outcome"] == "diverged"
+    assert np.isfinite(trace["points"]).all() and len(trace["points"]) < 51
+
+
+def test_landscape_view_is_the_loss_on_a_grid():
+    view = landscape_view("valley", dim=2, resolution=11)
+    assert view["losses"].shape == (11, 11)
+    assert view["xs"][0] == -3.0 and view["xs"][-1] == 3.0 and view["ys"][-1] == 1.5
+    row, col = 2, 7  # losses[y index, x index]
+    expected, _ = analytic("valley", [view["xs"][col], view["ys"][row]])
+    assert view["losses"][row, col] == pytest.approx(expected, rel=1e-12)
+    curve = landscape_view("two_minima", dim=1, resolution=9)
+    assert curve["losses"].shape == (9,) and "ys" not in curve
+    expected = [analytic("two_minima", [x])[0] for x in curve["xs"]]
+    np.testing.assert_allclose(curve["losses"], expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(curve["minima_losses"], LANDSCAPES["two_minima"].loss(
+        LANDSCAPES["two_minima"].minima[:, :1]))
+
+
+def test_descent_misuse_is_reported():
+    with pytest.raises(ValueError, match="no landscape named"):
+        descent_trace("saddle", 0.1)
+    with pytest.raises(ValueError, match="takes a start of 2 numbers"):
+        descent_trace("valley", 0.1, start=[1.0])
+    with pytest.raises(ValueError, match="lr > 0"):
+        descent_trace("bowl", 0.0)
+    with pytest.raises(ValueError, match="not 1"):
+        landscape_view("valley", dim=1)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize(("name", "dim"), LANDSCAPE_DIMS)
+def test_descent_matches_torch_sgd_with_autograd(name, dim):
+    import torch
+
+    def torch_loss(p):
+        x = p[0]
+        y = p[1] if dim > 1 else torch.zeros((), dtype=p.dtype)
+        if name == "bowl":
+            return x**2 + y**2
+        if name == "valley":
+            return 0.5 * (x**2 + 10 * y**2)
+        return x**4 - 2 * x**2 + 0.5 * x + y**2
+
+    lr, steps = 0.04, 30
+    trace = descent_trace(name, lr, steps=steps, dim=dim)
+    p = torch.tensor(trace["points"][0], requires_grad=True)
+    sgd = torch.optim.SGD([p], lr=lr)
+    for i in range(steps):
+        sgd.zero_grad()
+        loss = torch_loss(p)
+        loss.backward()
+        assert trace["losses"][i] == pytest.approx(loss.item(), rel=1e-12, abs=1e-14)
+        np.testing.assert_allclose(trace["gradients"][i], p.grad.numpy(), rtol=1e-12, atol=1e-14)
+        sgd.step()
+        np.testing.assert_allclose(trace["points"][i + 1], p.detach().numpy(), rtol=1e-12,
+                                   atol=1e-14)
