@@ -84,6 +84,15 @@ SCENARIOS = [
      """(w, i) => { const seed = w.querySelector(".sg-seed");
                    seed.value = String(i % 50 + 1);
                    seed.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("06-neural-next-token-prediction", "gradient-through-time",
+     "weight scale slider (backpropagation through time, RNN and LSTM, 100 steps)",
+     """(w, i) => { const s = w.querySelector(".gt-scale");
+                   s.value = String((0.5 + (i * 7 % 21) * 0.05).toFixed(2));
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("06-neural-next-token-prediction", "gradient-through-time", "read-step slider",
+     """(w, i) => { const s = w.querySelector(".gt-at-input");
+                   s.value = String(1 + (i * 37) % Number(s.max));
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("05-position", "positional-heatmap", "arrow keys",
      """(w, i) => {
        const key = ["ArrowRight", "ArrowDown", "ArrowRight", "ArrowUp"][i % 4];

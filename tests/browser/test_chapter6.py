@@ -1,10 +1,15 @@
-"""Chapter 6 as a reader uses it: every cell's live output (the MLP trained in the page on the
-names) equal to the built one, and the three exercises failing as given and passing with their
-solutions. (axe in both themes and the 375 px phone: test_book.py, for every chapter.)"""
+"""Chapter 6 as a reader uses it: every cell's live output (the MLP and the RNN trained in the page
+on the names) equal to the built one; the gradient-through-time widget drawn before any script,
+worked from the keyboard against CPython's lmlab, shared in the URL; the three exercises failing as
+given and passing with their solutions. (axe in both themes and at 375 px: test_book.py, for every
+chapter.)"""
+
+import sys
 
 import conftest as ui
 import pytest
 
+REPO = ui.REPO
 PAGE = "06-neural-next-token-prediction.html"
 
 
@@ -12,8 +17,96 @@ def cell_number(page, cell_id: str) -> int:
     return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
 
 
+def widget(page):
+    return page.locator('[data-widget="gradient-through-time"]')
+
+
+def lmlab_gradients(steps: int, weight_scale: float) -> dict:
+    if str(REPO / "py") not in sys.path:
+        sys.path.insert(0, str(REPO / "py"))
+    from lmlab.rnn import vanishing_gradients
+
+    return vanishing_gradients(steps=steps, weight_scale=weight_scale, seed=0)
+
+
+def amount(x: float) -> str:
+    """A gradient norm as the widget prints it (gradient-through-time.js amount())."""
+    if x == 0:
+        return "0"
+    if 1e-2 <= x < 1e4:
+        rounded = float(f"{x:.2g}")
+        return str(int(rounded)) if rounded.is_integer() else str(rounded)
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def expected_readout(state: dict, at: int) -> str:
+    return (f"the RNN's hidden state gets {amount(state['rnn'][at - 1])} of the gradient, "
+            f"the LSTM's {amount(state['lstm'][at - 1])} "
+            f"(its forget gate averages {state['mean_forget']:.2f}).")
+
+
 def test_every_cell_prints_what_the_book_printed(open_page):
     ui.run_all_and_compare_with_built(open_page(PAGE))
+
+
+def test_the_widget_is_drawn_before_any_script_runs(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server["isolated"] + PAGE)
+    assert widget(page).locator(".gt-chart polyline.gt-rnn").count() == 1
+    assert widget(page).locator(".gt-chart polyline.gt-lstm").count() == 1
+    text = widget(page).locator(".gt-readout").inner_text()
+    assert text.startswith("Step 1, 99 steps before the last: ")
+    assert text.endswith(expected_readout(lmlab_gradients(100, 1.0), 1))
+    context.close()
+
+
+def test_the_scale_and_the_step_from_the_keyboard_against_lmlab(open_page):
+    page = open_page(PAGE)
+    scale = widget(page).locator(".gt-scale")
+    scale.focus()
+    for _ in range(2):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        "() => document.querySelector('[data-widget=gradient-through-time]').dataset.scale === '0.90'")
+    state = lmlab_gradients(100, 0.9)
+    readout = widget(page).locator(".gt-readout")
+    assert readout.inner_text().endswith(expected_readout(state, 1))
+    assert state["rnn"][0] < 1e-5 < 0.1 < state["lstm"][0]  # vanishes in the RNN, not the LSTM
+    at = widget(page).locator(".gt-at-input")
+    at.focus()
+    page.keyboard.press("End")
+    assert readout.inner_text() == "Step 100, the last: " + expected_readout(state, 100)
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    assert readout.inner_text().startswith("Step 97, 3 steps before the last: ")
+    assert readout.inner_text().endswith(expected_readout(state, 97))
+    # Fewer steps: the step slider's range follows.
+    widget(page).locator(".gt-steps").focus()
+    page.keyboard.press("Home")
+    page.wait_for_function(
+        "() => document.querySelector('[data-widget=gradient-through-time] .gt-at-input').max === '10'")
+    assert widget(page).locator(".gt-steps-value").inner_text() == "10"
+    assert widget(page).locator(".gt-readout").inner_text().endswith(
+        expected_readout(lmlab_gradients(10, 0.9), 10))
+    page.wait_for_function(
+        "() => document.querySelector('[data-widget=gradient-through-time] .gt-announce').textContent !== ''")
+
+
+def test_the_setting_is_shared_in_the_url(open_page):
+    page = open_page(PAGE)
+    widget(page).locator(".gt-scale").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('[data-widget=gradient-through-time]').dataset.scale === '1.05'")
+    assert "scale=1.05" in page.evaluate("location.hash")
+    page.reload()
+    ui.wait_ready_state(page)
+    page.wait_for_function(
+        "() => document.querySelector('[data-widget=gradient-through-time]').dataset.scale === '1.05'")
+    assert widget(page).locator(".gt-readout").inner_text().endswith(
+        expected_readout(lmlab_gradients(100, 1.05), 1))
 
 
 @pytest.mark.parametrize("name", ["windows", "mean_nll", "mlp_logits"])

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
-from lmlab import mlp_lm
+from lmlab import mlp_lm, rnn_lm
 from lmlab.ngram import NGramModel, table_size
+from lmlab.rnn import gradient_through_time, repeated_multiplication, through_time_setup
 from printed import fixed
 
 PATH = REPO / "web/chapters/06-neural-next-token-prediction.md"
@@ -26,6 +27,19 @@ GIVENS = [
     "with a window of 8", "A character eight places back",
     "$h = \\tanh(x W_1 + b_1)$", "$z = h W_2 + b_2$", "$W_2$", "$W_1$", "$b_1$", "$b_2$",
     "a table $C$", "length $3d$", "$x W_1 W_2$",
+    "32 whole names per step", "$h_1$", "$h_2$", "$h_3$", "tanh's slope, at most 1",
+    "A weight a little below 1", "Above 1 tanh", "wherever the state is not 0",
+    "(long short-term memory, Hochreiter and Schmidhuber, 1997)", "a sigmoid between 0 and 1",
+    "When $f$\nstays near 1", "forget gate starts near 1", "with the gate near 1",
+    "hold its forget gates near\n1", "$h_{t-1}$", "(chapter 7)", "(its bias is 3,",
+    "since\ntanh's slope is below 1",
+    # the check-yourself questions on recurrent networks: the author's examples
+    "set the weight scale to 0.9", "something 50 characters back",
+    "where\ntanh's slope is below 1)",
+    "After\n50 steps", "to the 50th power", "something 50 steps back",
+    "$c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$", "gate staying near 1", "that gate stays near 1",
+    "$$h_t = \\tanh(x_t W_{xh} + h_{t-1} W_{hh} + b)$$",
+    "$$c_t = f_t \\odot c_{t-1} + i_t \\odot g_t, \\qquad h_t = o_t \\odot \\tanh(c_t)$$",
     # the check-yourself question's probabilities (its answers are claims below)
     "a probability of 0.5 on one example and 0.01 on\nanother",
 ]
@@ -71,8 +85,46 @@ def claims(page: dict) -> list[str]:
         "hidden units)",
         f"$-\\ln 0.5 \\approx {-np.log(0.5):.2f}$ and $-\\ln 0.01 \\approx {-np.log(0.01):.2f}$",
         f"a factor of {vocab} per character", f"multiplies the table by {vocab}",
+        *recurrent_claims(page),
         f"**Scores** for the {vocab} characters",
     ]
+
+
+def recurrent_claims(page: dict) -> list[str]:
+    """The recurrent network on the names, the vanishing gradient and the LSTM's gates."""
+    rnn_model, wide = page["rnn_model"], page["wide"]
+    below, above = (repeated_multiplication(w)[2] for w in (0.9, 1.1))
+    assert below["steps"] == above["steps"] == 100
+    g = {scale: page["vanishing_gradients"](steps=100, weight_scale=scale)
+         for scale in (0.9, 1.0, 1.1, 1.5)}
+    units = through_time_setup("rnn")[0].params["weight_hh"].shape[0]
+    forget = {bias: gradient_through_time("lstm", 100, 1.0, forget_bias=bias)
+              for bias in (3.0, 1.0)}
+    return [
+        f"With {rnn_model.num_parameters():,} weights it scores "
+        f"{fixed(rnn_lm.evaluate(rnn_model, page['X_seq_held'], page['Y_seq_held']), 4)}",
+        f"window of 8 ({fixed(mlp_lm.evaluate(wide, page['X8_held'], page['Y8_held']), 4)})",
+        f"leaves {below['value']:.2g} of the gradient after {below['steps']} steps",
+        f"it\nhas grown to {above['value']:.2g}",
+        f"an RNN of {units} units",
+        f"At scale 1.0 the RNN's first state gets only {g[1.0]['rnn'][0]:.2g} of the gradient "
+        f"after {len(g[1.0]['t']) - 1} steps back",
+        f"at 0.9, {g[0.9]['rnn'][0]:.2g}",
+        f"at 1.5 the first state still gets {g[1.5]['rnn'][0] / g[1.5]['rnn'][-1]:.0f} times",
+        f"so the gate averages "
+        f"{forget[3.0]['mean_forget']:.2f}) and at scale 1.0 its first state gets "
+        f"{g[1.0]['lstm'][0]:.2g} of the gradient where the RNN's gets {g[1.0]['rnn'][0]:.2g}",
+        f"With the bias at 1 the gate averages {forget[1.0]['mean_forget']:.2f}, and the first "
+        f"state gets {forget[1.0]['norms'][0]:.2g}",
+        f"at scale 1.1 the LSTM's first state gets {g[1.1]['lstm'][0]:.2g}",
+    ]
+
+
+def test_the_recurrent_model_sees_the_whole_name_and_beats_every_window(page):
+    probs = page["rnn_next_probs"]
+    assert not np.allclose(probs("christopher"), probs("esther"))
+    rnn_held = rnn_lm.evaluate(page["rnn_model"], page["X_seq_held"], page["Y_seq_held"])
+    assert rnn_held < mlp_lm.evaluate(page["wide"], page["X8_held"], page["Y8_held"])
 
 
 def test_the_steps_of_the_tiny_model_are_the_models_forward(page):

@@ -1,8 +1,8 @@
 """How long the chapter 6 trainer's calls take: lmlab.mlp_lm's session on the book's names with
 the defaults, one call per redraw (each answer also turned into JSON, as the worker sends it).
 
-    node tests/pyodide/run.mjs --script tests/pyodide/mlp_session_timing.py     (Pyodide)
-    .venv/bin/python tests/pyodide/mlp_session_timing.py                        (CPython)
+    node tests/pyodide/run.mjs --script build/bench/mlp_session.py     (Pyodide)
+    .venv/bin/python build/bench/mlp_session.py                        (CPython)
 Prints the median and the slowest of each call in ms; asserts nothing.
 """
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # a browser has one thread
-REPO = Path(globals().get("__file__", "tests/pyodide/mlp_session_timing.py")).resolve().parents[2]
+REPO = Path(globals().get("__file__", "build/bench/mlp_session.py")).resolve().parents[2]
 sys.path.insert(0, str(REPO / "py"))  # this checkout's lmlab, not the built wheel's
 os.environ.setdefault("LMLAB_DATA", str(REPO / ".cache" / "data"))  # as tests/conftest.py does
 
