@@ -93,6 +93,10 @@ SCENARIOS = [
      """(w, i) => { const s = w.querySelector(".gt-at-input");
                    s.value = String(1 + (i * 37) % Number(s.max));
                    s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("06-neural-next-token-prediction", "descent-valley", "learning-rate slider",
+     """(w, i) => { const s = w.querySelector(".dv-rate");
+                   s.value = String((i * 5) % (Number(s.max) + 1));
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("05-position", "positional-heatmap", "arrow keys",
      """(w, i) => {
        const key = ["ArrowRight", "ArrowDown", "ArrowRight", "ArrowUp"][i % 4];

@@ -321,3 +321,15 @@ def landscape_view(name: str, dim: int = 2, resolution: int = 61) -> dict:
     ys = np.linspace(*land.bounds[1], resolution)
     grid = np.stack(np.meshgrid(xs, ys), axis=-1)  # (y, x, 2)
     return {**view, "ys": ys, "losses": land.loss(grid)}
+
+
+def descent_view(name: str = "two_minima", lr: float = 0.1, steps: int = 30) -> dict:
+    """A 1-D toy loss and one descent on it from the landscape's start, for the chapter's
+    widget (one call per redraw). -> {"name", "lr", "landscape": landscape_view(name, 1),
+    "trace": descent_trace(name, lr, steps, dim=1)}."""
+    return {
+        "name": name,
+        "lr": float(lr),
+        "landscape": landscape_view(name, dim=1),
+        "trace": descent_trace(name, lr, steps, dim=1),
+    }

@@ -109,6 +109,66 @@ def test_the_setting_is_shared_in_the_url(open_page):
         expected_readout(lmlab_gradients(100, 1.05), 1))
 
 
+def valley(page):
+    return page.locator('[data-widget="descent-valley"]')
+
+
+def lmlab_descent(lr: float) -> dict:
+    lmlab_gradients(10, 1.0)  # puts py/ on the path
+    from lmlab.optim import descent_trace
+
+    return descent_trace("two_minima", lr, 30, dim=1)
+
+
+def signed(x: float, digits: int) -> str:
+    return f"−{-x:.{digits}f}" if x < 0 else f"{x:.{digits}f}"
+
+
+def test_the_descent_from_the_keyboard_against_lmlab(open_page):
+    page = open_page(PAGE)
+    rate = valley(page).locator(".dv-rate")
+    rate.focus()
+    for _ in range(5):  # 0.1 -> 0.15, 0.19, 0.25, 0.3, 0.45
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('[data-widget=descent-valley]').dataset.lr === '0.45'")
+    flown = lmlab_descent(0.45)
+    assert valley(page).locator(".dv-outcome").inner_text().startswith(
+        f"Learning rate 0.45: it flew off, past x = {signed(flown['points'][-1][0], 0)}, "
+        f"after {len(flown['points']) - 1} steps.")
+    page.keyboard.press("ArrowLeft")  # 0.3: still moving, nearest the deeper valley
+    page.wait_for_function(
+        "() => document.querySelector('[data-widget=descent-valley]').dataset.lr === '0.3'")
+    trace = lmlab_descent(0.3)
+    at = valley(page).locator(".dv-at")
+    at.focus()
+    page.keyboard.press("Home")
+    for _ in range(2):
+        page.keyboard.press("ArrowRight")
+    x, slope = trace["points"][2][0], trace["gradients"][2][0]
+    assert valley(page).locator(".dv-readout").inner_text() == (
+        f"Step 2: x = {signed(x, 3)}, loss {signed(trace['losses'][2], 3)}, slope {signed(slope, 3)}."
+        f" The next step moves x by −0.3 × {signed(slope, 3)} = {signed(-0.3 * slope, 3)}.")
+    assert "lr=0.3" in page.evaluate("location.hash") and "at=2" in page.evaluate("location.hash")
+    # The bowl, from the select.
+    valley(page).locator(".dv-name").select_option("bowl")
+    page.wait_for_function(
+        "() => document.querySelector('[data-widget=descent-valley]').dataset.name === 'bowl'")
+    assert "Learning rate 0.3: after 30 steps" in valley(page).locator(".dv-outcome").inner_text()
+
+
+def test_the_descent_is_drawn_before_any_script_runs(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server["isolated"] + PAGE)
+    settled = lmlab_descent(0.1)
+    assert valley(page).locator(".dv-chart circle.dv-visit").count() == len(settled["points"])
+    assert valley(page).locator(".dv-outcome").inner_text() == (
+        f"Learning rate 0.1: after 30 steps it has settled in the shallower minimum, "
+        f"at x = {settled['points'][-1][0]:.2f}.")
+    context.close()
+
+
 @pytest.mark.parametrize("name", ["windows", "mean_nll", "mlp_logits"])
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)

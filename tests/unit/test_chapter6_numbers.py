@@ -5,6 +5,7 @@ import pytest
 from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
 from lmlab import mlp_lm, rnn_lm
 from lmlab.ngram import NGramModel, table_size
+from lmlab.optim import descent_trace, landscape
 from lmlab.rnn import gradient_through_time, repeated_multiplication, through_time_setup
 from printed import fixed
 
@@ -33,6 +34,7 @@ GIVENS = [
     "When $f$\nstays near 1", "forget gate starts near 1", "with the gate near 1",
     "hold its forget gates near\n1", "$h_{t-1}$", "(chapter 7)", "(its bias is 3,",
     "since\ntanh's slope is below 1",
+    "With a learning rate\nof 0.1", "at 0.19 its first steps", "at 0.45 every step",
     # the check-yourself questions on recurrent networks: the author's examples
     "set the weight scale to 0.9", "something 50 characters back",
     "where\ntanh's slope is below 1)",
@@ -86,8 +88,20 @@ def claims(page: dict) -> list[str]:
         f"$-\\ln 0.5 \\approx {-np.log(0.5):.2f}$ and $-\\ln 0.01 \\approx {-np.log(0.01):.2f}$",
         f"a factor of {vocab} per character", f"multiplies the table by {vocab}",
         *recurrent_claims(page),
+        *descent_claims(),
         f"**Scores** for the {vocab} characters",
     ]
+
+
+def descent_claims() -> list[str]:
+    """The widget's curve: the start, and what three learning rates do from it."""
+    (start,) = landscape("two_minima").start[:1]
+    settle, cross, fly = (descent_trace("two_minima", lr, 30, dim=1) for lr in (0.1, 0.19, 0.45))
+    assert settle["outcome"] == "settled" and not settle["deepest"]  # the shallow valley
+    assert start > settle["points"][-1][0]  # below its start
+    assert cross["minimum"] is not None and cross["deepest"]  # towards the deeper one
+    assert fly["outcome"] == "diverged"
+    return [f"from $x$ = {start}", f"it\nflies off after {len(fly['points']) - 1} steps"]
 
 
 def recurrent_claims(page: dict) -> list[str]:

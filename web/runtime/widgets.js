@@ -29,6 +29,7 @@ import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
 import { mount as chat } from "./widgets/chat.js";
 import { mount as generationExplorer } from "./widgets/generation-explorer.js";
 import { mount as gradientThroughTime } from "./widgets/gradient-through-time.js";
+import { mount as descentValley } from "./widgets/descent-valley.js";
 import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
@@ -43,6 +44,7 @@ const mounts = {
   "bigram-table": bigramTable,
   "bpe-visualizer": bpeVisualizer,
   chat,
+  "descent-valley": descentValley,
   "generation-explorer": generationExplorer,
   "gradient-through-time": gradientThroughTime,
   "learning-curve": learningCurve,
