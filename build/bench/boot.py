@@ -1,4 +1,4 @@
-"""How fast chapters 1 to 5 come to life, against bare Pyodide pages measured in the same run;
+"""How fast chapters 1 to 6 come to life, against bare Pyodide pages measured in the same run;
 how fast the widgets of chapters 2, 4 and 5 redraw.
 
     .venv/bin/python build/bench/boot.py [--rounds 5] [--no-build]
@@ -16,7 +16,7 @@ runs chapter 1's first cell. Each round measures, in this order or its reverse:
         first cell result (the page is swapped in place and the Python worker is kept).
   slider LM Lab only: 50 slider inputs on the TemperatureExplorer -> widget redrawn (the DOM
         updated from Python's answer), and -> the next animation frame after that.
-  chapters 2-5  each in a fresh profile, cold and warm, against that chapter's own bare page: one
+  chapters 2-6  each in a fresh profile, cold and warm, against that chapter's own bare page: one
         that loads the same packages (numpy and lmlab) and fetches the same data files while
         Python starts (chapter 3's GPT-2 files, chapter 4's word vectors ...), then runs the same
         first cell; in the same round, in alternating order.
@@ -75,7 +75,8 @@ CHAPTER = "01-what-is-a-language-model"
 CHAPTER2 = "02-counting"
 BARE = "_bench/bare.html"  # chapter 1's bare page (write_bare_page)
 LATER_CHAPTERS = ["04-embeddings", "05-position"]
-DATA_CHAPTERS = ["02-counting", "03-tokenization", "04-embeddings", "05-position"]
+DATA_CHAPTERS = ["02-counting", "03-tokenization", "04-embeddings", "05-position",
+                 "06-neural-next-token-prediction"]
 WIDGET_INPUTS = 30
 BEFORE = "00-how-this-book-works"
 TIMEOUT = 120_000
