@@ -192,7 +192,8 @@ class LSTM(Module):
             i_f_g_o = acts[:, t]
             np.multiply(np.tanh(from_input[:, t] + matmul(h, w_hh_halved)), half, out=i_f_g_o)
             i_f_g_o += shift
-            i, f, g, o = np.split(i_f_g_o, 4, axis=1)
+            # the four blocks as views: cheaper per step than np.split's general machinery
+            i, f, g, o = i_f_g_o.reshape(batch, 4, n_hidden).swapaxes(0, 1)
             c = f * c + i * g
             h = o * np.tanh(c)
             hs[:, t], cells[:, t] = h, c

@@ -100,7 +100,7 @@ def test_the_setting_is_shared_in_the_url(open_page):
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
         "() => document.querySelector('[data-widget=gradient-through-time]').dataset.scale === '1.05'")
-    assert "scale=1.05" in page.evaluate("location.hash")
+    page.wait_for_function("() => location.hash.includes('scale=1.05')")  # once the reader pauses
     page.reload()
     ui.wait_ready_state(page)
     page.wait_for_function(

@@ -97,7 +97,7 @@ export function mount(element, context) {
   const steps = $(".gt-steps");
   const at = $(".gt-at-input");
   let state = context.state;
-  let announceTimer = 0;
+  let settleTimer = 0;
 
   function draw(speak) {
     const started = performance.now();
@@ -112,11 +112,13 @@ export function mount(element, context) {
     element.dataset.at = String(step);
     element.dataset.scale = fixed(state.weight_scale, 2);
     element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { ms: performance.now() - started } }));
-    writeFragment(key, { scale: fixed(state.weight_scale, 2), steps: T, at: step });
-    if (speak) {
-      clearTimeout(announceTimer);
-      announceTimer = setTimeout(() => { $(".gt-announce").textContent = $(".gt-readout").textContent; }, 250);
-    }
+    // Said and written into the URL once the reader pauses: history.replaceState on every
+    // input of a dragged slider costs more than the redraw.
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => {
+      writeFragment(key, { scale: fixed(state.weight_scale, 2), steps: T, at: step });
+      if (speak) $(".gt-announce").textContent = $(".gt-readout").textContent;
+    }, 250);
   }
 
   const recompute = latest(async ({ weightScale, T }) => {
@@ -147,12 +149,11 @@ export function mount(element, context) {
     const wantSteps = Number.parseInt(shared.steps, 10);
     const wantAt = Number.parseInt(shared.at, 10);
     if (Number.isInteger(wantAt)) at.value = String(wantAt);
-    if (Number.isFinite(wantScale) || Number.isInteger(wantSteps)) {
-      if (Number.isFinite(wantScale)) scale.value = String(clamp(wantScale, SCALES));
-      if (Number.isInteger(wantSteps)) steps.value = String(clamp(wantSteps, STEPS));
-      ask();
-    } else if (Number.isInteger(wantAt)) {
-      draw(false);
-    }
+    if (Number.isFinite(wantScale)) scale.value = String(clamp(wantScale, SCALES));
+    if (Number.isInteger(wantSteps)) steps.value = String(clamp(wantSteps, STEPS));
+    // Computed once now even when nothing was shared: the same numbers as the built page's, but
+    // the first run of this code in the page is several times slower than the next ones, and
+    // better now than on the reader's first move of a slider.
+    ask();
   });
 }
