@@ -139,7 +139,7 @@ async function boot({ indexURL, packages, warm, warmLater = [] }) {
   for (const module of warmLater) whenQuiet(() => kernel.warm_up([module]));
 }
 
-// Work that can wait: saving Python's start-up, keeping data files, importing the modules of the
+// Work that can wait: saving Python's start-up and importing the modules of the
 // book's other pages (so that the next chapter's widgets answer at once too). None of it runs
 // while Python starts, and none of it in the way of the reader: one piece per task, each only
 // once Python is ready and the page has sent no message for a second, so a cell or widget call
@@ -200,9 +200,12 @@ self.onmessage = async ({ data }) => {
     return;
   }
   if (data.type === "data") {
-    // Downloaded now, while Python is still starting; checked once it is ready (until then the
-    // machine is Python's), and kept in Cache Storage when the page is quiet.
-    const fetched = fetchData(data.files, { onProgress: reportProgress, checkAfter: readyPromise, keep: whenQuiet });
+    // Downloaded now, while Python is still starting; checked and kept in Cache Storage once it is
+    // ready (until then the machine is Python's). Not left for a quiet moment, as Python's
+    // snapshot is: a file asked for later (the talk page's 98 MB model) must be kept before the
+    // reader can reload.
+    const afterReady = (task) => readyPromise.then(task);
+    const fetched = fetchData(data.files, { onProgress: reportProgress, checkAfter: readyPromise, keep: afterReady });
     dataWritten = Promise.all([dataWritten, readyPromise, fetched]).then(([, , files]) => {
       if (pyodide) writeData(pyodide.FS, files);
     });
