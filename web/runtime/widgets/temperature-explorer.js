@@ -124,7 +124,10 @@ export function mount(element, context) {
 
   // The reader's function first, when switched on; lmlab's whenever theirs fails.
   // Resolves to [state, a sentence saying who computed it].
+  // -> [state, source, the cuts it was computed with]: the controls may have moved on meanwhile,
+  // and what the widget says it shows must be what it computed.
   async function compute(t) {
+    const used = cuts();
     if (mine?.checked) {
       const name = config.reader.fn;
       const theirs = await context.call(name, [config.kwargs.logits, t]);
@@ -134,11 +137,10 @@ export function mount(element, context) {
           `but it returned ${JSON.stringify(theirs.value).slice(0, 120)}`;
       }
       if (!problem) {
-        const { top_k, top_p } = cuts();
-        const described = await context.call("lmlab.sampling.describe_cut", [theirs.value], { top_k, top_p });
+        const described = await context.call("lmlab.sampling.describe_cut", [theirs.value], used);
         if (described.ok) {
           showError(null);
-          return [described.value, `Live: the bars come from your ${name}() in your browser.`];
+          return [described.value, `Live: the bars come from your ${name}() in your browser.`, used];
         }
         problem = described.error;
       }
@@ -147,13 +149,13 @@ export function mount(element, context) {
         ? `Run the cell that defines ${name}() first; until then the bars show lmlab's softmax.`
         : `Your ${name}() did not work, so the bars show lmlab's softmax instead:`, problem);
     }
-    const result = await context.call(config.fn, [], { ...config.kwargs, temperature: t, ...cuts() });
+    const result = await context.call(config.fn, [], { ...config.kwargs, temperature: t, ...used });
     if (!result.ok) throw new Error(result.error);
     if (!mine?.checked) showError(null);
-    return [result.value, liveText];
+    return [result.value, liveText, used];
   }
 
-  function draw([next, source], t) {
+  function draw([next, source, used], t) {
     state = next;
     if (status.dataset.state === "live") status.textContent = source;
     const rows = element.querySelectorAll(".tx-row");
@@ -170,7 +172,7 @@ export function mount(element, context) {
     });
     $(".tx-stats").innerHTML = statsHtml(config, state);
     element.dataset.drawnTemperature = String(t);
-    element.dataset.drawnCuts = JSON.stringify(cuts());
+    element.dataset.drawnCuts = JSON.stringify(used);
     element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { temperature: t } }));
     clearTimeout(announceTimer);
     const kept = state.cut ? state.cut.filter((c) => !c).length : config.tokens.length;
