@@ -17,7 +17,8 @@ const PAD = { left: 40, right: 12, top: 12, bottom: 28 };
 const LANDSCAPES = { bowl: "a bowl, x²", two_minima: "two valleys, a shallow and a deep one" };
 const RATES = [0.01, 0.02, 0.05, 0.1, 0.15, 0.19, 0.25, 0.3, 0.45, 0.5, 0.9, 1, 1.05];
 const fixed = (x, digits) => Number(x).toFixed(digits);
-const signed = (x, digits) => (x < 0 ? `−${fixed(-x, digits)}` : fixed(x, digits));
+// A minus sign only where the printed digits are not all zero: a slope of -0.0001 reads "0.000".
+const signed = (x, digits) => (x < 0 && Number(fixed(-x, digits)) !== 0 ? `−${fixed(-x, digits)}` : fixed(Math.abs(x), digits));
 
 function scales(view) {
   const { xs, losses } = view.landscape;
