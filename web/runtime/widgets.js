@@ -32,6 +32,7 @@ import { mount as gradientThroughTime } from "./widgets/gradient-through-time.js
 import { mount as descentValley } from "./widgets/descent-valley.js";
 import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
+import { mount as mlpTrainer } from "./widgets/mlp-trainer.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
 import { mount as positionLab } from "./widgets/position-lab.js";
 import { mount as positionalHeatmap } from "./widgets/positional-heatmap.js";
@@ -48,6 +49,7 @@ const mounts = {
   "generation-explorer": generationExplorer,
   "gradient-through-time": gradientThroughTime,
   "learning-curve": learningCurve,
+  "mlp-trainer": mlpTrainer,
   "name-generator": nameGenerator,
   "temperature-explorer": temperatureExplorer,
   "tokenizer-playground": tokenizerPlayground,
