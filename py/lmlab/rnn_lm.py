@@ -118,10 +118,10 @@ def train(
 
     Returns the trace [{"step": i, "loss": minibatch loss before the update}, ...].
     """
-    return mlp_lm.train(model, X, Y, steps, batch_size, lr, seed, max_grad_norm, _crop_padding)
+    return mlp_lm.train(model, X, Y, steps, batch_size, lr, seed, max_grad_norm, crop_padding)
 
 
-def _crop_padding(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def crop_padding(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cut a batch's columns after its longest word: the rest is padding only. (B, L) each."""
     length = int((Y != PAD).sum(axis=1).max())
     return X[:, :length], Y[:, :length]
