@@ -222,12 +222,13 @@ def heads_view(name: str = "emma", off: Sequence[int] = (), **settings: int | fl
     """What the heads widget draws for a name the reader types (lower-case letters, at most
     block_size - 1 of them), with the heads in ``off`` switched off.
 
-    -> {"name", "tokens": ['.', *name] (T), "targets": [*name, '.'] (T), "vocab" (V),
+    -> {"name", "max_letters": the longest name it takes, "tokens": ['.', *name] (T), "targets": [*name, '.'] (T), "vocab" (V),
     "n_head", "off", "weights": (H, T, T) each head's causal attention (row = the position that
     looks, column = the position looked at; 0 above the diagonal), "probs": (T, V) next-character
     probabilities at each position, "nll": (T,) -ln p(target), "loss": their mean,
     "held_out": held-out loss per character with these heads off, "held_out_all": with all heads,
-    "looked_at": ``looked_at`` on this name}.
+    "looked_at": ``looked_at`` on this name, "ablation": ``head_ablation`` (the held-out view of
+    every head, the same for every name)}.
     """
     key = _settings(settings)
     run = trained(**dict(key))
@@ -244,6 +245,7 @@ def heads_view(name: str = "emma", off: Sequence[int] = (), **settings: int | fl
     weights = run.model.attn.weights[0]
     return {
         "name": word,
+        "max_letters": limit,
         "tokens": [run.vocab[i] for i in X[0]],
         "targets": [run.vocab[i] for i in Y[0]],
         "vocab": run.vocab,
@@ -256,6 +258,7 @@ def heads_view(name: str = "emma", off: Sequence[int] = (), **settings: int | fl
         "held_out": _held_out_loss(tuple(off), key),
         "held_out_all": _held_out_loss((), key),
         "looked_at": _summary(looked_at(weights[None], np.ones((1, len(Y[0])), dtype=bool))),
+        "ablation": _ablation(key),
     }
 
 
@@ -267,7 +270,11 @@ def head_ablation(**settings: int | float) -> dict:
     -> {"n_head", "all": float, "without": (H,), "only": (H,), "none": every head off,
     "looked_at": ``looked_at`` over the held-out names, "parameters"}.
     """
-    key = _settings(settings)
+    return dict(_ablation(_settings(settings)))
+
+
+@cache
+def _ablation(key: tuple) -> dict:
     run = trained(**dict(key))
     H = run.model.n_head
     X, Y = run.held_out
