@@ -130,6 +130,9 @@ export function mount(element, context) {
   let k = 0;
   let announceTimer = 0;
   let trainedOnce = false;
+  element.dataset.focus = "0,0";
+  element.dataset.name = view.name;
+  element.dataset.off = view.off.join(",");
 
   function drawn(started) {
     element.dataset.focus = `${q},${k}`;
