@@ -22,7 +22,6 @@ import numpy as np
 
 from lmlab import mlp_lm, rnn_lm
 from lmlab.embeddings import Embedding
-from lmlab.losses import cross_entropy
 from lmlab.module import Module
 from lmlab.nn import CausalSelfAttention, Linear, Rng
 from lmlab.optim import AdamW
@@ -84,20 +83,11 @@ class AttentionLanguageModel(Module):
             raise ValueError(f"idx must have shape (B, T) with T <= {self.block_size}, "
                              f"got {idx.shape}")  # fmt: skip
         x = self.tok(idx) + self.pos(np.arange(idx.shape[1]))
-        logits = self.out(x + self.attn.forward(x, head_mask=head_mask))
-        if targets is None:
-            self.dlogits = None
-            return logits, None
-        loss, self.dlogits = cross_entropy(logits, np.asarray(targets), ignore_index=PAD)
-        return logits, loss
+        return rnn_lm.score(self, self.out(x + self.attn.forward(x, head_mask=head_mask)), targets)
 
     def backward(self, dlogits: np.ndarray | None = None) -> None:
         """Backpropagate dlogits: (B, T, V), by default the gradient of the loss from forward."""
-        if dlogits is None:
-            if self.dlogits is None:
-                raise ValueError("forward had no targets, so there is no loss to backpropagate")
-            dlogits = self.dlogits
-        dx = self.out.backward(dlogits)
+        dx = self.out.backward(rnn_lm.loss_gradient(self, dlogits))
         dx = dx + self.attn.backward(dx)  # the residual passes dx on unchanged, plus the branch
         self.tok.backward(dx)
         self.pos.backward(dx.sum(axis=0))  # every name in the batch used the same positions
@@ -222,9 +212,10 @@ def heads_view(name: str = "emma", off: Sequence[int] = (), **settings: int | fl
     """What the heads widget draws for a name the reader types (lower-case letters, at most
     block_size - 1 of them), with the heads in ``off`` switched off.
 
-    -> {"name", "max_letters": the longest name it takes, "tokens": ['.', *name] (T), "targets": [*name, '.'] (T), "vocab" (V),
-    "n_head", "off", "weights": (H, T, T) each head's causal attention (row = the position that
-    looks, column = the position looked at; 0 above the diagonal), "probs": (T, V) next-character
+    -> {"name", "max_letters": the longest name it takes, "tokens": ['.', *name] (T),
+    "targets": [*name, '.'] (T), "vocab" (V), "n_head", "off", "weights": (H, T, T) each head's
+    causal attention (row = the position that looks, column = the position looked at; 0 above
+    the diagonal), "probs": (T, V) next-character
     probabilities at each position, "nll": (T,) -ln p(target), "loss": their mean,
     "held_out": held-out loss per character with these heads off, "held_out_all": with all heads,
     "looked_at": ``looked_at`` on this name, "ablation": ``head_ablation`` (the held-out view of

@@ -10,6 +10,7 @@ import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
 import { readFragment, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
+import { moveInTriangle } from "./triangle-focus.js";
 
 const TOP = 5; // next characters listed for the focused position
 const fixed = (x, digits) => Number(x).toFixed(digits);
@@ -177,15 +178,9 @@ export function mount(element, context) {
   }
 
   panels.addEventListener("keydown", (event) => {
-    const last = view.tokens.length - 1;
-    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-    if (event.key === "Home") k = 0;
-    else if (event.key === "End") k = q;
-    else if (moves[event.key]) {
-      const [dq, dk] = moves[event.key];
-      q = Math.min(last, Math.max(0, q + dq));
-      k = Math.min(q, Math.max(0, k + dk));
-    } else return;
+    const moved = moveInTriangle(event.key, q, k, view.tokens.length - 1);
+    if (!moved) return;
+    [q, k] = moved;
     event.preventDefault();
     drawFocus(true);
   });
