@@ -117,6 +117,15 @@ SCENARIOS = [
      """(w, i) => { const t = w.querySelector(".pl-T");
                    t.value = String(16 + (i * 7) % 49);
                    t.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-heads", "arrow keys (four maps, readout, next characters)",
+     """(w, i) => {
+       const key = ["ArrowDown", "ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp", "End"][i % 6];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector(".ah-panels").dispatchEvent(press);
+     }"""),
+    ("07-attention", "attention-heads",
+     "head switch (recomputed in Python; the first input trains the model in the page)",
+     """(w, i) => w.querySelectorAll(".ah-head")[i % 4].click()"""),
     ("03-tokenization", "bpe-visualizer", "Step / Back",
      """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
     ("03-tokenization", "bpe-visualizer", "step slider",
@@ -209,7 +218,7 @@ ROUND_TRIP_JS = """async (count) => {
 }"""
 
 
-# Inputs that start a computation in Python (chapters 4 and 5): how soon the widget says it is
+# Inputs that start a computation in Python (chapters 4, 5 and 7): how soon the widget says it is
 # working (aria-busy="true" on it, its status line saying so) and the next frame, which paints
 # that; the answer's redraw is timed by SCENARIOS above. Same 4-tuples as SCENARIOS.
 BUSY_SCENARIOS = [
@@ -217,6 +226,8 @@ BUSY_SCENARIOS = [
      """(w, i) => { const seed = w.querySelector(".sg-seed");
                    seed.value = String(i % 50 + 51);
                    seed.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-heads", "head switch: busy shown (aria-busy)",
+     """(w, i) => w.querySelectorAll(".ah-head")[(i + 1) % 4].click()"""),
     ("05-position", "position-lab", "sequence length: busy shown (aria-busy)",
      """(w, i) => { const t = w.querySelector(".pl-T");
                    t.value = String(17 + (i * 7) % 47);
@@ -230,6 +241,8 @@ PYTHON_CALLS = [
      "(i) => ({ seed: i % 50 + 1 })"),
     ("05-position", "position-lab", "lmlab.position.position_lab",
      "(i) => ({ T: 17 + (i * 7) % 47 })"),
+    ("07-attention", "attention-heads", "lmlab.attention_lm.heads_view",
+     "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
 ]
 
 TIME_CALLS_JS = """async ([fn, kwargsOf, count]) => {

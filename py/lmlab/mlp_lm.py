@@ -21,7 +21,7 @@ from lmlab.embeddings import Embedding
 from lmlab.losses import cross_entropy
 from lmlab.module import Module
 from lmlab.nn import Linear, ReLU, Rng, Tanh
-from lmlab.optim import SGD, train_step
+from lmlab.optim import SGD, AdamW, train_step
 from lmlab.sampling import sample
 
 BOUNDARY = "."
@@ -184,7 +184,7 @@ def train(
 
 def train_steps(
     model: Module,
-    optimizer: SGD,
+    optimizer: SGD | AdamW,
     batches: np.random.Generator,
     X: np.ndarray,
     Y: np.ndarray,
