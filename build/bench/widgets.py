@@ -93,6 +93,9 @@ SCENARIOS = [
      """(w, i) => { const s = w.querySelector(".gt-at-input");
                    s.value = String(1 + (i * 37) % Number(s.max));
                    s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("06-neural-next-token-prediction", "mlp-trainer",
+     "Train / Pause, alternately (20 steps of training, or the pause's sampled names, redrawn)",
+     """(w) => w.querySelector(".mt-run").click()"""),
     ("06-neural-next-token-prediction", "descent-valley", "learning-rate slider",
      """(w, i) => { const s = w.querySelector(".dv-rate");
                    s.value = String((i * 5) % (Number(s.max) + 1));

@@ -85,7 +85,7 @@ function samplesHtml(state) {
 function select(id, name, value) {
   const { label, values } = CHOICES[name];
   const options = values.map((v) => `<option value="${v}"${v === value ? " selected" : ""}>${v}</option>`).join("");
-  return `<label for="${id}">${label}</label><select id="${id}" class="mt-${name}" disabled>${options}</select>`;
+  return `<div class="mt-setting"><label for="${id}">${label}</label><select id="${id}" class="mt-${name}" disabled>${options}</select></div>`;
 }
 
 /** The widget's markup; pure, so the builder runs it in Node for the first paint. */
