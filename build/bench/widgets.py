@@ -117,6 +117,21 @@ SCENARIOS = [
      """(w, i) => { const t = w.querySelector(".pl-T");
                    t.value = String(16 + (i * 7) % 49);
                    t.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-matrix", "arrow keys (redraws the focused row's mix)",
+     """(w, i) => {
+       const key = ["ArrowDown", "ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp", "End"][i % 6];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector('.am-cell[tabindex="0"]').dispatchEvent(press);
+     }"""),
+    ("07-attention", "attention-matrix", "raw / scaled / projected (recomputed in Python)",
+     """(w, i) => {
+       const radio = w.querySelector(`input[value=${["scaled", "projected", "raw"][i % 3]}]`);
+       radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-matrix", "typing the sentence (recomputed in Python)",
+     """(w, i) => { const t = w.querySelector(".am-sentence");
+                   const end = ["tired", "cold", "happy"][i % 3];
+                   t.value = `the cat sat on the floor because it was ${end}`;
+                   t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("03-tokenization", "bpe-visualizer", "Step / Back",
      """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
     ("03-tokenization", "bpe-visualizer", "step slider",

@@ -172,7 +172,12 @@ export function mount(element, context) {
     }
   }
 
+  // What the grid shows, for tests and the benchmark to wait on: "mode,causal,T".
+  const markShown = () => { element.dataset.shown = `${state.mode},${state.causal ? 1 : 0},${T()}`; };
+  markShown();
+
   function drawAll() {
+    markShown();
     const hadFocus = grid.contains(document.activeElement);
     q = Math.min(q, T() - 1);
     k = Math.min(k, T() - 1);
