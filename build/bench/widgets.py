@@ -232,6 +232,10 @@ BUSY_SCENARIOS = [
      """(w, i) => { const seed = w.querySelector(".sg-seed");
                    seed.value = String(i % 50 + 51);
                    seed.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-matrix", "raw / scaled / projected: busy shown (aria-busy)",
+     """(w, i) => {
+       const radio = w.querySelector(`input[value=${["scaled", "projected", "raw"][i % 3]}]`);
+       radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("05-position", "position-lab", "sequence length: busy shown (aria-busy)",
      """(w, i) => { const t = w.querySelector(".pl-T");
                    t.value = String(17 + (i * 7) % 47);
@@ -243,6 +247,8 @@ BUSY_SCENARIOS = [
 PYTHON_CALLS = [
     ("04-embeddings", "skipgram-dynamics", "lmlab.word2vec.skipgram_dynamics",
      "(i) => ({ seed: i % 50 + 1 })"),
+    ("07-attention", "attention-matrix", "lmlab.attention.attention_view",
+     "(i) => ({ mode: ['raw', 'scaled', 'projected'][i % 3], causal: i % 2 === 1 })"),
     ("05-position", "position-lab", "lmlab.position.position_lab",
      "(i) => ({ T: 17 + (i * 7) % 47 })"),
 ]

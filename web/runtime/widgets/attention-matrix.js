@@ -147,6 +147,7 @@ export function mount(element, context) {
   let q = 0;
   let k = 0;
   let announceTimer = 0;
+  let drawnRow = 0; // the row whose mix the side panel shows
   element.dataset.focus = "0,0";
   const T = () => state.tokens.length;
   const cellAt = (i, j) => grid.querySelector(`td[data-q="${i}"][data-k="${j}"]`);
@@ -160,9 +161,13 @@ export function mount(element, context) {
     cell.classList.add("is-active");
     grid.querySelectorAll(".am-rowhead")[q].classList.add("is-active");
     grid.querySelectorAll(".am-col")[k].classList.add("is-active");
-    $(".am-side").innerHTML = mixHtml(state, q);
+    // The mix and the summary belong to the row: a move along it leaves them as they are.
+    if (drawnRow !== q) {
+      $(".am-side").innerHTML = mixHtml(state, q);
+      $(".am-summary").textContent = summary(state, q);
+      drawnRow = q;
+    }
     $(".am-readout").innerHTML = readout(state, q, k);
-    $(".am-summary").textContent = summary(state, q);
     element.dataset.focus = `${q},${k}`;
     writeFragment(key, { s: $(".am-sentence").value, mode: state.mode, causal: state.causal ? 1 : 0, q, k });
     element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { ms: performance.now() - started } }));
@@ -182,6 +187,7 @@ export function mount(element, context) {
     q = Math.min(q, T() - 1);
     k = Math.min(k, T() - 1);
     grid.innerHTML = gridHtml(state, q, k);
+    drawnRow = -1;
     grid.setAttribute("aria-label", `Attention weights, ${T()} words: rows are queries, columns keys. Arrow keys move between cells; Home and End go to the ends of a row.`);
     $(".am-note").textContent = modeNote(state);
     const dropped = droppedNote(state);
