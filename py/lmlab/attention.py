@@ -153,7 +153,8 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 ATTENTION_VIEW_MODES = ("raw", "scaled", "projected")
 ATTENTION_VIEW_MAX_WORDS = 12
-ATTENTION_VIEW_SENTENCE = "the animal did not cross the street because it was too tired"
+ATTENTION_VIEW_SENTENCE = "the cat sat on the floor because it was tired"
+"""Chapter 7's sentence (its cell's six words) with a pronoun that has something to refer to."""
 
 
 def attention_view(
@@ -253,6 +254,7 @@ def _known_words(sentence: str, vectors: WordVectors) -> tuple[list[str], list[s
 
 
 def _random_projections(d: int, d_k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """W_Q, W_K: (d, d_k), N(0, 1/d) entries from ``seed``: stand-ins for learned projections."""
+    """W_Q, W_K: (d, d_k), N(0, 1/d) entries from ``seed``: stand-ins for learned projections,
+    drawn as chapter 7's cell draws them (W_Q first, then W_K, each standard normal / sqrt(d))."""
     rng = np.random.default_rng(seed)
-    return rng.normal(0.0, 1.0 / math.sqrt(d), (2, d, d_k))
+    return rng.standard_normal((2, d, d_k)) / math.sqrt(d)

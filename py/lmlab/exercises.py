@@ -235,8 +235,12 @@ def check_analogy(fn: Callable) -> dict:
 
 
 def _compare_arrays(fn: Callable, name: str, cases: list[tuple], expected: Callable,
-                    hint: str) -> dict:
-    """Tries fn(*args) on each case against expected(*args) (arrays, equal within 1e-9)."""
+                    hint: str, mistakes: tuple[tuple[Callable, str], ...] = ()) -> dict:
+    """Tries fn(*args) on each case against expected(*args) (arrays, equal within 1e-9).
+
+    mistakes: (wrong_fn, hint) pairs, common slips written out; when the reader's answer equals
+    what a slip gives, its hint says what went wrong instead of the general one.
+    """
     for args in cases:
         shown = (_short(a) if isinstance(a, np.ndarray) else repr(a) for a in args)
         call = f"{name}({', '.join(shown)})"
@@ -256,8 +260,10 @@ def _compare_arrays(fn: Callable, name: str, cases: list[tuple], expected: Calla
                 and np.array_equal(got[~finite], want[~finite])):
             where = tuple(int(i) for i in np.argwhere(~np.isclose(got, want, rtol=1e-9, atol=1e-12,
                                                                   equal_nan=False))[0])
+            slip = next((said for wrong, said in mistakes
+                         if np.allclose(got, wrong(*args), rtol=1e-9, atol=1e-12)), hint)
             return _fail(call, f"{got[where]:.6g} at index {list(where)}",
-                         f"{want[where]:.6g}", hint)
+                         f"{want[where]:.6g}", slip)
     return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
 
 
@@ -318,6 +324,73 @@ def check_model_input(fn: Callable) -> dict:
                     if by_id else "Row t is wte[ids[t]] + wpe[t].")
             return _fail(call, f"row {row}: {_short(got[row])}", _short(want[row]), hint)
     return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
+
+
+def _attention_cases(seed: int) -> list[tuple[np.ndarray, ...]]:
+    """(q, k, v) triples: self-attention sizes, more keys than queries, a one-number head."""
+    rng = np.random.default_rng(seed)
+    return [tuple(rng.standard_normal(shape) for shape in shapes)
+            for shapes in [((3, 4), (3, 4), (3, 4)), ((5, 8), (5, 8), (5, 3)),
+                           ((2, 16), (6, 16), (6, 5)), ((4, 1), (4, 1), (4, 2))]]
+
+
+def _softmax_rows(scores: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(scores - scores.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def check_attention(fn: Callable) -> dict:
+    """attention(q, k, v) -> (Tq, d_v): softmax(q k^T / sqrt(d_k)) v, against lmlab.attention."""
+    from lmlab.attention import scaled_dot_product_attention
+
+    return _compare_arrays(
+        fn, "attention", _attention_cases(7),
+        lambda q, k, v: scaled_dot_product_attention(q, k, v)[0],
+        "Scores q @ k.T divided by sqrt(d_k), a softmax along each row, then weights @ v.",
+        mistakes=((lambda q, k, v: _softmax_rows(q @ k.T) @ v,
+                   "Close: divide the scores by sqrt(d_k), the length of a query, before the "
+                   "softmax."),
+                  (lambda q, k, v: _softmax_rows(q @ k.T / np.sqrt(q.shape[-1]), axis=0) @ v,
+                   "The softmax went down the columns: each query's row of scores must sum to 1, "
+                   "so take it along axis=-1.")))
+
+
+def check_causal_weights(fn: Callable) -> dict:
+    """causal_weights(scores) -> (T, T): the row softmax of scores with later keys masked out."""
+    from lmlab.attention import causal_mask
+
+    def masked(scores: np.ndarray) -> np.ndarray:
+        allowed = causal_mask(len(scores))
+        return _softmax_rows(np.where(allowed, scores, -np.inf))
+
+    rng = np.random.default_rng(8)
+    cases = [(rng.standard_normal((T, T)) * spread,) for T, spread in ((3, 1), (6, 3), (1, 1),
+                                                                       (9, 10))]
+    return _compare_arrays(
+        fn, "causal_weights", cases, masked,
+        "Row t may use keys 0..t only: set the scores of later keys to -inf, then a softmax "
+        "along each row.",
+        mistakes=((lambda s: _softmax_rows(s) * causal_mask(len(s)),
+                   "The rows no longer sum to 1: the mask must come before the softmax (later "
+                   "scores set to -inf), not after it as zeros."),
+                  (lambda s: _softmax_rows(np.where(causal_mask(len(s)).T, s, -np.inf)),
+                   "The mask is the wrong way round: query t (a row) may see keys s <= t, the "
+                   "lower triangle with its diagonal.")))
+
+
+def check_split_heads(fn: Callable) -> dict:
+    """split_heads(x, n_heads) -> (H, T, C // H), against lmlab.attention.split_heads."""
+    from lmlab.attention import split_heads
+
+    rng = np.random.default_rng(9)
+    cases = [(rng.standard_normal((T, C)), h) for T, C, h in ((3, 4, 2), (5, 12, 3), (2, 8, 1),
+                                                              (4, 16, 4))]
+    return _compare_arrays(
+        fn, "split_heads", cases, split_heads,
+        "Head h takes columns h*D to (h+1)*D - 1 of every row, where D = C // n_heads.",
+        mistakes=((lambda x, h: x.reshape(h, len(x), -1),
+                   "A reshape straight to (H, T, D) mixes rows: reshape to (T, H, D) first, "
+                   "then swap the first two axes."),))
 
 
 def check_windows(fn: Callable) -> dict:
@@ -453,6 +526,9 @@ CHECKS = {
     "windows": check_windows,
     "mean_nll": check_mean_nll,
     "mlp_logits": check_mlp_logits,
+    "attention": check_attention,
+    "causal_weights": check_causal_weights,
+    "split_heads": check_split_heads,
     **bpe_exercises.CHECKS,
 }
 

@@ -66,6 +66,10 @@ def test_projected_scores_are_not_symmetric_and_use_the_seeded_projections():
     np.testing.assert_allclose(view["scores"], (x @ w_q) @ (x @ w_k).T / math.sqrt(8), rtol=1e-12)
     again = attention_view(mode="projected", d_k=8, seed=3)
     np.testing.assert_array_equal(again["weights"], view["weights"])
+    # the chapter's cell draws W_Q, then W_K, from default_rng(0), each standard normal / sqrt(50)
+    rng = np.random.default_rng(3)
+    np.testing.assert_array_equal(w_q, rng.standard_normal((50, 8)) / np.sqrt(50))
+    np.testing.assert_array_equal(w_k, rng.standard_normal((50, 8)) / np.sqrt(50))
     other = attention_view(mode="projected", d_k=8, seed=4)
     assert not np.allclose(other["weights"], view["weights"])
 
@@ -126,7 +130,7 @@ def test_matches_torch_scaled_dot_product_attention(mode, causal):
     tq, tk, tv = (torch.from_numpy(a)[None] for a in (q, k, x))
     expected = torch.nn.functional.scaled_dot_product_attention(
         tq, tk, tv, is_causal=causal, scale=scale)[0].numpy()
-    # x's 12 rows are linearly independent, so equal outputs mean equal weights
+    # the outputs the weights make, and the weights themselves against torch's softmax
     np.testing.assert_allclose(np.array(view["weights"]) @ x, expected, rtol=1e-10, atol=1e-10)
     scores = torch.from_numpy(q @ k.T * scale)
     if causal:

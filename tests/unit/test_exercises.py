@@ -284,3 +284,49 @@ def test_chapter6_mlp_logits_right_and_wrong():
     no_bias = exercises.check_mlp_logits(
         lambda idx, C, W1, b1, W2, b2: np.tanh(C[idx].reshape(len(idx), -1) @ W1) @ W2 + b2)
     assert not no_bias["passed"]
+
+
+CHAPTER7 = "07-attention.md"
+
+
+def _row_softmax(scores, axis=-1):
+    e = np.exp(scores - scores.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def test_chapter7_attention_right_and_wrong():
+    assert exercises.check_attention(_solution(CHAPTER7, "attention")["attention"])["passed"]
+    unscaled = exercises.check_attention(lambda q, k, v: _row_softmax(q @ k.T) @ v)
+    assert not unscaled["passed"] and "sqrt(d_k)" in unscaled["hint"]
+    columns = exercises.check_attention(
+        lambda q, k, v: _row_softmax(q @ k.T / np.sqrt(q.shape[1]), axis=0) @ v)
+    assert not columns["passed"] and "axis=-1" in columns["hint"]
+    starter = exercises.check_attention(lambda q, k, v: np.zeros((len(q), v.shape[1])))
+    assert not starter["passed"] and "weights @ v" in starter["hint"]
+
+
+def test_chapter7_causal_weights_right_and_wrong():
+    solution = _solution(CHAPTER7, "causal_weights")["causal_weights"]
+    assert exercises.check_causal_weights(solution)["passed"]
+    after = exercises.check_causal_weights(
+        lambda s: _row_softmax(s) * np.tril(np.ones(s.shape, dtype=bool)))
+    assert not after["passed"] and "before the softmax" in after["hint"]
+    upper = exercises.check_causal_weights(
+        lambda s: _row_softmax(np.where(np.triu(np.ones(s.shape, dtype=bool)), s, -np.inf)))
+    assert not upper["passed"] and "wrong way round" in upper["hint"]
+
+    def only_earlier(s):  # a token not allowed to see itself (the first one must see something)
+        allowed = np.tril(np.ones(s.shape, dtype=bool), -1)
+        allowed[0, 0] = True
+        return _row_softmax(np.where(allowed, s, -np.inf))
+
+    assert not exercises.check_causal_weights(only_earlier)["passed"]
+
+
+def test_chapter7_split_heads_right_and_wrong():
+    solution = _solution(CHAPTER7, "split_heads")["split_heads"]
+    assert exercises.check_split_heads(solution)["passed"]
+    reshaped = exercises.check_split_heads(lambda x, h: x.reshape(h, len(x), -1))
+    assert not reshaped["passed"] and "(T, H, D) first" in reshaped["hint"]
+    starter = exercises.check_split_heads(lambda x, h: x)
+    assert not starter["passed"] and "shape" in starter["hint"]

@@ -1,0 +1,37 @@
+"""Chapter 7 as a reader uses it: every cell's live output (attention on the GloVe vectors, the
+scaling table, the mask) equal to the built one, and the three exercises failing as given and
+passing with their solutions, with the feedback a common slip gets. (The widgets have their own
+files, test_attention_matrix.py and test_attention_heads.py; axe in both themes and at 375 px:
+test_book.py, for every chapter.)"""
+
+import conftest as ui
+import pytest
+
+PAGE = "07-attention.html"
+
+
+def cell_number(page, cell_id: str) -> int:
+    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
+
+
+def test_every_cell_prints_what_the_book_printed(open_page):
+    ui.run_all_and_compare_with_built(open_page(PAGE))
+
+
+@pytest.mark.parametrize("name", ["attention", "causal_weights", "split_heads"])
+def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
+    page = open_page(PAGE)
+    ui.assert_exercise_fails_then_passes(page, name, cell_number(page, f"{name}_exercise"), "")
+
+
+def test_a_forgotten_scaling_is_named_in_the_feedback(open_page):
+    page = open_page(PAGE)
+    ui.set_code(page, cell_number(page, "attention_exercise"), (
+        "import numpy as np\n\n"
+        "def attention(q, k, v):\n"
+        "    scores = q @ k.T\n"
+        "    e = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
+        "    return e / e.sum(axis=1, keepdims=True) @ v\n"))
+    assert ui.check_exercise(page, "attention") == "fail"
+    feedback = page.locator('.exercise[data-exercise="attention"] .exercise-feedback').inner_text()
+    assert "divide the scores by sqrt(d_k)" in feedback
