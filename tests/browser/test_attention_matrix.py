@@ -190,6 +190,11 @@ def test_axe_finds_no_violations_before_and_after_use(open_page, scheme):
 def test_usable_at_375_px(open_page):
     page = open_page(PAGE, viewport={"width": 375, "height": 800})
     assert ui.horizontal_overflow(page) <= 0
+    # the most the widget draws: 12 words, the longest ones on the axes
+    widget(page).locator(".am-sentence").fill(
+        "the animal did not cross the street because it was too tired")
+    wait_shown(page, "raw", False, 12)
+    assert ui.horizontal_overflow(page) <= 0
     for part in (".am-controls", ".am-grid", ".am-side", ".am-readout"):
         box = widget(page).locator(part).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, part
