@@ -176,7 +176,9 @@ class WordVectors:
         if not 1 <= k <= len(self.words):
             raise ValueError(f"k must be between 1 and {len(self.words)}, got {k}")
         target = _unit_rows(np.asarray(queries, dtype=self.unit.dtype), 1e-8)
-        return _ranked(self, target @ self.unit.T, k)
+        # einsum, not target @ unit.T: Pyodide's numpy has no BLAS, and for 12 queries against
+        # 10,020 GloVe rows its einsum loop takes 3 ms where matmul takes 4.6
+        return _ranked(self, np.einsum("md,nd->mn", target, self.unit), k)
 
     def analogy(self, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
         """Answer "a is to b as c is to ?" with the k words nearest to b - a + c, not a, b or c.
