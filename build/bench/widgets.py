@@ -93,6 +93,9 @@ SCENARIOS = [
      """(w, i) => { const s = w.querySelector(".gt-at-input");
                    s.value = String(1 + (i * 37) % Number(s.max));
                    s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("06-neural-next-token-prediction", "mlp-trainer",
+     "Train / Pause, alternately (20 steps of training, or the pause's sampled names, redrawn)",
+     """(w) => w.querySelector(".mt-run").click()"""),
     ("06-neural-next-token-prediction", "descent-valley", "learning-rate slider",
      """(w, i) => { const s = w.querySelector(".dv-rate");
                    s.value = String((i * 5) % (Number(s.max) + 1));
@@ -132,6 +135,15 @@ SCENARIOS = [
                    const end = ["tired", "cold", "happy"][i % 3];
                    t.value = `the cat sat on the floor because it was ${end}`;
                    t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("07-attention", "attention-heads", "arrow keys (four maps, readout, next characters)",
+     """(w, i) => {
+       const key = ["ArrowDown", "ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp", "End"][i % 6];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector(".ah-panels").dispatchEvent(press);
+     }"""),
+    ("07-attention", "attention-heads",
+     "head switch (recomputed in Python; the first input trains the model in the page)",
+     """(w, i) => w.querySelectorAll(".ah-head")[i % 4].click()"""),
     ("03-tokenization", "bpe-visualizer", "Step / Back",
      """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
     ("03-tokenization", "bpe-visualizer", "step slider",
@@ -224,7 +236,7 @@ ROUND_TRIP_JS = """async (count) => {
 }"""
 
 
-# Inputs that start a computation in Python (chapters 4 and 5): how soon the widget says it is
+# Inputs that start a computation in Python (chapters 4, 5 and 7): how soon the widget says it is
 # working (aria-busy="true" on it, its status line saying so) and the next frame, which paints
 # that; the answer's redraw is timed by SCENARIOS above. Same 4-tuples as SCENARIOS.
 BUSY_SCENARIOS = [
@@ -236,6 +248,8 @@ BUSY_SCENARIOS = [
      """(w, i) => {
        const radio = w.querySelector(`input[value=${["scaled", "projected", "raw"][i % 3]}]`);
        radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-heads", "head switch: busy shown (aria-busy)",
+     """(w, i) => w.querySelectorAll(".ah-head")[(i + 1) % 4].click()"""),
     ("05-position", "position-lab", "sequence length: busy shown (aria-busy)",
      """(w, i) => { const t = w.querySelector(".pl-T");
                    t.value = String(17 + (i * 7) % 47);
@@ -251,6 +265,8 @@ PYTHON_CALLS = [
      "(i) => ({ mode: ['raw', 'scaled', 'projected'][i % 3], causal: i % 2 === 1 })"),
     ("05-position", "position-lab", "lmlab.position.position_lab",
      "(i) => ({ T: 17 + (i * 7) % 47 })"),
+    ("07-attention", "attention-heads", "lmlab.attention_lm.heads_view",
+     "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
 ]
 
 TIME_CALLS_JS = """async ([fn, kwargsOf, count]) => {

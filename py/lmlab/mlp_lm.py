@@ -21,7 +21,7 @@ from lmlab.embeddings import Embedding
 from lmlab.losses import cross_entropy
 from lmlab.module import Module
 from lmlab.nn import Linear, ReLU, Rng, Tanh
-from lmlab.optim import SGD, train_step
+from lmlab.optim import SGD, AdamW, train_step
 from lmlab.sampling import sample
 
 BOUNDARY = "."
@@ -184,7 +184,7 @@ def train(
 
 def train_steps(
     model: Module,
-    optimizer: SGD,
+    optimizer: SGD | AdamW,
     batches: np.random.Generator,
     X: np.ndarray,
     Y: np.ndarray,
@@ -429,12 +429,18 @@ def session_train(session_id: int, steps: int, lr: float | None = None) -> dict:
 
 
 def session_state(
-    session_id: int, samples: int = 8, temperature: float = 1.0, sample_seed: int = 0
+    session_id: int,
+    samples: int = 8,
+    temperature: float = 1.0,
+    sample_seed: int = 0,
+    with_losses: bool = True,
 ) -> dict:
     """What the trainer draws: {step, losses (step,), evals, vocab, parameters, samples:
     [{word, origin}] where origin is "train" (the model learned this name), "held_out" (a real
     name it never saw) or null (a new word), embeddings: (V, 2) each character's vector when
     n_embd is 2, else null}. The same sample_seed at the same step gives the same samples.
+    with_losses=False leaves out the minibatch losses (null): a widget that has them already
+    need not receive thousands of numbers again.
     """
     session = _session(session_id)
     words = sample_words(session.model, session.vocab, n=samples, temperature=temperature,
@@ -442,7 +448,7 @@ def session_state(
     weight = session.model.emb.params["weight"]
     return {
         "step": len(session.losses),
-        "losses": list(session.losses),
+        "losses": list(session.losses) if with_losses else None,
         "evals": list(session.evals),
         "vocab": session.vocab,
         "parameters": session.model.num_parameters(),

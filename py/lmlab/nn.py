@@ -236,7 +236,11 @@ class CausalSelfAttention(Module):
         self.c_attn = Linear(dim, 3 * dim, std=0.02, rng=rng, dtype=dtype)
         self.c_proj = Linear(dim, dim, std=proj_std, rng=rng, dtype=dtype)
 
-    def forward(self, x: np.ndarray, cache: dict | None = None) -> np.ndarray:
+    def forward(
+        self, x: np.ndarray, cache: dict | None = None, head_mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """x: (B, T, C) -> (B, T, C). head_mask: (n_head,) or None; each head's output is
+        multiplied by its entry before ``c_proj``, so a 0 switches that head off (ablation)."""
         q, k, v = (split_heads(a, self.n_head) for a in np.split(self.c_attn(x), 3, axis=-1))
         if cache is not None:
             if cache:
@@ -249,12 +253,17 @@ class CausalSelfAttention(Module):
         self.scale = 1 / math.sqrt(q.shape[-1])
         heads, self.weights = scaled_dot_product_attention(q, k, v, mask=mask, scale=self.scale)
         self.q, self.k, self.v = q, k, v
+        self.head_mask = None if head_mask is None else _head_gains(head_mask, self.n_head, q.dtype)
+        if self.head_mask is not None:
+            heads = heads * self.head_mask
         return self.c_proj(merge_heads(heads))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self.k.shape[-2] != self.q.shape[-2]:
             raise ValueError("backward needs a forward without a cache (training, not generation)")
         dheads = split_heads(self.c_proj.backward(dout), self.n_head)  # (B, H, T, D)
+        if self.head_mask is not None:
+            dheads = dheads * self.head_mask
         weights = self.weights  # (B, H, T, T); masked entries are exactly 0
         dv = np.swapaxes(weights, -1, -2) @ dheads
         dweights = dheads @ np.swapaxes(self.v, -1, -2)
@@ -264,6 +273,14 @@ class CausalSelfAttention(Module):
         dk = (np.swapaxes(dscores, -1, -2) @ self.q) * self.scale
         dqkv = np.concatenate([merge_heads(dq), merge_heads(dk), merge_heads(dv)], axis=-1)
         return self.c_attn.backward(dqkv)
+
+
+def _head_gains(head_mask: np.ndarray, n_head: int, dtype: np.dtype) -> np.ndarray:
+    """(n_head,) -> (n_head, 1, 1): one gain per head, broadcast over its (T, D) output."""
+    gains = np.asarray(head_mask, dtype=dtype)
+    if gains.shape != (n_head,):
+        raise ValueError(f"head_mask must have shape ({n_head},), got {gains.shape}")
+    return gains[:, None, None]
 
 
 class Block(Module):

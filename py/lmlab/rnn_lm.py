@@ -87,20 +87,34 @@ class RNNLanguageModel(Module):
             raise ValueError(f"idx must have shape (B, T), got {idx.shape}")
         hs = self.rnn(self.emb(idx), h0)
         self.h_last = hs[:, -1]
-        logits = self.out(hs)
-        if targets is None:
-            self.dlogits = None
-            return logits, None
-        loss, self.dlogits = cross_entropy(logits, np.asarray(targets), ignore_index=PAD)
-        return logits, loss
+        return score(self, self.out(hs), targets)
 
     def backward(self, dlogits: np.ndarray | None = None) -> None:
         """Backpropagate dlogits: (B, T, V), by default the gradient of the loss from forward."""
-        if dlogits is None:
-            if self.dlogits is None:
-                raise ValueError("forward had no targets, so there is no loss to backpropagate")
-            dlogits = self.dlogits
+        dlogits = loss_gradient(self, dlogits)
         self.emb.backward(self.rnn.backward(self.out.backward(dlogits)))
+
+
+def score(
+    model: Module, logits: np.ndarray, targets: np.ndarray | None
+) -> tuple[np.ndarray, float | None]:
+    """A sequence model's answer: (logits (B, T, V), the mean loss over the targets that are not
+    PAD, or None without targets). The loss's gradient is kept in ``model.dlogits`` for
+    ``loss_gradient`` (None without targets)."""
+    if targets is None:
+        model.dlogits = None
+        return logits, None
+    loss, model.dlogits = cross_entropy(logits, np.asarray(targets), ignore_index=PAD)
+    return logits, loss
+
+
+def loss_gradient(model: Module, dlogits: np.ndarray | None) -> np.ndarray:
+    """The gradient a model's backward starts from: dlogits if given, else the loss's (score)."""
+    if dlogits is not None:
+        return dlogits
+    if model.dlogits is None:
+        raise ValueError("forward had no targets, so there is no loss to backpropagate")
+    return model.dlogits
 
 
 def train(
@@ -118,10 +132,10 @@ def train(
 
     Returns the trace [{"step": i, "loss": minibatch loss before the update}, ...].
     """
-    return mlp_lm.train(model, X, Y, steps, batch_size, lr, seed, max_grad_norm, _crop_padding)
+    return mlp_lm.train(model, X, Y, steps, batch_size, lr, seed, max_grad_norm, crop_padding)
 
 
-def _crop_padding(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def crop_padding(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cut a batch's columns after its longest word: the rest is padding only. (B, L) each."""
     length = int((Y != PAD).sum(axis=1).max())
     return X[:, :length], Y[:, :length]

@@ -13,6 +13,7 @@ PATH = REPO / "web/chapters/06-neural-next-token-prediction.md"
 CHAPTER = load(PATH)
 
 GIVENS = [
+    "with 2 numbers per character, where each character sits",
     "Chapter 2 predicted", "chapter 2's counting models", "chapter 2 sampled", "(chapter 4)",
     "chapter 2 used", "Chapter 2 worked", "the sparse update of chapter 4",
     "(attention, chapter 7, which the transformers of chapter 8 are built on)",
@@ -182,3 +183,23 @@ def test_more_hidden_units_and_longer_training_close_the_gap(page):
     mlp_lm.train(bigger, page["X"], page["Y"], steps=2500, batch_size=64, lr=0.01, seed=1)
     held = mlp_lm.evaluate(bigger, page["X_held"], page["Y_held"])
     assert held < NGramModel(train, n=4, k=0.1).nll(held_out)
+
+
+def test_the_trainers_vowels_gather_in_one_part_of_the_plane():
+    """The trainer widget's text: with 2 numbers per character, after a few thousand steps the
+    vowels sit closer to each other than the consonants do, and apart from them."""
+    settings = {"block_size": 3, "n_embd": 2, "n_hidden": 64, "lr": 0.3, "seed": 0}
+    session = mlp_lm.session_start(**settings)["id"]
+    mlp_lm.session_train(session, 2000)
+    state = mlp_lm.session_state(session, samples=0, with_losses=False)
+    mlp_lm.session_end(session)
+    E, vocab = np.asarray(state["embeddings"]), state["vocab"]
+    vowels = [vocab.index(c) for c in "aeiouy"]
+    consonants = [i for i, c in enumerate(vocab) if c != "." and i not in vowels]
+
+    def mean_distance(a: list[int], b: list[int]) -> float:
+        return np.mean([np.linalg.norm(E[i] - E[j]) for i in a for j in b if i != j])
+
+    among_vowels = mean_distance(vowels, vowels)
+    assert among_vowels < 0.6 * mean_distance(consonants, consonants)
+    assert among_vowels < 0.6 * mean_distance(vowels, consonants)

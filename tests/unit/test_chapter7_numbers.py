@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 from chapter_numbers import REPO, load, missing_phrases, run_cells, unchecked_numbers
+from lmlab import attention_lm
 from lmlab.attention import scaled_dot_product_attention, scaling_effect
 from lmlab.sampling import softmax
+from printed import fixed
 
 PATH = REPO / "web/chapters/07-attention.md"
 CHAPTER = load(PATH)
@@ -14,7 +16,8 @@ GIVENS = [
     "Divided by 8 (as for $d_k$ = 64)",
     # what a softmax and a mask do, in words
     "sum to 1", "sums to 1", "sum to\n1", "spread 1", "nearly 1", "nearly 0", "exactly 0",
-    "Chapter 6 ended", "(chapter 8)", "(a softmax, as in\nchapter 1)",
+    "Chapter 6 ended", "(chapter 8)", "Chapter 6 trained", "both models of chapter 6",
+    "than chapter 6's MLP", "(a softmax, as in\nchapter 1)",
     "GloVe vectors from chapter 4",
     "(chapter 5)", "the temperature of chapter 1", "the recurrent network of\nchapter 6",
     "Chapter 8 puts it together with the\npositions of chapter 5",
@@ -41,12 +44,39 @@ GIVENS = [
     "have 1,024 numbers", "Eight heads of 64 numbers or one head of 512",
     "the projections are 512 × 512 either way", "so eight different\nplaces to look",
     "eight separate softmaxes",
+    # the attention model: chapter 6's scores (checked in that chapter's prose below), settings
+    "the MLP\nover a window of three characters (2.1636 per character) and the recurrent network "
+    "(2.1344)", "one layer of causal attention", "1,000 steps of AdamW",
+    "a quarter of the heads,\ncan go for about 1% more loss", "(Michel, Levy and Neubig, 2019)",
 ]
+
+CHAPTER6_SCORES = ["scores 2.1636 on names it never saw", "scores 2.1344"]
 
 
 @pytest.fixture(scope="module")
 def page() -> dict:
     return run_cells(CHAPTER)
+
+
+def model_claims() -> list[str]:
+    """The attention model on the names (the cell's and the widget's, trained once and kept)."""
+    a = attention_lm.head_ablation()
+    top = a["looked_at"]["top"]
+    previous = [h for h, t in enumerate(top) if t["kind"] == "back" and t["back"] == 1]
+    assert previous == [3] and all(t["kind"] == "start" for t in top[:3])  # head 4; heads 1-3
+    cheap = [w - a["all"] for w in a["without"][:3]]
+    assert max(cheap) / a["all"] < 0.0125 and a["without"][3] == max(a["without"])  # "about 1%"
+    return [
+        f"With {a['parameters']:,} weights it scores {fixed(a['all'], 4)}",
+        f"scores {fixed(a['none'], 4)}: the attention layer is worth "
+        f"{fixed(a['none'] - a['all'], 4)} per character",
+        f"with {a['n_head']} heads lets every position",
+        f"previous\ncharacter at {top[3]['share']:.0%} of positions",
+        f"the loss rises to\n{fixed(a['without'][3], 4)}, "
+        f"by {fixed(a['without'][3] - a['all'], 4)}",
+        f"Heads 1 to {len(cheap)}", f"costs only {fixed(min(cheap), 4)} to {fixed(max(cheap), 4)}",
+        f"Head {previous[0] + 1} puts",
+    ]
 
 
 def claims(page: dict) -> list[str]:
@@ -89,6 +119,7 @@ def claims(page: dict) -> list[str]:
         f"whatever $h$ is ({4 * C * C:,} numbers here)",
         f"about {np.sqrt(1024):.0f} times wider than for one number",
         f"each facing {round(np.exp(rows[4]['max_entropy']))} keys",
+        *model_claims(),
         f"The key \"key\" matches best (score {(page['keys'] @ page['query'])[0]:.0f})",
     ]
 
@@ -119,3 +150,9 @@ def test_every_claim_is_in_the_prose(page):
 
 def test_no_number_is_unchecked(page):
     assert unchecked_numbers(CHAPTER, claims(page) + GIVENS) == []
+
+
+def test_chapter_6s_scores_are_those_chapter_6_states():
+    """The two scores quoted from chapter 6 are in chapter 6's prose, which its test computes."""
+    chapter6 = load(REPO / "web/chapters/06-neural-next-token-prediction.md")
+    assert missing_phrases(chapter6, CHAPTER6_SCORES) == []

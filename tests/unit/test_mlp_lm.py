@@ -236,6 +236,8 @@ def test_a_session_trained_in_chunks_takes_the_steps_of_one_plain_loop():
     assert final["losses"] == losses and final["evals"] == measured
     np.testing.assert_array_equal(final["embeddings"], model.emb.params["weight"])
     assert final["parameters"] == model.num_parameters()
+    lighter = session_state(state["id"], with_losses=False)
+    assert lighter["losses"] is None and lighter["evals"] == measured
     session_end(state["id"])
 
 

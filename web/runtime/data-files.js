@@ -45,7 +45,7 @@ async function readBody(response, onProgress) {
 
 // The file's bytes, from the cache or the site, checked once `checkAfter` settles; throws an
 // Error whose message says what failed.
-async function fetchChecked({ url, sha256 }, cache, { onProgress, checkAfter, keep }) {
+async function fetchChecked({ url, sha256 }, cache, { onProgress, checkAfter, keep, priority }) {
   const saved = await cache?.match(url);
   if (saved) {
     const bytes = new Uint8Array(await saved.arrayBuffer());
@@ -55,7 +55,7 @@ async function fetchChecked({ url, sha256 }, cache, { onProgress, checkAfter, ke
   }
   let response;
   try {
-    response = await fetch(url, { cache: "no-cache" });
+    response = await fetch(url, { cache: "no-cache", priority });
   } catch (err) {
     throw new Error(`it could not be downloaded from ${url} (${err.message}). Check your connection and reload the page.`);
   }
@@ -89,14 +89,15 @@ export async function keepFile(cache, url, bytes) {
 /** [{file, url, sha256}] -> Promise of [{file, bytes} | {file, error}]; never rejects.
  * onProgress(file, received, total), if given, follows each download from the site; each file is
  * checked once the promise `checkAfter` (if given) settles; keep(task), if given, decides when
- * task() puts a downloaded file in Cache Storage (default: at once). */
-export async function fetchData(files, { onProgress, checkAfter, keep = (task) => task() } = {}) {
+ * task() puts a downloaded file in Cache Storage (default: at once); priority is fetch()'s
+ * ("low": after the downloads the browser has at "high", such as Python's own files). */
+export async function fetchData(files, { onProgress, checkAfter, keep = (task) => task(), priority = "auto" } = {}) {
   const cache = await openCache();
   return Promise.all(
     files.map(async (entry) => {
       try {
         const progress = onProgress && ((received, total) => onProgress(entry.file, received, total));
-        const options = { onProgress: progress, checkAfter, keep };
+        const options = { onProgress: progress, checkAfter, keep, priority };
         return { file: entry.file, bytes: await fetchChecked(entry, cache, options) };
       } catch (err) {
         return { file: entry.file, error: String(err.message || err) };

@@ -3,7 +3,7 @@
 // A stream keeps only its last lines on the page, so a flood of output cannot freeze it; every
 // block that scrolls can be reached and scrolled from the keyboard.
 import { sanitize } from "./sanitize.js";
-import { reachableIfScrolling } from "./scrollable.js";
+import { markWhenLaidOut } from "./scrollable.js";
 
 // Per stream block: laying out 200,000 lines takes the main thread seconds; this many, a few ms.
 export const MAX_LINES = 1000;
@@ -141,9 +141,9 @@ export class OutputArea {
   markScrollable() {
     if (this.marking) return;
     this.marking = true;
-    requestAnimationFrame(() => {
+    markWhenLaidOut(() => {
       this.marking = false;
-      for (const block of this.element.children) reachableIfScrolling(block, this.label);
+      return [...this.element.children].map((block) => [block, this.label]);
     });
   }
 }

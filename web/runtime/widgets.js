@@ -25,6 +25,7 @@
 import { jsonReviver } from "./protocol.js";
 import { pageDataFiles } from "./worker-start.js";
 import { mount as attentionMatrix } from "./widgets/attention-matrix.js";
+import { mount as attentionHeads } from "./widgets/attention-heads.js";
 import { mount as bigramTable } from "./widgets/bigram-table.js";
 import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
 import { mount as chat } from "./widgets/chat.js";
@@ -33,6 +34,7 @@ import { mount as gradientThroughTime } from "./widgets/gradient-through-time.js
 import { mount as descentValley } from "./widgets/descent-valley.js";
 import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
 import { mount as learningCurve } from "./widgets/learning-curve.js";
+import { mount as mlpTrainer } from "./widgets/mlp-trainer.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
 import { mount as positionLab } from "./widgets/position-lab.js";
 import { mount as positionalHeatmap } from "./widgets/positional-heatmap.js";
@@ -43,6 +45,7 @@ import { mount as tokenizerPlayground } from "./widgets/tokenizer-playground.js"
 // name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
 const mounts = {
   "attention-matrix": attentionMatrix,
+  "attention-heads": attentionHeads,
   "bigram-table": bigramTable,
   "bpe-visualizer": bpeVisualizer,
   chat,
@@ -50,6 +53,7 @@ const mounts = {
   "generation-explorer": generationExplorer,
   "gradient-through-time": gradientThroughTime,
   "learning-curve": learningCurve,
+  "mlp-trainer": mlpTrainer,
   "name-generator": nameGenerator,
   "temperature-explorer": temperatureExplorer,
   "tokenizer-playground": tokenizerPlayground,

@@ -200,12 +200,14 @@ self.onmessage = async ({ data }) => {
     return;
   }
   if (data.type === "data") {
-    // Downloaded now, while Python is still starting; checked and kept in Cache Storage once it is
-    // ready (until then the machine is Python's). Not left for a quiet moment, as Python's
-    // snapshot is: a file asked for later (the talk page's 98 MB model) must be kept before the
-    // reader can reload.
+    // Downloaded now; while Python is still starting, at a lower priority than Python's own
+    // files (a chapter's first cells need Python, not the data). Checked and kept in Cache
+    // Storage once Python is ready (until then the machine is Python's). Not left for a quiet
+    // moment, as Python's snapshot is: a file asked for later (the talk page's 98 MB model) must
+    // be kept before the reader can reload.
     const afterReady = (task) => readyPromise.then(task);
-    const fetched = fetchData(data.files, { onProgress: reportProgress, checkAfter: readyPromise, keep: afterReady });
+    const priority = kernel ? "auto" : "low";
+    const fetched = fetchData(data.files, { onProgress: reportProgress, checkAfter: readyPromise, keep: afterReady, priority });
     dataWritten = Promise.all([dataWritten, readyPromise, fetched]).then(([, , files]) => {
       if (pyodide) writeData(pyodide.FS, files);
     });

@@ -10,6 +10,7 @@ import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
 import { readFragment, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
+import { moveInTriangle } from "./triangle-focus.js";
 
 // Each panel's viewBox is T x T: one unit per cell, so that the markup carries small integers.
 const LIMITS = [4, 64];
@@ -179,15 +180,9 @@ export function mount(element, context) {
   }
 
   panels.addEventListener("keydown", (event) => {
-    const last = state.T - 1;
-    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], PageUp: [-8, 0], PageDown: [8, 0] };
-    if (event.key === "Home") n = 0;
-    else if (event.key === "End") n = m;
-    else if (moves[event.key]) {
-      const [dm, dn] = moves[event.key];
-      m = Math.min(last, Math.max(0, m + dm));
-      n = Math.min(m, Math.max(0, n + dn));
-    } else return;
+    const moved = moveInTriangle(event.key, m, n, state.T - 1, 8);
+    if (!moved) return;
+    [m, n] = moved;
     event.preventDefault();
     drawFocus(true);
   });
