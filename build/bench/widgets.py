@@ -120,6 +120,21 @@ SCENARIOS = [
      """(w, i) => { const t = w.querySelector(".pl-T");
                    t.value = String(16 + (i * 7) % 49);
                    t.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-matrix", "arrow keys (redraws the focused row's mix)",
+     """(w, i) => {
+       const key = ["ArrowDown", "ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp", "End"][i % 6];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector('.am-cell[tabindex="0"]').dispatchEvent(press);
+     }"""),
+    ("07-attention", "attention-matrix", "raw / scaled / projected (recomputed in Python)",
+     """(w, i) => {
+       const radio = w.querySelector(`input[value=${["scaled", "projected", "raw"][i % 3]}]`);
+       radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-matrix", "typing the sentence (recomputed in Python)",
+     """(w, i) => { const t = w.querySelector(".am-sentence");
+                   const end = ["tired", "cold", "happy"][i % 3];
+                   t.value = `the cat sat on the floor because it was ${end}`;
+                   t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("07-attention", "attention-heads", "arrow keys (four maps, readout, next characters)",
      """(w, i) => {
        const key = ["ArrowDown", "ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp", "End"][i % 6];
@@ -229,6 +244,10 @@ BUSY_SCENARIOS = [
      """(w, i) => { const seed = w.querySelector(".sg-seed");
                    seed.value = String(i % 50 + 51);
                    seed.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("07-attention", "attention-matrix", "raw / scaled / projected: busy shown (aria-busy)",
+     """(w, i) => {
+       const radio = w.querySelector(`input[value=${["scaled", "projected", "raw"][i % 3]}]`);
+       radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("07-attention", "attention-heads", "head switch: busy shown (aria-busy)",
      """(w, i) => w.querySelectorAll(".ah-head")[(i + 1) % 4].click()"""),
     ("05-position", "position-lab", "sequence length: busy shown (aria-busy)",
@@ -242,6 +261,8 @@ BUSY_SCENARIOS = [
 PYTHON_CALLS = [
     ("04-embeddings", "skipgram-dynamics", "lmlab.word2vec.skipgram_dynamics",
      "(i) => ({ seed: i % 50 + 1 })"),
+    ("07-attention", "attention-matrix", "lmlab.attention.attention_view",
+     "(i) => ({ mode: ['raw', 'scaled', 'projected'][i % 3], causal: i % 2 === 1 })"),
     ("05-position", "position-lab", "lmlab.position.position_lab",
      "(i) => ({ T: 17 + (i * 7) % 47 })"),
     ("07-attention", "attention-heads", "lmlab.attention_lm.heads_view",

@@ -11,9 +11,11 @@ lives in ``lmlab.nn`` and calls them.
 """
 
 import math
+import re
 
 import numpy as np
 
+from lmlab.embeddings import WordVectors
 from lmlab.sampling import entropy
 
 
@@ -147,3 +149,112 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
+
+
+ATTENTION_VIEW_MODES = ("raw", "scaled", "projected")
+ATTENTION_VIEW_MAX_WORDS = 12
+ATTENTION_VIEW_SENTENCE = "the cat sat on the floor because it was tired"
+"""Chapter 7's sentence (its cell's six words) with a pronoun that has something to refer to."""
+
+
+def attention_view(
+    sentence: str = ATTENTION_VIEW_SENTENCE,
+    mode: str = "raw",
+    causal: bool = False,
+    d_k: int = 16,
+    seed: int = 0,
+    neighbours: int = 3,
+) -> dict:
+    """The attention-matrix widget's numbers: self-attention over a sentence's GloVe vectors.
+
+    Each word becomes its 50-d GloVe vector, a row of X (T, 50); words GloVe does not know are
+    left out and listed. The values are always X itself (no W_V), so every output is a blend of
+    the words' own vectors and its nearest GloVe words can be read off. mode chooses the scores:
+      raw        X X^T, unscaled: symmetric, and each word's largest score is usually itself
+      scaled     X X^T / sqrt(50)
+      projected  (X W_Q)(X W_K)^T / sqrt(d_k), with W_Q, W_K (50, d_k) drawn at random from
+                 ``seed`` (not learned): two different maps make the scores asymmetric
+    causal: query t sees only keys 0..t (``causal_mask``).
+
+    -> {tokens: T words, unknown: words left out, truncated: words past the limit,
+        mode, causal, d, d_k, scale,
+        scores: (T, T) the scaled scores that enter the softmax, masked cells 0,
+        weights: (T, T) attention weights, masked cells 0, masked: (T, T) booleans,
+        row_sums: (T,), symmetric: whether the scores (before any mask) equal their transpose,
+        self_weight_mean: mean of the diagonal weights, self_top: rows whose top key is the word
+        itself, rows: per query {top, top_weight, entropy (nats), max_entropy, nearest: the
+        GloVe words nearest (cosine) to its output, [[word, cosine], ...]}}
+    Every number is finite: masked cells are 0 and flagged, never -inf.
+    """
+    if mode not in ATTENTION_VIEW_MODES:
+        raise ValueError(f"mode must be one of {ATTENTION_VIEW_MODES}, got {mode!r}")
+    if not 1 <= d_k <= 64:
+        raise ValueError(f"d_k must be between 1 and 64, got {d_k}")
+    from lmlab.data import glove
+
+    vectors = glove()
+    tokens, unknown, truncated = _known_words(sentence, vectors)
+    if not tokens:
+        raise ValueError(
+            "none of these words is in the GloVe vocabulary: type some common English words"
+        )
+    x = np.stack([vectors.vector(word) for word in tokens]).astype(np.float64)  # (T, d)
+    T, d = x.shape
+    q = k = x
+    scale = 1.0
+    if mode == "scaled":
+        scale = 1.0 / math.sqrt(d)
+    elif mode == "projected":
+        w_q, w_k = _random_projections(d, d_k, seed)
+        q, k = x @ w_q, x @ w_k
+        scale = 1.0 / math.sqrt(d_k)
+    mask = causal_mask(T) if causal else np.ones((T, T), dtype=bool)
+    out, weights = scaled_dot_product_attention(q, k, x, mask=mask if causal else None, scale=scale)
+    scores = (q @ k.T) * scale
+    top = weights.argmax(axis=-1)
+    row_entropy = entropy(weights)
+    nearest = vectors.nearest_to_each(out, k=neighbours)
+    rows = [
+        {
+            "top": int(top[t]),
+            "top_weight": float(weights[t, top[t]]),
+            "entropy": float(row_entropy[t]),
+            "max_entropy": math.log(int(mask[t].sum())),
+            "nearest": [[word, similarity] for word, similarity in nearest[t]],
+        }
+        for t in range(T)
+    ]
+    return {
+        "tokens": tokens,
+        "unknown": unknown,
+        "truncated": truncated,
+        "mode": mode,
+        "causal": bool(causal),
+        "d": d,
+        "d_k": d_k if mode == "projected" else d,
+        "scale": scale,
+        "scores": np.where(mask, scores, 0.0),
+        "weights": np.where(mask, weights, 0.0),
+        "masked": ~mask,
+        "row_sums": weights.sum(axis=-1),
+        "symmetric": bool(np.allclose(scores, scores.T, rtol=1e-12, atol=1e-12)),
+        "self_weight_mean": float(np.diag(weights).mean()),
+        "self_top": int((top == np.arange(T)).sum()),
+        "rows": rows,
+    }
+
+
+def _known_words(sentence: str, vectors: WordVectors) -> tuple[list[str], list[str], int]:
+    """Lower-cased words and punctuation of sentence -> (those GloVe knows, at most
+    ATTENTION_VIEW_MAX_WORDS of them; those it does not; how many known words were cut off)."""
+    words = re.findall(r"[\w']+|[^\w\s]", sentence.lower())
+    known = [w for w in words if w in vectors]
+    unknown = list(dict.fromkeys(w for w in words if w not in vectors))
+    return known[:ATTENTION_VIEW_MAX_WORDS], unknown, max(0, len(known) - ATTENTION_VIEW_MAX_WORDS)
+
+
+def _random_projections(d: int, d_k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """W_Q, W_K: (d, d_k), N(0, 1/d) entries from ``seed``: stand-ins for learned projections,
+    drawn as chapter 7's cell draws them (W_Q first, then W_K, each standard normal / sqrt(d))."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((2, d, d_k)) / math.sqrt(d)

@@ -170,6 +170,16 @@ class WordVectors:
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(self.words[i], float(scores[i])) for i in best]
 
+    def nearest_to_each(self, queries: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
+        """``nearest_neighbours(q, k)`` for every row q of queries (m, d) at once, in one (m, N)
+        matrix product in the table's own dtype (float32 for GloVe: no float64 copy of it)."""
+        if not 1 <= k <= len(self.words):
+            raise ValueError(f"k must be between 1 and {len(self.words)}, got {k}")
+        target = _unit_rows(np.asarray(queries, dtype=self.unit.dtype), 1e-8)
+        # einsum, not target @ unit.T: Pyodide's numpy has no BLAS, and for 12 queries against
+        # 10,020 GloVe rows its einsum loop takes 3 ms where matmul takes 4.6
+        return _ranked(self, np.einsum("md,nd->mn", target, self.unit), k)
+
     def analogy(self, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
         """Answer "a is to b as c is to ?" with the k words nearest to b - a + c, not a, b or c.
 
@@ -477,6 +487,11 @@ def _batch_neighbours(space: WordVectors, words: list[str], k: int) -> list[list
     ids = np.array([space.index[w] for w in words])
     scores = space.unit[ids] @ space.unit.T
     scores[np.arange(len(ids)), ids] = -np.inf
+    return _ranked(space, scores, k)
+
+
+def _ranked(space: WordVectors, scores: np.ndarray, k: int) -> list[list[tuple]]:
+    """scores: (m, N) similarities to every word -> for each row its k best (word, score)."""
     best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     found = []
     for row, candidates in zip(scores, best, strict=True):

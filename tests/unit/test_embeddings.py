@@ -232,6 +232,18 @@ def test_similarity_and_nearest_neighbours():
         wv.nearest_neighbours("king", k=0)
 
 
+def test_nearest_to_each_row_equals_one_search_per_row():
+    wv = toy_vectors()
+    queries = np.random.default_rng(5).standard_normal((4, wv.vectors.shape[1]))
+    together = wv.nearest_to_each(queries, k=3)
+    for query, found in zip(queries, together, strict=True):
+        alone = wv.nearest_neighbours(query, k=3)
+        assert [w for w, _ in found] == [w for w, _ in alone]
+        np.testing.assert_allclose([s for _, s in found], [s for _, s in alone], rtol=1e-6)
+    with pytest.raises(ValueError, match="k must be"):
+        wv.nearest_to_each(queries, k=0)
+
+
 def test_nearest_neighbours_of_a_vector_include_every_word():
     wv = toy_vectors()
     assert wv.nearest_neighbours(wv.vector("cat"), k=1) == [("cat", pytest.approx(1.0))]

@@ -24,6 +24,7 @@
 //                              total}) follows the download
 import { jsonReviver } from "./protocol.js";
 import { pageDataFiles } from "./worker-start.js";
+import { mount as attentionMatrix } from "./widgets/attention-matrix.js";
 import { mount as attentionHeads } from "./widgets/attention-heads.js";
 import { mount as bigramTable } from "./widgets/bigram-table.js";
 import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
@@ -43,6 +44,7 @@ import { mount as tokenizerPlayground } from "./widgets/tokenizer-playground.js"
 
 // name -> mount function (named imports, not namespaces: they keep page.js one file to fetch)
 const mounts = {
+  "attention-matrix": attentionMatrix,
   "attention-heads": attentionHeads,
   "bigram-table": bigramTable,
   "bpe-visualizer": bpeVisualizer,
