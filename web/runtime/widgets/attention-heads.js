@@ -8,7 +8,7 @@
 // Fragment: #KEY-name=emma&KEY-off=2,4&KEY-q=3&KEY-k=1 (heads numbered from 1, as on screen)
 import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
-import { readFragment, writeFragment } from "./fragment.js";
+import { readFragment, sharedCell, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
 import { moveInTriangle } from "./triangle-focus.js";
 
@@ -231,8 +231,7 @@ export function mount(element, context) {
     live();
     const shared = readFragment(key);
     const at = (v) => Number.parseInt(v, 10);
-    q = Number.isInteger(at(shared.q)) ? Math.max(0, at(shared.q)) : 0;
-    k = Number.isInteger(at(shared.k)) ? Math.max(0, at(shared.k)) : 0;
+    [q, k] = sharedCell(shared);
     const off = (shared.off || "").split(",").map(at).filter((h) => h >= 1 && h <= view.n_head).map((h) => h - 1);
     const sameOff = off.length === view.off.length && off.every((h) => view.off.includes(h));
     if ((shared.name && shared.name !== view.name) || !sameOff) {

@@ -8,7 +8,7 @@
 // Fragment: #KEY-s=the+cat+sat&KEY-mode=projected&KEY-causal=1&KEY-q=2&KEY-k=0
 import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
-import { readFragment, writeFragment } from "./fragment.js";
+import { readFragment, sharedCell, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
 
 const MODES = {
@@ -266,9 +266,7 @@ export function mount(element, context) {
     for (const control of element.querySelectorAll("input")) control.disabled = false;
     live();
     const shared = readFragment(key);
-    const at = (v) => Number.parseInt(v, 10);
-    q = Number.isInteger(at(shared.q)) ? Math.max(0, at(shared.q)) : 0;
-    k = Number.isInteger(at(shared.k)) ? Math.max(0, at(shared.k)) : 0;
+    [q, k] = sharedCell(shared);
     const radio = element.querySelector(`input[name="${key}-mode"][value="${shared.mode}"]`);
     const differs = (shared.s !== undefined && shared.s !== $(".am-sentence").value) ||
       (radio && shared.mode !== state.mode) || (shared.causal !== undefined && (shared.causal === "1") !== state.causal);

@@ -24,3 +24,10 @@ export function writeFragment(key, values) {
   }
   history.replaceState(history.state, "", `#${all.toString()}`);
 }
+
+/** The matrix cell a shared link points at, [row, column] from its q and k parameters (0 where
+ * missing or unreadable; the widget clamps them to its size). */
+export function sharedCell(shared) {
+  const at = (v) => Math.max(0, Number.parseInt(v, 10) || 0);
+  return [at(shared.q), at(shared.k)];
+}

@@ -120,7 +120,7 @@ export function mount(element, context) {
   const $ = (selector) => element.querySelector(selector);
   const run = $(".mt-run");
   let state = context.state;
-  let session = null; // this page's session id in Python
+  let session = null; // this page's session id in Python, once the reader has asked for one
   let training = false;
   let looping = null; // the training loop's promise while it runs
   let sampledAt = 0;
@@ -193,7 +193,9 @@ export function mount(element, context) {
   run.addEventListener("click", () => {
     if (training) return setTraining(false); // the loop ends after the chunk under way
     setTraining(true);
-    looping ??= loop().finally(() => (looping = null));
+    // The model is built in Python on the first Train (the page shows the built one until then).
+    const begin = session === null ? start() : Promise.resolve();
+    looping ??= begin.then(() => (session === null ? setTraining(false) : loop())).finally(() => (looping = null));
   });
   for (const control of [".mt-reset", ".mt-block", ".mt-embd", ".mt-hidden"]) {
     $(control).addEventListener(control === ".mt-reset" ? "click" : "change", async () => {
@@ -210,7 +212,10 @@ export function mount(element, context) {
       const control = $(`.mt-${name}`);
       if ([...control.options].some((o) => o.value === shared[name])) control.value = shared[name];
     }
-    await start();
+    // Nothing for Python to do at page start unless a shared link asks for other settings than
+    // the ones the page was built with.
+    const asked = settings();
+    if (Object.entries(asked).some(([kwarg, value]) => value !== config.kwargs[kwarg])) await start();
     for (const control of element.querySelectorAll("button, select")) control.disabled = false;
     showLive(element, "Live: Train runs gradient descent on the names in your browser, a few steps at a time.");
     element.dataset.loaded = "true";

@@ -8,7 +8,7 @@
 // Fragment: #KEY-T=40&KEY-content=random&KEY-show=weights&KEY-head=2&KEY-q=30&KEY-k=12
 import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
-import { readFragment, writeFragment } from "./fragment.js";
+import { readFragment, sharedCell, writeFragment } from "./fragment.js";
 import { latest } from "./latest.js";
 import { moveInTriangle } from "./triangle-focus.js";
 
@@ -242,8 +242,7 @@ export function mount(element, context) {
       show = "weights";
       element.querySelector(`input[name="${key}-show"][value="weights"]`).checked = true;
     }
-    m = Number.isInteger(at(shared.q)) ? Math.max(0, at(shared.q)) : 0;
-    n = Number.isInteger(at(shared.k)) ? Math.max(0, at(shared.k)) : 0;
+    [m, n] = sharedCell(shared);
     const differs = (shared.T && at(shared.T) !== state.T) || (shared.content && shared.content !== state.content) ||
       (shared.head && at(shared.head) !== state.alibi_head);
     if (differs) {
