@@ -147,11 +147,15 @@ def round_to_float16(model: GPT) -> None:
         param[...] = param.astype(np.float16)
 
 
+def prompt_ids(book: "BookModel") -> np.ndarray:
+    """PROMPT's token ids (T,), its last block_size of them if it is longer."""
+    return book.tokenizer.encode(PROMPT)[-book.settings.block_size :]
+
+
 def save(book: BookModel) -> bytes:
     """The model and tokenizer as one .npz: float16 weights, the merges, the settings, the
     training trace and held-out losses, and the float32 model's logits on PROMPT."""
-    prompt_ids = book.tokenizer.encode(PROMPT)
-    logits, _ = book.model.forward(prompt_ids[None])
+    logits, _ = book.model.forward(prompt_ids(book)[None])
     arrays = {f"w/{name}": param.astype(np.float16)
               for name, param, _ in book.model.named_parameters()}
     settings = asdict(book.settings)
