@@ -76,7 +76,8 @@ CHAPTER2 = "02-counting"
 BARE = "_bench/bare.html"  # chapter 1's bare page (write_bare_page)
 LATER_CHAPTERS = ["04-embeddings", "05-position"]
 DATA_CHAPTERS = ["02-counting", "03-tokenization", "04-embeddings", "05-position",
-                 "06-neural-next-token-prediction", "07-attention"]
+                 "06-neural-next-token-prediction", "07-attention",
+                 "08-the-transformer"]
 WIDGET_INPUTS = 30
 BEFORE = "00-how-this-book-works"
 TIMEOUT = 120_000

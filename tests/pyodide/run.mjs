@@ -1,7 +1,7 @@
 // Runs the lmlab unit suite inside Pyodide 0.27.7 under Node, with the very files the site
 // ships (_site/pyodide: the lock file, numpy's wasm wheel, the lmlab wheel). Tests marked
-// `reference` need PyTorch or tiktoken, which Pyodide lacks; they run on CPython only, as do
-// those marked `built`, which need the model the build trains (lmlab.book_model).
+// `reference` need PyTorch or tiktoken, which Pyodide lacks; they run on CPython only. Those
+// marked `built` use the model the site build trains (chapter 8 needs it, so it is there).
 //
 //   node tests/pyodide/run.mjs [pytest args...]      (after build/make_site.py)
 //   node tests/pyodide/run.mjs --script FILE          run one Python file instead (benchmarks)
@@ -36,7 +36,7 @@ if ARGS[:1] == ["--script"]:
     exit_code = 0
 else:
     import pytest
-    exit_code = int(pytest.main(["tests/unit", "-m", "not reference and not pretrained and not built", "-p", "no:cacheprovider", "-o", "pythonpath=", "-q", *ARGS]))
+    exit_code = int(pytest.main(["tests/unit", "-m", "not reference and not pretrained", "-p", "no:cacheprovider", "-o", "pythonpath=", "-q", *ARGS]))
 exit_code
 `);
 process.exit(code);
