@@ -5,8 +5,9 @@ matrix products of ``lmlab.gpt.GPT.generate``, exactly as that code performs the
   per layer, for n tokens fed in while the model attends over k keys (k >= n):
     c_attn n*C*3C, c_proj n*C*C, MLP n*C*4C + n*4C*C      -> 12 n C^2
     scores q k^T n*k*C and weights @ v n*k*C (all heads)   -> 2 n k C
-  and the output projection to the vocabulary, n*C*V (our forward makes logits for every
-  position it is fed, not only the last).
+  and the output projection to the vocabulary, n*C*V: our forward makes logits for every
+  position it is fed; with ``last_logits_only`` only the last position's, C*V, are counted,
+  as a generator that projects just the position it samples from would do.
 Layer norms, GELU and softmax are elementwise and left out: they are a few per cent at most.
 
 Without a cache every step feeds the whole context again; with one, the first step feeds the
@@ -18,11 +19,13 @@ block_size tokens both modes slide the window, and the cache is rebuilt at each 
 from lmlab.gpt import GPTConfig
 
 
-def forward_multiply_adds(config: GPTConfig, n_new: int, n_keys: int) -> int:
+def forward_multiply_adds(
+    config: GPTConfig, n_new: int, n_keys: int, last_logits_only: bool = False
+) -> int:
     """Multiply-adds of one forward pass feeding n_new tokens that attend over n_keys keys."""
     C, V, L = config.n_embd, config.vocab_size, config.n_layer
     per_layer = 12 * n_new * C * C + 2 * n_new * n_keys * C
-    return L * per_layer + n_new * C * V
+    return L * per_layer + (1 if last_logits_only else n_new) * C * V
 
 
 def generation_steps(
@@ -49,15 +52,27 @@ def generation_steps(
     return steps
 
 
-def generation_cost(config: GPTConfig, prompt_len: int, new_tokens: int, use_cache: bool) -> int:
+def generation_cost(
+    config: GPTConfig,
+    prompt_len: int,
+    new_tokens: int,
+    use_cache: bool,
+    last_logits_only: bool = False,
+) -> int:
     """Multiply-adds of ``GPT.generate`` extending a prompt of prompt_len tokens (batch 1) by
     new_tokens, with or without the KV cache. Times batch size for a batch."""
     steps = generation_steps(config, prompt_len, new_tokens, use_cache)
-    return sum(forward_multiply_adds(config, n_new, n_keys) for n_new, n_keys in steps)
-
-
-def cache_speedup(config: GPTConfig, new_tokens: int, prompt_len: int = 1) -> float:
-    """How many times more multiply-adds generating takes without the cache than with it."""
-    return generation_cost(config, prompt_len, new_tokens, False) / generation_cost(
-        config, prompt_len, new_tokens, True
+    return sum(
+        forward_multiply_adds(config, n_new, n_keys, last_logits_only) for n_new, n_keys in steps
     )
+
+
+def cache_speedup(
+    config: GPTConfig, new_tokens: int, prompt_len: int = 1, last_logits_only: bool = False
+) -> float:
+    """How many times more multiply-adds generating takes without the cache than with it."""
+    costs = [
+        generation_cost(config, prompt_len, new_tokens, use_cache, last_logits_only)
+        for use_cache in (False, True)
+    ]
+    return costs[0] / costs[1]

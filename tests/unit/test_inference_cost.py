@@ -69,3 +69,18 @@ def test_gpt2_small_speedup_lies_between_its_two_parts():
     for n in (2, 100, 1000):
         assert (n + 1) / 2 < cache_speedup(GPT2_SMALL, n) < (2 * n + 1) / 3
     assert cache_speedup(GPT2_SMALL, 1) == 1
+
+
+def test_projecting_only_the_last_position_saves_the_other_rows_logits():
+    C, V = GPT2_SMALL.n_embd, GPT2_SMALL.vocab_size
+    for use_cache in (False, True):
+        steps = generation_steps(GPT2_SMALL, 5, 20, use_cache)
+        saved = generation_cost(GPT2_SMALL, 5, 20, use_cache) - generation_cost(
+            GPT2_SMALL, 5, 20, use_cache, last_logits_only=True
+        )
+        assert saved == sum(n_new - 1 for n_new, _ in steps) * C * V
+    # Without the cache every step then still projects one row, as with it: the same work in
+    # both modes, so the speedup is smaller.
+    for n in (100, 1000):
+        last_only = cache_speedup(GPT2_SMALL, n, last_logits_only=True)
+        assert 1 < last_only < cache_speedup(GPT2_SMALL, n)
