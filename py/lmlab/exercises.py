@@ -393,6 +393,99 @@ def check_split_heads(fn: Callable) -> dict:
                    "then swap the first two axes."),))
 
 
+def check_layer_norm(fn: Callable) -> dict:
+    """layer_norm(x, gamma, beta) -> (T, C), against nn.LayerNorm (eps 1e-5)."""
+    from lmlab.nn import LayerNorm
+
+    def expected(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        ln = LayerNorm(x.shape[-1], dtype=np.float64)
+        ln.params["weight"][...], ln.params["bias"][...] = gamma, beta
+        return ln(x)
+
+    def normalised(x: np.ndarray, axis: int, ddof: int = 0, eps: float = 1e-5) -> np.ndarray:
+        mean = x.mean(axis=axis, keepdims=True)
+        return (x - mean) / np.sqrt(x.var(axis=axis, ddof=ddof, keepdims=True) + eps)
+
+    rng = np.random.default_rng(12)
+    cases = [(rng.standard_normal((T, C)) * scale + shift, rng.standard_normal(C),
+              rng.standard_normal(C)) for T, C, scale, shift in ((3, 4, 1, 0), (5, 8, 3, 2),
+                                                                 (1, 6, 0.5, -1), (4, 16, 10, 5))]
+    return _compare_arrays(
+        fn, "layer_norm", cases, expected,
+        "Each row on its own: subtract its mean, divide by sqrt(its variance + 1e-5), then "
+        "multiply by gamma and add beta.",
+        mistakes=((lambda x, g, b: normalised(x, axis=0) * g + b,
+                   "The statistics went down the columns, across tokens (that is batch norm): "
+                   "take each token's own mean and variance, along axis=-1."),
+                  (lambda x, g, b: normalised(x, axis=-1, ddof=1) * g + b,
+                   "Close: use the plain variance (divide by C, np.var's default), not the "
+                   "sample variance with ddof=1."),
+                  (lambda x, g, b: normalised(x, axis=-1, eps=0) * g + b,
+                   "Close: add eps = 1e-5 to the variance before the square root."),
+                  (lambda x, g, b: normalised(x, axis=-1),
+                   "The normalising is right; now apply the learned gain and shift: "
+                   "* gamma + beta.")))
+
+
+def check_count_parameters(fn: Callable) -> dict:
+    """count_parameters(V, T, L, C) -> int, against gpt.parameter_counts (weights tied)."""
+    from lmlab.gpt import GPTConfig, parameter_counts
+
+    for V, T, L, C in [(512, 64, 4, 96), (50257, 1024, 12, 768), (10, 8, 1, 4),
+                       (50257, 2048, 96, 12288), (300, 16, 2, 32)]:
+        call = f"count_parameters(V={V}, T={T}, L={L}, C={C})"
+        counts = parameter_counts(GPTConfig(V, T, L, 1, C))
+        want = counts["total"]
+        try:
+            got = fn(V, T, L, C)
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", f"{want:,}",
+                         "Your function raised an error on this input.")
+        if got == want:
+            continue
+        slips = [
+            (want + V * C, "You counted a separate read-out: GPT-2's is the token embedding, "
+                           "transposed (tied), so it adds nothing."),
+            (want - counts["layer_norm"], "Add the layer norms: two per block and one at the end, "
+                                          "each with a gain and a shift of C numbers."),
+            (want - L * (3 * C + C + 4 * C + C), "Add the biases: every linear layer has one "
+                                                 "(3C, C, 4C and C numbers per block)."),
+            (want - T * C, "Add the position embedding: T rows of C numbers."),
+        ]
+        hint = next((said for wrong, said in slips if got == wrong),
+                    "Count per block: attention C*3C + 3C and C*C + C, feed-forward C*4C + 4C and "
+                    "4C*C + C, two layer norms 2*2C; then V*C + T*C + the blocks + 2C.")
+        return _fail(call, f"{got!r}", f"{want:,}", hint)
+    return {"passed": True, "cases": 5, "message": "All 5 hidden cases pass."}
+
+
+def check_online_softmax(fn: Callable) -> dict:
+    """online_softmax(x, chunk) -> (n,), against sampling.softmax."""
+    from lmlab.sampling import softmax
+
+    rng = np.random.default_rng(13)
+    cases = [(rng.standard_normal(n) * spread, chunk)
+             for n, chunk, spread in ((6, 2, 1), (10, 3, 5), (7, 7, 1), (1, 4, 1), (12, 5, 300))]
+    cases.append((np.array([1000.0, 1001.0, 999.0, 1002.0]), 2))
+    cases.append((np.linspace(0, -50, 9), 4))  # the largest entry comes first
+
+    def without_rescaling(x: np.ndarray, chunk: int) -> np.ndarray:
+        largest, total = -np.inf, 0.0
+        for start in range(0, len(x), chunk):
+            part = x[start:start + chunk]
+            largest = max(largest, part.max())
+            total += np.exp(part - largest).sum()
+        return np.exp(x - largest) / total
+
+    return _compare_arrays(
+        fn, "online_softmax", cases, lambda x, chunk: softmax(x),
+        "Keep the largest entry seen so far and the sum of exp(entry - largest); when a chunk "
+        "brings a larger entry, multiply the sum so far by exp(old largest - new largest).",
+        mistakes=((without_rescaling,
+                   "When a later chunk raises the largest entry, the sum collected so far was "
+                   "taken against the old largest: multiply it by exp(old - new) first."),))
+
+
 def check_windows(fn: Callable) -> dict:
     """windows(word, block_size) -> [(context, next char)], against mlp_lm.context_windows."""
     from lmlab.mlp_lm import context_windows
@@ -529,6 +622,9 @@ CHECKS = {
     "attention": check_attention,
     "causal_weights": check_causal_weights,
     "split_heads": check_split_heads,
+    "layer_norm": check_layer_norm,
+    "count_parameters": check_count_parameters,
+    "online_softmax": check_online_softmax,
     **bpe_exercises.CHECKS,
 }
 

@@ -330,3 +330,65 @@ def test_chapter7_split_heads_right_and_wrong():
     assert not reshaped["passed"] and "(T, H, D) first" in reshaped["hint"]
     starter = exercises.check_split_heads(lambda x, h: x)
     assert not starter["passed"] and "shape" in starter["hint"]
+
+
+CHAPTER8 = "08-the-transformer.md"
+
+
+def _normalise(x, axis=-1, ddof=0, eps=1e-5):
+    return (x - x.mean(axis=axis, keepdims=True)) / np.sqrt(
+        x.var(axis=axis, ddof=ddof, keepdims=True) + eps)
+
+
+def test_chapter8_layer_norm_right_and_wrong():
+    solution = _solution(CHAPTER8, "layer_norm")["layer_norm"]
+    assert exercises.check_layer_norm(solution)["passed"]
+    slips = {"axis=-1": lambda x, g, b: _normalise(x, axis=0) * g + b,
+             "ddof=1": lambda x, g, b: _normalise(x, ddof=1) * g + b,
+             "eps = 1e-5": lambda x, g, b: _normalise(x, eps=0) * g + b,
+             "* gamma + beta": lambda x, g, b: _normalise(x)}
+    for said, slip in slips.items():
+        result = exercises.check_layer_norm(slip)
+        assert not result["passed"] and said in result["hint"], said
+    starter = exercises.check_layer_norm(lambda x, g, b: x)
+    assert not starter["passed"] and "Each row on its own" in starter["hint"]
+
+
+def test_chapter8_count_parameters_right_and_wrong():
+    solution = _solution(CHAPTER8, "count_parameters")["count_parameters"]
+    assert exercises.check_count_parameters(solution)["passed"]
+    assert solution(512, 64, 4, 96) == 502_848  # as the exercise's text says
+
+    def per_block(C, biases=True, norms=True):
+        return 12 * C * C + (9 * C if biases else 0) + (4 * C if norms else 0)
+
+    slips = {
+        "read-out": lambda V, T, L, C: 2 * V * C + T * C + L * per_block(C) + 2 * C,
+        "layer norms": lambda V, T, L, C: V * C + T * C + L * per_block(C, norms=False),
+        "biases": lambda V, T, L, C: V * C + T * C + L * per_block(C, biases=False) + 2 * C,
+        "position embedding": lambda V, T, L, C: V * C + L * per_block(C) + 2 * C,
+    }
+    for said, slip in slips.items():
+        result = exercises.check_count_parameters(slip)
+        assert not result["passed"] and said in result["hint"], said
+    raising = exercises.check_count_parameters(lambda V, T, L, C: 1 / 0)
+    assert not raising["passed"] and "ZeroDivisionError" in raising["got"]
+
+
+def test_chapter8_online_softmax_right_and_wrong():
+    solution = _solution(CHAPTER8, "online_softmax")["online_softmax"]
+    assert exercises.check_online_softmax(solution)["passed"]
+
+    def without_rescaling(x, chunk):
+        largest, total = -np.inf, 0.0
+        for start in range(0, len(x), chunk):
+            piece = x[start:start + chunk]
+            largest = max(largest, piece.max())
+            total += np.exp(piece - largest).sum()
+        return np.exp(x - largest) / total
+
+    slip = exercises.check_online_softmax(without_rescaling)
+    assert not slip["passed"] and "exp(old - new)" in slip["hint"]
+    with np.errstate(over="ignore", invalid="ignore"):  # the starter's exp(1000) overflows
+        starter = exercises.check_online_softmax(lambda x, chunk: np.exp(x) / np.exp(x).sum())
+    assert not starter["passed"]
