@@ -186,7 +186,7 @@ def settings_problems(settings: dict) -> list[dict[str, str]]:
         whole = isinstance(value, int | float) and math.isfinite(value) and value == int(value)
         if not whole or not low <= value <= high:
             problems.append({"field": field, "message": f"{label} must be a whole number from "
-                             f"{low:,} to {high:,}: {_shown(value)} is not."})  # fmt: skip
+                             f"{low:,} to {high:,}{_not(value)}."})  # fmt: skip
     if not problems and settings["n_embd"] % settings["n_head"]:
         width, heads = settings["n_embd"], settings["n_head"]
         problems.append({"field": "n_head", "message": f"Heads must divide the width: {width:,} "
@@ -194,8 +194,11 @@ def settings_problems(settings: dict) -> list[dict[str, str]]:
     return problems
 
 
-def _shown(value: object) -> str:
-    return f"{value:,}" if isinstance(value, int) else repr(value)
+def _not(value: object) -> str:
+    """": 2.5 is not" for a number, "" for a blank or something else."""
+    if isinstance(value, int | float) and math.isfinite(value):
+        return f": {value:,} is not" if value == int(value) else f": {value} is not"
+    return ""
 
 
 def size_view(preset: str = "gpt2", n_layer: float | None = None, n_embd: float | None = None,
@@ -291,6 +294,8 @@ def _intensity(config: GPTConfig, batch: int, total: int) -> dict:
     # Generating a token reads every weight once (batch 1); memory bandwidth bounds the rate.
     seconds = weight_bytes(total, "bfloat16") / A100_BYTES_PER_SECOND
     view["token_seconds"] = seconds
+    view["machine"] = {"name": "NVIDIA A100", "flops_text": human(A100_BF16_FLOPS, "FLOP/s"),
+                       "bandwidth_text": human(A100_BYTES_PER_SECOND, "B/s")}  # fmt: skip
     view["token_seconds_text"] = human(seconds, "s")
     return view
 
