@@ -29,6 +29,7 @@ from lmlab.model_size import (
     weight_bytes,
 )
 from lmlab.optim import AdamW, train_step
+from reference_gpt import torch_gpt
 
 SMALL = [
     GPTConfig(vocab_size=11, block_size=6, n_layer=3, n_head=2, n_embd=12),
@@ -77,62 +78,9 @@ def test_gpt2_small_and_gpt3():
     assert size_view("book")["total"] == GPT(BOOK_MODEL.config(), rng=0).num_parameters()
 
 
-def torch_gpt(config: GPTConfig, tie_weights: bool):
-    """GPT-2 in torch.nn modules with its attention written out (q k^T, mask, softmax, times v),
-    so that torch's FLOP counter sees every product; the head tied to wte or not."""
-    import torch
-    import torch.nn as tnn
-
-    C, H = config.n_embd, config.n_head
-
-    class Attention(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_attn, self.c_proj = tnn.Linear(C, 3 * C), tnn.Linear(C, C)
-
-        def forward(self, x):
-            B, T, _ = x.shape
-            q, k, v = (a.view(B, T, H, C // H).transpose(1, 2) for a in self.c_attn(x).split(C, 2))
-            scores = (q @ k.transpose(-1, -2)) / math.sqrt(C // H)
-            future = torch.ones(T, T, dtype=torch.bool).triu(1)
-            y = scores.masked_fill(future, float("-inf")).softmax(-1) @ v
-            return self.c_proj(y.transpose(1, 2).reshape(B, T, C))
-
-    class Block(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln_1, self.attn, self.ln_2 = tnn.LayerNorm(C), Attention(), tnn.LayerNorm(C)
-            self.mlp = tnn.Sequential(tnn.Linear(C, 4 * C), tnn.GELU("tanh"), tnn.Linear(4 * C, C))
-
-        def forward(self, x):
-            x = x + self.attn(self.ln_1(x))
-            return x + self.mlp(self.ln_2(x))
-
-    class TorchGPT(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.wte = tnn.Embedding(config.vocab_size, C)
-            self.wpe = tnn.Embedding(config.block_size, C)
-            self.h = tnn.ModuleList(Block() for _ in range(config.n_layer))
-            self.ln_f = tnn.LayerNorm(C)
-            self.lm_head = tnn.Linear(C, config.vocab_size, bias=False)
-            if tie_weights:
-                self.lm_head.weight = self.wte.weight
-
-        def forward(self, idx):
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-            for block in self.h:
-                x = block(x)
-            return self.lm_head(self.ln_f(x))
-
-    return TorchGPT()
-
-
 def torch_parts(model) -> dict[str, int]:
     # named_parameters() lists a shared (tied) tensor once, under its first name (wte.weight)
-    named = [(name.replace("mlp.0.", "mlp.c_fc.").replace("mlp.2.", "mlp.c_proj."), p.numel())
-             for name, p in model.named_parameters()]
-    return counted_by_name(named)
+    return counted_by_name((name, p.numel()) for name, p in model.named_parameters())
 
 
 @pytest.mark.reference
@@ -191,7 +139,7 @@ def test_mixed_precision_training_in_torch_holds_16_bytes_per_parameter():
     model.load_state_dict({k: v.to(torch.bfloat16) for k, v in master.state_dict().items()})
     optimizer = torch.optim.AdamW(master.parameters())
     idx = torch.zeros(2, config.block_size, dtype=torch.long)
-    model(idx).float().logsumexp(-1).mean().backward()
+    model(idx)[0].float().logsumexp(-1).mean().backward()
     for low, high in zip(model.parameters(), master.parameters(), strict=True):
         high.grad = low.grad.float()
     optimizer.step()
@@ -283,10 +231,10 @@ def test_training_flops_equal_torchs_flop_counter(config):
     batch = 2
     idx = torch.zeros(batch, config.block_size, dtype=torch.long)
     with FlopCounterMode(display=False) as forward:
-        logits = model(idx)
+        logits, _ = model(idx)
     assert forward.get_total_flops() == batch * config.block_size * forward_flops(config)["total"]
     with FlopCounterMode(display=False) as both:
-        model(idx).logsumexp(-1).sum().backward()
+        model(idx)[0].logsumexp(-1).sum().backward()
     assert both.get_total_flops() == batch * config.block_size * training_flops(config)
     assert logits.shape[-1] == config.vocab_size
 

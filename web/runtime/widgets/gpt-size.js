@@ -49,8 +49,7 @@ function barSvg(state) {
 
 function legendHtml(state) {
   return state.parts.map((part) => {
-    const note = part.name === "head" && !state.tie_weights ? "" :
-      part.name === "head" ? " (tied: the token embedding does this job)" : "";
+    const note = part.name === "head" && state.tie_weights ? " (tied to the token embedding)" : "";
     return `<li><span class="gs-swatch gs-${part.name}" aria-hidden="true"></span>${escapeHtml(part.label)}` +
       `<span class="gs-count">${part.text} <strong>${part.share_text}</strong>${note}</span></li>`;
   }).join("");
