@@ -152,9 +152,9 @@ def test_settings_that_make_no_gpt_are_explained(open_page):
     assert sorted(i.get_attribute("data-field") for i in invalid.all()) == ["n_layer", "vocab_size"]
     for field, value in [("n_layer", 12), ("vocab_size", 50257), ("n_head", 8)]:
         type_into(page, field, value)
-    fixed = size_view(n_head=8)
-    wait_drawn(page, fixed["total"])
-    assert problems.is_hidden() and widget(page).locator(".gs-results.is-stale").count() == 0
+    fixed = size_view(n_head=8)  # as many parameters as 12 heads: wait for the problems to go
+    problems.wait_for(state="hidden")
+    assert widget(page).locator(".gs-results.is-stale").count() == 0
     assert widget(page).locator('.gs-input[aria-invalid="true"]').count() == 0
     assert_shows(page, fixed)
     assert widget(page).locator(".widget-error").is_hidden()

@@ -84,21 +84,37 @@ function regimesHtml(state) {
   }).join("");
 }
 
-/** Everything below the controls, from one size_view answer with no problems. */
-export function resultsHtml(state) {
+/** The parts of the results, each the inside of one element (data-part): a redraw replaces only
+ * those whose markup changed (a new batch size changes three rows, not the whole widget). */
+function resultParts(state) {
   const s = state.settings;
   const { machine } = state.intensity;
-  return `<p class="gs-total"><strong>${thousands(state.total)}</strong> parameters (${state.total_text}): ` +
-    `${thousands(state.per_block)} in each of ${thousands(s.n_layer)} block${s.n_layer === 1 ? "" : "s"}.</p>
-  ${barSvg(state)}
-  <ul class="gs-legend">${legendHtml(state)}</ul>
+  return {
+    total: `<strong>${thousands(state.total)}</strong> parameters (${state.total_text}): ` +
+      `${thousands(state.per_block)} in each of ${thousands(s.n_layer)} block${s.n_layer === 1 ? "" : "s"}.`,
+    bar: barSvg(state),
+    legend: legendHtml(state),
+    memory: rowsHtml(state.memory.map((row) => [row.label, row.text])),
+    flops: rowsHtml(flopRows(state)),
+    heading: `Memory or arithmetic? The MLP's first matrix on an ${machine.name}: ${machine.flops_text} in bfloat16, ${machine.bandwidth_text} from memory, so it needs ${state.intensity.ridge_text} FLOPs per byte to keep busy (its ridge point).`,
+    regimes: regimesHtml(state),
+    note: `Generating a token reads every weight once: ${state.intensity.token_seconds_text} per token at the least, in bfloat16 at ${machine.bandwidth_text}, however fast the arithmetic.`,
+  };
+}
+
+/** Everything below the controls, from one size_view answer with no problems. */
+export function resultsHtml(state) {
+  const part = resultParts(state);
+  return `<p class="gs-total" data-part="total">${part.total}</p>
+  <div class="gs-bar-box" data-part="bar">${part.bar}</div>
+  <ul class="gs-legend" data-part="legend">${part.legend}</ul>
   <div class="gs-tables">
-    <table class="gs-table"><caption>Memory (1 GB = 10<sup>9</sup> bytes)</caption><tbody>${rowsHtml(state.memory.map((row) => [row.label, row.text]))}</tbody></table>
-    <table class="gs-table"><caption>Arithmetic per token</caption><tbody>${rowsHtml(flopRows(state))}</tbody></table>
+    <table class="gs-table"><caption>Memory (1 GB = 10<sup>9</sup> bytes)</caption><tbody data-part="memory">${part.memory}</tbody></table>
+    <table class="gs-table"><caption>Arithmetic per token</caption><tbody data-part="flops">${part.flops}</tbody></table>
   </div>
-  <p class="gs-heading">Memory or arithmetic? The MLP's first matrix on an ${machine.name}: ${machine.flops_text} in bfloat16, ${machine.bandwidth_text} from memory, so it needs ${state.intensity.ridge_text} FLOPs per byte to keep busy (its ridge point).</p>
-  <ul class="gs-regimes">${regimesHtml(state)}</ul>
-  <p class="gs-note">Generating a token reads every weight once: ${state.intensity.token_seconds_text} per token at the least, in bfloat16 at ${machine.bandwidth_text}, however fast the arithmetic.</p>`;
+  <p class="gs-heading" data-part="heading">${part.heading}</p>
+  <ul class="gs-regimes" data-part="regimes">${part.regimes}</ul>
+  <p class="gs-note" data-part="note">${part.note}</p>`;
 }
 
 function problemsHtml(problems) {
@@ -128,6 +144,7 @@ export function mount(element, context) {
   const root = $(".gs");
   let state = context.state;
   let preset = state.preset;
+  const drawnParts = resultParts(state); // what the results show now (the builder drew them)
 
   /** A number input's value for Python: a blank (or what the browser could not read) is NaN,
    * which size_view reports as not a whole number. */
@@ -158,7 +175,11 @@ export function mount(element, context) {
       announcer.textContent = view.problems.map((p) => p.message).join(" ");
     } else {
       state = view;
-      $(".gs-results").innerHTML = resultsHtml(state);
+      for (const [name, markup] of Object.entries(resultParts(state))) {
+        if (drawnParts[name] === markup) continue;
+        element.querySelector(`[data-part="${name}"]`).innerHTML = markup;
+        drawnParts[name] = markup;
+      }
       for (const button of element.querySelectorAll(".gs-preset")) {
         button.setAttribute("aria-pressed", String(button.dataset.preset === state.matches));
       }
