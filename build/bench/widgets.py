@@ -273,6 +273,8 @@ PYTHON_CALLS = [
      "(i) => ({ T: 17 + (i * 7) % 47 })"),
     ("07-attention", "attention-heads", "lmlab.attention_lm.heads_view",
      "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
+    ("08-the-transformer", "gpt-size", "lmlab.model_size.size_view",
+     "(i) => ({ preset: ['book', 'gpt2', 'gpt2-xl', 'gpt3'][i % 4], batch: 1 + i % 16 })"),
 ]
 
 TIME_CALLS_JS = """async ([fn, kwargsOf, count]) => {
