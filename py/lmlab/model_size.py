@@ -207,7 +207,7 @@ def size_view(preset: str = "gpt2", n_layer: float | None = None, n_embd: float 
               batch: float = 8) -> dict:  # fmt: skip
     """The gpt-size widget's numbers: a preset's configuration with any of its fields replaced.
 
-    -> {preset, presets, settings, tie_weights, matches, problems} and, when there are no
+    -> {preset, presets, limits, settings, tie_weights, matches, problems} and, when there are no
     problems, {total, parts, per_block, memory, flops, intensity, summary}: counts as ints and
     the text the page shows for each (so the page and the prose print the same figures).
     ``matches``: the preset whose configuration the settings are (None if none is).
@@ -300,7 +300,8 @@ def _intensity(config: GPTConfig, batch: int, total: int) -> dict:
     return view
 
 
-PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "µ")]
+PREFIXES = [(1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""),
+            (1e-3, "m"), (1e-6, "µ")]
 COUNT_PREFIXES = {"T": " T", "G": " B", "M": " M", "k": " k", "": ""}  # counts: billions, B
 
 

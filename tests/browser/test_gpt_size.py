@@ -62,6 +62,13 @@ def assert_shows(page, view):
     assert dict(fields) == view["settings"]
 
 
+def assert_figures_fit(page):
+    """No figure in the tables runs out of its cell (they do not wrap)."""
+    spill = widget(page).locator(".gs-table td").evaluate_all(
+        "tds => tds.filter(td => td.scrollWidth > td.clientWidth).map(td => td.textContent)")
+    assert spill == []
+
+
 def wait_drawn(page, total):
     page.wait_for_function("t => document.querySelector('.gs-total strong').textContent === t",
                            arg=f"{total:,}")
@@ -93,6 +100,7 @@ def test_presets_from_the_keyboard(open_page):
     book = size_view("book")
     wait_drawn(page, book["total"])
     assert_shows(page, book)
+    assert_figures_fit(page)
     page.wait_for_function("t => document.querySelector('.gs-announce').textContent === t",
                            arg=book["summary"])
     for _ in range(5):
@@ -191,6 +199,7 @@ def test_usable_at_375_px(open_page):
     widget(page).locator('.gs-preset[data-preset="gpt3"]').click()
     wait_drawn(page, size_view("gpt3")["total"])
     assert ui.horizontal_overflow(page) <= 0
+    assert_figures_fit(page)
     for part in (".gs-presets", ".gs-settings", ".gs-bar", ".gs-legend", ".gs-tables", ".gs-regimes"):
         box = widget(page).locator(part).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, part

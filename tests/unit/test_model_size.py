@@ -315,6 +315,15 @@ def test_overrides_validation_and_presets():
         size_view("gpt5")
 
 
+def test_the_largest_settings_still_read_as_numbers():
+    view = size_view("gpt2", n_layer=1000, n_embd=100_000, n_head=1000, vocab_size=1_000_000,
+                     block_size=10_000_000, batch=100_000)
+    shown = [row["text"] for row in view["memory"]] + list(view["flops"]["text"].values())
+    assert not any("e+" in text for text in shown), shown
+    assert view["memory"][-1]["text"] == "400 EB"  # 4 x 10^20 bytes of KV cache
+    json.dumps(view, allow_nan=False)
+
+
 def test_readable_units():
     assert human(124_439_808, "") == "124.4 M"
     assert human(174_604_259_328, "") == "174.6 B"
