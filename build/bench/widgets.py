@@ -144,6 +144,12 @@ SCENARIOS = [
     ("07-attention", "attention-heads",
      "head switch (recomputed in Python; the first input trains the model in the page)",
      """(w, i) => w.querySelectorAll(".ah-head")[i % 4].click()"""),
+    ("08-the-transformer", "gpt-size", "presets (recomputed in Python)",
+     """(w, i) => w.querySelectorAll(".gs-preset")[i % 6].click()"""),
+    ("08-the-transformer", "gpt-size", "layers (recomputed in Python)",
+     """(w, i) => { const t = w.querySelector('.gs-input[data-field="n_layer"]');
+                   t.value = String(1 + (i * 7) % 96);
+                   t.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("03-tokenization", "bpe-visualizer", "Step / Back",
      """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
     ("03-tokenization", "bpe-visualizer", "step slider",
@@ -267,6 +273,8 @@ PYTHON_CALLS = [
      "(i) => ({ T: 17 + (i * 7) % 47 })"),
     ("07-attention", "attention-heads", "lmlab.attention_lm.heads_view",
      "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
+    ("08-the-transformer", "gpt-size", "lmlab.model_size.size_view",
+     "(i) => ({ preset: ['book', 'gpt2', 'gpt2-xl', 'gpt3'][i % 4], batch: 1 + i % 16 })"),
 ]
 
 TIME_CALLS_JS = """async ([fn, kwargsOf, count]) => {

@@ -25,6 +25,8 @@ reader can open it and follow the math; the book's widgets call these same funct
                  the vanishing/exploding gradient through time in numbers
     rnn_lm       a character language model with an RNN instead of a fixed window
     gpt          a GPT-2-style transformer: training, KV-cached generation, parameter counts
+    model_size   a GPT's size from its configuration: parameters per part, memory (weights,
+                 training, KV cache), FLOPs per token, arithmetic intensity
     optim        SGD and AdamW
     gguf         llama.cpp's GGUF files: metadata, tensors, Q8_0 and Q4_1 blocks
     llama        a Llama-style model (RMSNorm, RoPE, grouped-query attention, SwiGLU) from

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+import reference_gpt
 from lmlab.gpt import (
     GPT,
     GPT2_SMALL,
@@ -231,68 +232,12 @@ def test_misuse_is_reported():
 
 
 def torch_gpt(config):
-    """nanoGPT's model, written out in PyTorch: the reference our numpy GPT must match."""
+    """nanoGPT's model in PyTorch (reference_gpt), float64, every parameter nudged from its
+    initial value: the reference our numpy GPT must match."""
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    C, H = config.n_embd, config.n_head
-
-    class CausalSelfAttention(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_attn = nn.Linear(C, 3 * C)
-            self.c_proj = nn.Linear(C, C)
-
-        def forward(self, x):
-            B, T, _ = x.shape
-            q, k, v = self.c_attn(x).split(C, dim=2)
-            q, k, v = (a.view(B, T, H, C // H).transpose(1, 2) for a in (q, k, v))
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
-
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_fc = nn.Linear(C, 4 * C)
-            self.c_proj = nn.Linear(4 * C, C)
-
-        def forward(self, x):
-            return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln_1, self.attn = nn.LayerNorm(C), CausalSelfAttention()
-            self.ln_2, self.mlp = nn.LayerNorm(C), MLP()
-
-        def forward(self, x):
-            x = x + self.attn(self.ln_1(x))
-            return x + self.mlp(self.ln_2(x))
-
-    class TorchGPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.transformer = nn.ModuleDict({
-                "wte": nn.Embedding(config.vocab_size, C),
-                "wpe": nn.Embedding(config.block_size, C),
-                "h": nn.ModuleList(Block() for _ in range(config.n_layer)),
-                "ln_f": nn.LayerNorm(C),
-            })
-            self.lm_head = nn.Linear(C, config.vocab_size, bias=False)
-            self.lm_head.weight = self.transformer.wte.weight
-
-        def forward(self, idx, targets):
-            pos = torch.arange(idx.shape[1])
-            x = self.transformer.wte(idx) + self.transformer.wpe(pos)
-            for block in self.transformer.h:
-                x = block(x)
-            logits = self.lm_head(self.transformer.ln_f(x))
-            loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
-            return logits, loss
 
     torch.manual_seed(0)
-    model = TorchGPT().double()
+    model = reference_gpt.torch_gpt(config).double()
     with torch.no_grad():
         for param in model.parameters():  # LayerNorm starts at 1 and 0; make it matter
             param.add_(0.1 * torch.randn_like(param))
