@@ -39,7 +39,10 @@ export function markWhenLaidOut(blocks) {
 /** Marks the page's display formulas now and whenever their width changes (a phone turned);
  * -> a function that stops watching. */
 export function watchFormulas(root) {
-  const observer = new ResizeObserver((entries) => mark(entries.map(({ target }) => [target, "Formula"])));
-  for (const formula of root.querySelectorAll(".math-display")) observer.observe(formula);
+  // Numbered, because two regions with the same name are one landmark too many for a screen reader.
+  const labels = new Map([...root.querySelectorAll(".math-display")].map((formula, i) =>
+    [formula, `Formula ${i + 1}`]));
+  const observer = new ResizeObserver((entries) => mark(entries.map(({ target }) => [target, labels.get(target)])));
+  for (const formula of labels.keys()) observer.observe(formula);
   return () => observer.disconnect();
 }
