@@ -30,6 +30,7 @@ import { mount as bigramTable } from "./widgets/bigram-table.js";
 import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
 import { mount as chat } from "./widgets/chat.js";
 import { mount as generationExplorer } from "./widgets/generation-explorer.js";
+import { mount as gptLens } from "./widgets/gpt-lens.js";
 import { mount as gradientThroughTime } from "./widgets/gradient-through-time.js";
 import { mount as descentValley } from "./widgets/descent-valley.js";
 import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
@@ -51,6 +52,7 @@ const mounts = {
   chat,
   "descent-valley": descentValley,
   "generation-explorer": generationExplorer,
+  "gpt-lens": gptLens,
   "gradient-through-time": gradientThroughTime,
   "learning-curve": learningCurve,
   "mlp-trainer": mlpTrainer,

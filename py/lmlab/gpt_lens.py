@@ -1,0 +1,169 @@
+"""Looking inside the book's GPT while it reads a prompt: the logit lens and the attention maps.
+
+A GPT adds every block's result into one residual stream, and only at the very end puts that
+stream through the final layer norm and the output projection (the token embedding, transposed)
+to score the next token. The *logit lens* asks what the model would predict if it stopped early:
+it puts the stream after the embeddings, and after each block, through those same two last steps.
+The last of these readings is the model's own output; the earlier ones show the prediction
+forming, block by block.
+
+``lens_view`` gathers what chapter 8's widget draws for a prompt the reader types: its tokens,
+the lens at every position, where every head looks, and one head's whole attention map. The
+model is loaded once per process (its own copy, so a reader's cells that train
+``data.book_gpt()`` further do not change what the widget shows), and the forward pass of the
+last few prompts is kept, so that choosing another layer or head recomputes nothing.
+"""
+
+from functools import cache, lru_cache
+
+import numpy as np
+
+from lmlab.book_model import PROMPT, BookModel
+from lmlab.gpt import GPT
+
+VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}  # whitespace the reader should see
+MAX_TOP = 20
+
+
+@cache
+def book_model() -> BookModel:
+    """The book's GPT as the build trained it, loaded from its data file on the first call."""
+    from lmlab import book_model as book
+    from lmlab import data
+
+    return book.load(data.path("book-gpt.npz"))
+
+
+@cache
+def token_pieces() -> list[str]:
+    """Every token of the book's vocabulary as text, whitespace visible (V)."""
+    tokenizer = book_model().tokenizer
+    return [visible(tokenizer.decode([i])) for i in range(tokenizer.vocab_size)]
+
+
+def visible(piece: str) -> str:
+    """A token's text with its whitespace made visible: ' the\\n' -> '␣the↵'."""
+    return "".join(VISIBLE.get(ch, ch) for ch in piece)
+
+
+def residual_stream(model: GPT, ids: np.ndarray) -> np.ndarray:
+    """The residual stream after the embeddings and after each block.
+
+    ids: (T,) token ids, T <= block_size -> (n_layer + 1, T, C). Leaves each block's attention
+    weights in ``model.h[i].attn.weights``, (1, H, T, T), as a forward pass does.
+    """
+    x = model.wte(ids[None]) + model.wpe(np.arange(len(ids)))
+    stages = [x[0]]
+    for block in model.h:
+        x = block.forward(x)
+        stages.append(x[0])
+    return np.stack(stages)
+
+
+def lens_logits(model: GPT, residuals: np.ndarray) -> np.ndarray:
+    """Each residual read as the model reads its last one: final layer norm, then the tied
+    output projection. residuals: (S, T, C) -> logits (S, T, V)."""
+    return model.ln_f(residuals) @ model.wte.params["weight"].T
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """(..., V) -> probabilities (..., V) in float64, each row summing to 1."""
+    z = logits.astype(np.float64)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def ranks_of(probs: np.ndarray, token: np.ndarray) -> np.ndarray:
+    """Where each row ranks its token (1 = the most likely). probs: (S, V), token: () -> (S,)."""
+    return 1 + (probs > probs[:, token][:, None]).sum(axis=-1)
+
+
+def top_tokens(probs: np.ndarray, top: int) -> np.ndarray:
+    """The ids of the `top` most likely tokens, most likely first. probs: (..., V) -> (..., top)."""
+    part = np.argpartition(-probs, top - 1, axis=-1)[..., :top]
+    order = np.argsort(-np.take_along_axis(probs, part, axis=-1), axis=-1, kind="stable")
+    return np.take_along_axis(part, order, axis=-1)
+
+
+def position_lens(probs: np.ndarray, norms: np.ndarray, pieces: list[str], top: int) -> dict:
+    """The lens at one position. probs: (S, V) per stage (the last is the model's output),
+    norms: (S,) -> {"stages": [{"top": [[piece, p], ...], "rank", "p", "norm"}, ...] (S),
+    "answer": the model's top token, "answer_p", "final": [[piece, p], ...]}; "rank" and "p"
+    are the answer's rank and probability at that stage."""
+    best = top_tokens(probs, top)  # (S, top)
+    answer = best[-1, 0]
+    ranks = ranks_of(probs, answer)
+    stages = [{"top": [[pieces[i], float(p[i])] for i in ids], "rank": int(rank),
+               "p": float(p[answer]), "norm": float(norm)}
+              for p, ids, rank, norm in zip(probs, best, ranks, norms, strict=True)]
+    return {"stages": stages, "answer": pieces[answer], "answer_p": float(probs[-1, answer]),
+            "final": stages[-1]["top"]}
+
+
+def most_looked_at(weights: np.ndarray) -> list:
+    """Where each head of each layer looks most, at every position.
+
+    weights: (L, H, T, T) -> [T][L][H] of [key position, its weight]."""
+    keys = weights.argmax(axis=-1)  # (L, H, T)
+    best = np.take_along_axis(weights, keys[..., None], axis=-1)[..., 0]
+    pairs = np.stack([keys, best], axis=-1).transpose(2, 0, 1, 3)  # (T, L, H, 2)
+    return [[[[int(k), float(w)] for k, w in heads] for heads in layers] for layers in pairs]
+
+
+@lru_cache(maxsize=8)
+def _prompt_view(prompt: str, top: int) -> tuple[dict, np.ndarray]:
+    """Everything of lens_view that does not depend on the focus, and the attention weights
+    (L, H, T, T), for the last few prompts."""
+    book = book_model()
+    model, tokenizer = book.model, book.tokenizer
+    ids = tokenizer.encode(prompt)
+    block = model.config.block_size
+    dropped = max(0, len(ids) - block)
+    ids = ids[dropped:]
+    residuals = residual_stream(model, ids)  # (S, T, C)
+    probs = softmax(lens_logits(model, residuals))  # (S, T, V)
+    norms = np.linalg.norm(residuals.astype(np.float64), axis=-1)  # (S, T)
+    weights = np.stack([b.attn.weights[0] for b in model.h])  # (L, H, T, T)
+    pieces = token_pieces()
+    view = {
+        "prompt": prompt,
+        "tokens": [pieces[i] for i in ids],
+        "ids": [int(i) for i in ids],
+        "dropped": dropped,
+        "block_size": block,
+        "n_layer": len(model.h),
+        "n_head": model.config.n_head,
+        "stages": ["embeddings"] + [f"block {i + 1}" for i in range(len(model.h))],
+        "top": top,
+        "lens": [position_lens(probs[:, t], norms[:, t], pieces, top) for t in range(len(ids))],
+        "looks": most_looked_at(weights),
+    }
+    return view, weights
+
+
+def lens_view(prompt: str = PROMPT, position: int | None = None, layer: int = 0, head: int = 0,
+              top: int = 5) -> dict:
+    """What the gpt-lens widget draws for a prompt: the book's GPT read block by block.
+
+    -> {"prompt", "tokens": the prompt's BPE tokens as text, whitespace visible (T, at most
+    block_size: the last ones), "ids" (T), "dropped": how many tokens were cut from the front,
+    "block_size", "n_layer" (L), "n_head" (H), "stages": ["embeddings", "block 1", ...] (L + 1),
+    "top", "position": the focused position (default the last), "layer", "head",
+    "lens": at every position, ``position_lens`` (the top tokens per stage, the final answer's
+    rank and probability per stage, the residual stream's norm per stage, and the model's own
+    distribution), "looks": at every position, each head's most-weighted earlier position and
+    its weight [T][L][H], "attention": (T, T) the chosen head's weights (row = the position that
+    looks, column = the position looked at, 0 above the diagonal)}. Layers and heads count from 0.
+    """
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError("type a prompt of at least one character")
+    if not 1 <= int(top) <= MAX_TOP:
+        raise ValueError(f"top must be 1 to {MAX_TOP}, got {top}")
+    view, weights = _prompt_view(prompt, int(top))
+    L, H, T, _ = weights.shape
+    position = T - 1 if position is None else int(position)
+    for name, value, size in (("position", position, T), ("layer", layer, L), ("head", head, H)):
+        if not 0 <= int(value) < size:
+            raise ValueError(f"{name} must be 0 to {size - 1}, got {value}")
+    return {**view, "position": position, "layer": int(layer), "head": int(head),
+            "attention": weights[int(layer), int(head)].astype(np.float64).tolist()}
