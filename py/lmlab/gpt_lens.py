@@ -20,6 +20,7 @@ import numpy as np
 
 from lmlab.book_model import PROMPT, BookModel
 from lmlab.gpt import GPT
+from lmlab.nn import matmul
 
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}  # whitespace the reader should see
 MAX_TOP = 20
@@ -63,7 +64,9 @@ def residual_stream(model: GPT, ids: np.ndarray) -> np.ndarray:
 def lens_logits(model: GPT, residuals: np.ndarray) -> np.ndarray:
     """Each residual read as the model reads its last one: final layer norm, then the tied
     output projection. residuals: (S, T, C) -> logits (S, T, V)."""
-    return model.ln_f(residuals) @ model.wte.params["weight"].T
+    S, T, C = residuals.shape
+    rows = matmul(model.ln_f(residuals).reshape(-1, C), model.wte.params["weight"].T)
+    return rows.reshape(S, T, -1)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
