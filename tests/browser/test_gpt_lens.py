@@ -59,7 +59,7 @@ def expected_summary(view, pos) -> str:
 def assert_position(page, view, pos):
     """The strip's choice, the summary, the lens table and the heads' table at pos as lmlab says."""
     widget = lens(page)
-    assert widget.get_attribute("data-focus").split(",")[0] == str(pos)
+    assert widget.locator(".gl").get_attribute("data-focus").split(",")[0] == str(pos)
     checked = widget.locator('.gl-token[aria-checked="true"]')
     assert checked.count() == 1 and checked.get_attribute("data-pos") == str(pos)
     assert checked.inner_text() == view["tokens"][pos]
@@ -85,7 +85,7 @@ def assert_position(page, view, pos):
 
 
 def assert_cell(page, view, pos, k):
-    assert lens(page).get_attribute("data-focus") == f"{pos},{k}"
+    assert lens(page).locator(".gl").get_attribute("data-focus") == f"{pos},{k}"
     w = view["attention"][pos][k]
     tokens = view["tokens"]
     assert text(lens(page).locator(".gl-readout")) == (
@@ -131,8 +131,9 @@ def test_the_keyboard_chooses_positions_and_cells(open_page):
         pos = max(0, min(T - 1, pos))
         assert page.evaluate("() => document.activeElement.dataset.pos") == str(pos)
         assert_position(page, view, pos)
-    page.wait_for_function("() => document.querySelector('.gl-announce').textContent.startsWith('Reading')")
-    assert text(lens(page).locator(".gl-announce")) == expected_summary(view, pos)
+    # said politely, once the keys rest
+    page.wait_for_function("(said) => document.querySelector('.gl-announce').textContent === said",
+                           arg=expected_summary(view, pos))
     assert f"-pos={pos}" in page.url
     # the map: Up and Down move the position (the lens follows), Left and Right the key
     lens(page).locator(".gl-map").focus()
@@ -154,10 +155,10 @@ def test_another_head_and_a_new_prompt_come_from_python_and_are_shared(open_page
     page = open_page(PAGE)
     widget = lens(page)
     widget.locator(".gl-layer").select_option("2")
-    page.wait_for_function("() => document.querySelector('[data-widget=gpt-lens]').dataset.shown.endsWith(',2,0')",
+    page.wait_for_function("() => document.querySelector('[data-widget=gpt-lens] .gl').dataset.shown.endsWith(',2,0')",
                            timeout=COMPUTE)
     widget.locator(".gl-head").select_option("1")
-    page.wait_for_function("() => document.querySelector('[data-widget=gpt-lens]').dataset.shown.endsWith(',2,1')",
+    page.wait_for_function("() => document.querySelector('[data-widget=gpt-lens] .gl').dataset.shown.endsWith(',2,1')",
                            timeout=COMPUTE)
     view = lmlab_view(layer=2, head=1)
     T = len(view["tokens"])
@@ -167,7 +168,7 @@ def test_another_head_and_a_new_prompt_come_from_python_and_are_shared(open_page
     widget.locator(".gl-prompt").fill(prompt)
     view = lmlab_view(prompt, layer=2, head=1)
     T = len(view["tokens"])
-    page.wait_for_function(f"() => document.querySelector('[data-widget=gpt-lens]').dataset.shown === '{T},2,1'",
+    page.wait_for_function(f"() => document.querySelector('[data-widget=gpt-lens] .gl').dataset.shown === '{T},2,1'",
                            timeout=COMPUTE)
     assert widget.locator(".widget-status").inner_text().startswith("Live:")
     assert_position(page, view, T - 1)
@@ -181,7 +182,7 @@ def test_another_head_and_a_new_prompt_come_from_python_and_are_shared(open_page
     assert "-layer=3" in page.url and "-head=2" in page.url and f"-pos={T - 4}" in page.url
     page.reload()
     ui.wait_ready_state(page)
-    page.wait_for_function(f"() => document.querySelector('[data-widget=gpt-lens]').dataset.shown === '{T},2,1'",
+    page.wait_for_function(f"() => document.querySelector('[data-widget=gpt-lens] .gl').dataset.shown === '{T},2,1'",
                            timeout=COMPUTE)
     assert widget.locator(".gl-prompt").input_value() == prompt
     assert widget.locator(".gl-layer").input_value() == "2"
@@ -195,7 +196,7 @@ def test_a_long_prompt_is_cropped_and_says_so(open_page):
     view = lmlab_view(prompt)
     assert view["dropped"] > 0
     lens(page).locator(".gl-prompt").fill(prompt)
-    page.wait_for_function("() => document.querySelector('[data-widget=gpt-lens]').dataset.shown.startsWith('64,')",
+    page.wait_for_function("() => document.querySelector('[data-widget=gpt-lens] .gl').dataset.shown.startsWith('64,')",
                            timeout=COMPUTE)
     assert text(lens(page).locator(".gl-cropped")) == (
         f"The model reads at most 64 tokens: the first {view['dropped']} of this prompt are left out.")

@@ -114,6 +114,9 @@ function mapLabel(view) {
     "Up and Down choose the position that looks, Left and Right the position looked at.";
 }
 
+/** "tokens,layer,head" of a view. */
+const shown = (view) => `${view.tokens.length},${view.layer},${view.head}`;
+
 function options(count, chosen, name) {
   return Array.from({ length: count }, (_, i) =>
     `<option value="${i}"${i === chosen ? " selected" : ""}>${name} ${i + 1}</option>`).join("");
@@ -122,7 +125,8 @@ function options(count, chosen, name) {
 export function render(config, state, key) {
   const id = (part) => `${key}-${part}`;
   const pos = state.position;
-  return `<div class="gl" role="group" aria-labelledby="${id("title")}">
+  // data-shown and data-focus say what is drawn (for the tests and the benchmark to wait on)
+  return `<div class="gl" role="group" aria-labelledby="${id("title")}" data-shown="${shown(state)}" data-focus="${pos},0">
   <p class="widget-title" id="${id("title")}">Inside the book's GPT: a prediction forming, block by block</p>
   <label class="gl-prompt-label" for="${id("prompt")}">Prompt</label>
   <textarea class="gl-prompt" id="${id("prompt")}" rows="2" maxlength="2000" spellcheck="false" autocomplete="off" disabled>${escapeHtml(state.prompt)}</textarea>
@@ -164,16 +168,16 @@ export function mount(element, context) {
   const layerSelect = $(".gl-layer");
   const headSelect = $(".gl-head");
   const announcer = $(".gl-announce");
+  const root = $(".gl");
   let view = context.state;
   let pos = view.position;
   let k = 0;
   let announceTimer = 0;
 
   function markShown() {
-    element.dataset.shown = `${view.tokens.length},${view.layer},${view.head}`;
-    element.dataset.focus = `${pos},${k}`;
+    root.dataset.shown = shown(view);
+    root.dataset.focus = `${pos},${k}`;
   }
-  markShown();
 
   function speakLater(text) {
     clearTimeout(announceTimer);
@@ -255,7 +259,6 @@ export function mount(element, context) {
   });
 
   // A prompt, a block or a head needs Python; only the newest request reaches it.
-  const root = $(".gl");
   const status = $(".widget-status");
   const live = () => showLive(element, `Live: every number comes from ${config.fn} in your browser.`);
   const fail = (text) => { root.removeAttribute("aria-busy"); live(); showError(element, "The model could not read this:", text); };
