@@ -83,7 +83,9 @@ function looksRows(view, pos) {
  * at, one unit per cell, each weight an opacity; the focused row and cell outlined. */
 function mapSvg(view, pos, k) {
   const T = view.tokens.length;
-  const margin = T <= LABELLED_UP_TO ? 1.5 : 0;
+  // room on the left for the longest label: a monospace character is about 0.36 of a unit wide
+  const longest = Math.max(...view.tokens.map((piece) => piece.length));
+  const margin = T <= LABELLED_UP_TO ? 0.4 + 0.36 * longest : 0;
   const paths = new Map();
   view.attention.forEach((row, q) => {
     for (let key = 0; key <= q; key++) {
@@ -95,7 +97,7 @@ function mapSvg(view, pos, k) {
   const labels = margin
     ? view.tokens.map((piece, i) => `<text x="-0.2" y="${i + 0.75}">${escapeHtml(piece)}</text>`).join("")
     : "";
-  return `<svg class="gl-map-svg" viewBox="${-margin} 0 ${T + margin} ${T}" aria-hidden="true" focusable="false">` +
+  return `<svg class="gl-map-svg" viewBox="${fixed(-margin, 2)} 0 ${fixed(T + margin, 2)} ${T}" aria-hidden="true" focusable="false">` +
     `<path class="gl-past" d="M0 0${view.tokens.map((_, i) => `H${i + 1}V${i + 1}`).join("")}H0Z"/>` +
     `<g class="gl-cells">${cells}</g><g class="gl-labels">${labels}</g>` +
     `<rect class="gl-row" x="0" y="${pos}" width="${pos + 1}" height="1"/>` +
