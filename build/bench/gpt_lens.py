@@ -1,5 +1,6 @@
-"""How long chapter 8's gpt-lens widget waits for Python: lmlab.gpt_lens.lens_view on the book's
-GPT, each answer turned into JSON as the worker sends it.
+"""How long chapter 8's gpt-lens widget waits for Python: lmlab.gpt_lens.lens_view (a new prompt)
+and attention_map (another head) on the book's GPT, each answer turned into JSON as the worker
+sends it.
 
     node tests/pyodide/run.mjs --script build/bench/gpt_lens.py     (Pyodide)
     .venv/bin/python build/bench/gpt_lens.py                        (CPython)
@@ -34,18 +35,21 @@ def timed(call) -> tuple[float, int]:
 
 def main() -> None:
     print(sys.platform, sys.version.split()[0])
-    ms, _ = timed(lambda: gpt_lens.book_model() and {})
+    ms, _ = timed(lambda: gpt_lens.token_pieces() and {})
     print(f"{'load the model (first call only)':<52} {ms:8.1f} ms")
     counter = iter(range(10**6))
     calls = {
         # a prompt not seen before (the cache keeps 8): the forward pass and the lens
-        "new prompt, 14 tokens": lambda: gpt_lens.lens_view(SHORT + "!" * (next(counter) % 9)),
+        "new prompt, 16 tokens": lambda: gpt_lens.lens_view(f"{SHORT} {next(counter)}"),
         "new prompt, 64 tokens (block full)": lambda: gpt_lens.lens_view(
-            LONG + "!" * (next(counter) % 9)),
-        "another head, same 14-token prompt": lambda: gpt_lens.lens_view(
+            f"{LONG} {next(counter)}"),
+        # what the widget asks for another block or head: that head's map alone
+        "attention_map, same 14-token prompt": lambda: gpt_lens.attention_map(
             SHORT, layer=next(counter) % 4, head=1),
-        "another head, same 64-token prompt": lambda: gpt_lens.lens_view(
+        "attention_map, same 64-token prompt": lambda: gpt_lens.attention_map(
             LONG, layer=next(counter) % 4, head=2),
+        "lens_view, same 64-token prompt, another head": lambda: gpt_lens.lens_view(
+            LONG, layer=next(counter) % 4, head=3),
     }
     for name, call in calls.items():
         runs = [timed(call) for _ in range(9)]

@@ -156,13 +156,13 @@ SCENARIOS = [
        const press = new KeyboardEvent("keydown", { key, bubbles: true });
        w.querySelector(".gl-map").dispatchEvent(press);
      }"""),
-    ("08-the-transformer", "gpt-lens", "block / head select (a cached forward pass, from Python)",
+    ("08-the-transformer", "gpt-lens", "block / head select (one head's map from Python)",
      """(w, i) => { const s = w.querySelector(i % 2 ? ".gl-head" : ".gl-layer");
                    s.value = String((i >> 1) % 4);
                    s.dispatchEvent(new Event("change", { bubbles: true })); }"""),
-    ("08-the-transformer", "gpt-lens", "typing the prompt (a new forward pass in Python)",
+    ("08-the-transformer", "gpt-lens", "typing the prompt (each new: a forward pass in Python)",
      """(w, i) => { const t = w.querySelector(".gl-prompt");
-                   t.value = "ROMEO:\\nBut soft, what light through " + "window".slice(0, i % 7);
+                   t.value = `ROMEO:\\nBut soft, what light through ${i} windows`;
                    t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("03-tokenization", "bpe-visualizer", "Step / Back",
      """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
@@ -286,7 +286,9 @@ PYTHON_CALLS = [
     ("05-position", "position-lab", "lmlab.position.position_lab",
      "(i) => ({ T: 17 + (i * 7) % 47 })"),
     ("08-the-transformer", "gpt-lens", "lmlab.gpt_lens.lens_view",
-     "(i) => ({ prompt: 'ROMEO:\\nBut soft, what light' + '!'.repeat(i % 9), layer: i % 4 })"),
+     "(i) => ({ prompt: `ROMEO:\\nBut soft, what light ${i} times`, layer: i % 4 })"),
+    ("08-the-transformer", "gpt-lens", "lmlab.gpt_lens.attention_map",
+     "(i) => ({ prompt: 'ROMEO:\\nBut soft, what light', layer: i % 4, head: (i >> 2) % 4 })"),
     ("07-attention", "attention-heads", "lmlab.attention_lm.heads_view",
      "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
 ]

@@ -88,17 +88,20 @@ def top_tokens(probs: np.ndarray, top: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=-1)
 
 
-def position_lens(probs: np.ndarray, norms: np.ndarray, pieces: list[str], top: int) -> dict:
+def position_lens(probs: np.ndarray, best: np.ndarray, norms: np.ndarray, pieces: list[str]
+                  ) -> dict:
     """The lens at one position. probs: (S, V) per stage (the last is the model's output),
-    norms: (S,) -> {"stages": [{"top": [[piece, p], ...], "rank", "p", "norm"}, ...] (S),
-    "answer": the model's top token, "answer_p", "final": [[piece, p], ...]}; "rank" and "p"
-    are the answer's rank and probability at that stage."""
-    best = top_tokens(probs, top)  # (S, top)
+    best: (S, top) their likeliest token ids, most likely first, norms: (S,)
+    -> {"stages": [{"top": [[piece, p], ...], "rank", "p", "norm"}, ...] (S), "answer": the
+    model's top token, "answer_p", "final": [[piece, p], ...]}; "rank" and "p" are the
+    answer's rank and probability at that stage."""
     answer = best[-1, 0]
     ranks = ranks_of(probs, answer)
-    stages = [{"top": [[pieces[i], float(p[i])] for i in ids], "rank": int(rank),
+    chosen = np.take_along_axis(probs, best, axis=-1).tolist()
+    stages = [{"top": [[pieces[i], p] for i, p in zip(ids, ps, strict=True)], "rank": int(rank),
                "p": float(p[answer]), "norm": float(norm)}
-              for p, ids, rank, norm in zip(probs, best, ranks, norms, strict=True)]
+              for p, ids, ps, rank, norm in zip(probs, best.tolist(), chosen, ranks, norms,
+                                                strict=True)]
     return {"stages": stages, "answer": pieces[answer], "answer_p": float(probs[-1, answer]),
             "final": stages[-1]["top"]}
 
@@ -125,6 +128,7 @@ def _prompt_view(prompt: str, top: int) -> tuple[dict, np.ndarray]:
     ids = ids[dropped:]
     residuals = residual_stream(model, ids)  # (S, T, C)
     probs = softmax(lens_logits(model, residuals))  # (S, T, V)
+    best = top_tokens(probs, top)  # (S, T, top)
     norms = np.linalg.norm(residuals.astype(np.float64), axis=-1)  # (S, T)
     weights = np.stack([b.attn.weights[0] for b in model.h])  # (L, H, T, T)
     pieces = token_pieces()
@@ -138,10 +142,37 @@ def _prompt_view(prompt: str, top: int) -> tuple[dict, np.ndarray]:
         "n_head": model.config.n_head,
         "stages": ["embeddings"] + [f"block {i + 1}" for i in range(len(model.h))],
         "top": top,
-        "lens": [position_lens(probs[:, t], norms[:, t], pieces, top) for t in range(len(ids))],
+        "lens": [position_lens(probs[:, t], best[:, t], norms[:, t], pieces)
+                 for t in range(len(ids))],
         "looks": most_looked_at(weights),
     }
     return view, weights
+
+
+def _checked(prompt: str, top: int, **indices: int | None) -> tuple[dict, np.ndarray, dict]:
+    """The prompt's view and weights, and the indices checked against them (position None:
+    the last)."""
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError("type a prompt of at least one character")
+    if not 1 <= int(top) <= MAX_TOP:
+        raise ValueError(f"top must be 1 to {MAX_TOP}, got {top}")
+    view, weights = _prompt_view(prompt, int(top))
+    L, H, T, _ = weights.shape
+    sizes = {"position": T, "layer": L, "head": H}
+    checked = {}
+    for name, value in indices.items():
+        value = T - 1 if value is None else int(value)
+        if not 0 <= value < sizes[name]:
+            raise ValueError(f"{name} must be 0 to {sizes[name] - 1}, got {value}")
+        checked[name] = value
+    return view, weights, checked
+
+
+def attention_map(prompt: str = PROMPT, layer: int = 0, head: int = 0, top: int = 5) -> dict:
+    """One head's attention over the prompt, all the widget needs for another block or head:
+    -> {"layer", "head", "attention": (T, T)}, as in ``lens_view`` (the forward pass is kept)."""
+    _, weights, at = _checked(prompt, top, layer=layer, head=head)
+    return {**at, "attention": weights[at["layer"], at["head"]].astype(np.float64).tolist()}
 
 
 def lens_view(prompt: str = PROMPT, position: int | None = None, layer: int = 0, head: int = 0,
@@ -158,15 +189,5 @@ def lens_view(prompt: str = PROMPT, position: int | None = None, layer: int = 0,
     its weight [T][L][H], "attention": (T, T) the chosen head's weights (row = the position that
     looks, column = the position looked at, 0 above the diagonal)}. Layers and heads count from 0.
     """
-    if not isinstance(prompt, str) or not prompt:
-        raise ValueError("type a prompt of at least one character")
-    if not 1 <= int(top) <= MAX_TOP:
-        raise ValueError(f"top must be 1 to {MAX_TOP}, got {top}")
-    view, weights = _prompt_view(prompt, int(top))
-    L, H, T, _ = weights.shape
-    position = T - 1 if position is None else int(position)
-    for name, value, size in (("position", position, T), ("layer", layer, L), ("head", head, H)):
-        if not 0 <= int(value) < size:
-            raise ValueError(f"{name} must be 0 to {size - 1}, got {value}")
-    return {**view, "position": position, "layer": int(layer), "head": int(head),
-            "attention": weights[int(layer), int(head)].astype(np.float64).tolist()}
+    view, _, at = _checked(prompt, top, position=position, layer=layer, head=head)
+    return {**view, **attention_map(prompt, layer, head, top), "position": at["position"]}

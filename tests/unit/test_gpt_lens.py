@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from lmlab import gpt_lens
 from lmlab.book_model import PROMPT
-from lmlab.gpt_lens import lens_view, residual_stream, softmax, top_tokens, visible
+from lmlab.gpt_lens import attention_map, lens_view, residual_stream, softmax, top_tokens, visible
 
 REPO = Path(__file__).resolve().parents[2]
 LONG = ("JULIET:\nO Romeo, Romeo! wherefore art thou Romeo?\nDeny thy father and refuse thy name;\n"
@@ -132,6 +132,11 @@ def test_attention_is_the_chosen_heads_causal_weights(book):
     np.testing.assert_allclose(attention.sum(axis=1), 1, atol=1e-5)
     assert (attention[np.triu_indices(T, 1)] == 0).all()  # no looking ahead
     assert (attention[np.tril_indices(T)] > 0).all()
+    # what the widget asks for another block or head: the same map alone
+    assert attention_map(PROMPT, layer=2, head=3) == {"layer": 2, "head": 3,
+                                                      "attention": view["attention"]}
+    with pytest.raises(ValueError, match="head must be 0 to 3"):
+        attention_map(PROMPT, layer=0, head=4)
 
 
 @pytest.mark.built

@@ -7,7 +7,8 @@
 // choosing a position (the token strip, or Up and Down in the map) asks Python nothing; a prompt,
 // a block or a head does.
 //
-// Config: fn ("lmlab.gpt_lens.lens_view"), kwargs ({prompt}).
+// Config: fn ("lmlab.gpt_lens.lens_view"), map ("lmlab.gpt_lens.attention_map": one head's map
+// of the same prompt), kwargs ({prompt}).
 // Fragment: #KEY-prompt=ROMEO%3A%0ABut+soft&KEY-pos=5&KEY-layer=2&KEY-head=3&KEY-k=1
 // (blocks and heads numbered from 1, as on screen; positions from 0, as in Python)
 import { escapeHtml, widgetFooter } from "./markup.js";
@@ -264,23 +265,41 @@ export function mount(element, context) {
   const status = $(".widget-status");
   const live = () => showLive(element, `Live: every number comes from ${config.fn} in your browser.`);
   const fail = (text) => { root.removeAttribute("aria-busy"); live(); showError(element, "The model could not read this:", text); };
-  // A new prompt is read at its last token (or at a shared link's position); another block or
-  // head keeps the position.
+  /** Another block or head of the prompt drawn: only the map, the chosen head and the readout. */
+  function drawHead() {
+    map.innerHTML = mapSvg(view, pos, k);
+    map.setAttribute("aria-label", mapLabel(view));
+    $(".gl-looks tbody").innerHTML = looksRows(view, pos);
+    drawCell();
+  }
+
+  // A new prompt is read whole (config.fn), at its last token or at a shared link's position;
+  // another block or head of the same prompt needs only that head's map (config.map), from the
+  // forward pass Python kept, and keeps the position.
   const recompute = latest(async ({ wanted, sharedPos = null }) => {
+    const started = performance.now();
     const newPrompt = wanted.prompt !== view.prompt;
     root.setAttribute("aria-busy", "true");
     status.dataset.state = "busy";
     status.textContent = "The model is reading...";
+    const fn = newPrompt ? config.fn : config.map;
     const position = newPrompt ? null : pos;
-    const result = await context.call(config.fn, [], { ...config.kwargs, ...wanted, position });
+    const result = await context.call(fn, [], { ...config.kwargs, ...wanted, ...(newPrompt ? { position } : {}) });
     root.removeAttribute("aria-busy");
     live();
     if (!result.ok) { fail(result.error); return; }
     showError(element, null);
+    if (!newPrompt) {
+      view = { ...view, ...result.value };
+      drawHead();
+      element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { ms: performance.now() - started } }));
+      announcer.textContent = $(".gl-readout").textContent;
+      return;
+    }
     view = result.value;
-    if (newPrompt) pos = sharedPos === null ? view.position : Math.min(view.tokens.length - 1, Math.max(0, sharedPos));
+    pos = sharedPos === null ? view.position : Math.min(view.tokens.length - 1, Math.max(0, sharedPos));
     drawAll();
-    announcer.textContent = newPrompt ? summaryText(view, pos) : $(".gl-readout").textContent;
+    announcer.textContent = summaryText(view, pos);
   }, (err) => fail(String(err)));
 
   const wanted = () => ({
