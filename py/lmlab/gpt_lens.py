@@ -18,12 +18,14 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from lmlab.book_model import PROMPT, BookModel
+from lmlab import bpe
+from lmlab.book_model import PROMPT, BookModel, BookTokenizer
 from lmlab.gpt import GPT
 from lmlab.nn import matmul
 
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}  # whitespace the reader should see
 MAX_TOP = 20
+SHORT_TEXT = 512  # bytes: up to here bpe.encode is the quicker of the two encoders
 
 
 @cache
@@ -45,6 +47,15 @@ def token_pieces() -> list[str]:
 def visible(piece: str) -> str:
     """A token's text with its whitespace made visible: ' the\\n' -> '␣the↵'."""
     return "".join(VISIBLE.get(ch, ch) for ch in piece)
+
+
+def encode(tokenizer: BookTokenizer, text: str) -> np.ndarray:
+    """The text's token ids (N,) as tokenizer.encode gives them, by the quicker route for its
+    length: for a prompt, bpe.encode's loop over the pairs present (0.3 ms in Pyodide for 30
+    bytes, where a numpy pass per merge takes 9 ms); for a long text, that numpy pass."""
+    if len(text.encode("utf-8")) <= SHORT_TEXT:
+        return np.array(bpe.encode(text, tokenizer.merges), dtype=np.int64)
+    return tokenizer.encode(text)
 
 
 def residual_stream(model: GPT, ids: np.ndarray) -> np.ndarray:
@@ -122,7 +133,7 @@ def _prompt_view(prompt: str, top: int) -> tuple[dict, np.ndarray]:
     (L, H, T, T), for the last few prompts."""
     book = book_model()
     model, tokenizer = book.model, book.tokenizer
-    ids = tokenizer.encode(prompt)
+    ids = encode(tokenizer, prompt)
     block = model.config.block_size
     dropped = max(0, len(ids) - block)
     ids = ids[dropped:]

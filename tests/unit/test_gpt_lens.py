@@ -173,6 +173,13 @@ def test_tokens_show_their_whitespace_and_long_prompts_are_cropped(book):
 
 
 @pytest.mark.built
+def test_prompts_short_and_long_are_encoded_as_the_tokenizer_does(book):
+    for text in (PROMPT, LONG, "é—!\n\n", LONG * 4, "a" * 600):
+        assert gpt_lens.encode(book.tokenizer, text).tolist() == \
+            book.tokenizer.encode(text).tolist(), text[:20]
+
+
+@pytest.mark.built
 def test_the_answer_is_json_without_nan_or_infinity(book):
     for prompt in (PROMPT, LONG, "é—!", "\n\n\n"):
         view = lens_view(prompt, layer=3, head=3, top=20)
