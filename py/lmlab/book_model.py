@@ -9,8 +9,13 @@ it with ``lmlab.data.book_gpt()``.
 
 The file holds the weights as float16 (half the bytes). Rounding a weight to float16 changes it
 by at most 2^-11 of itself (about 0.05%); through the network that moves the logits, which
-reach about 15 in size, by about a hundredth at most (the file stores the float32 model's
+reach about 15 in size, by about a hundredth at most (the file stores the trained model's
 logits on a fixed prompt, so the page, and the tests, can compare).
+
+The model trains in float64. Every machine's numpy rounds float32 sums a little differently (its
+kernels depend on the CPU), and over 1,200 steps those differences grow into visibly different
+weights and losses; in float64 they stay far below the four decimals the book prints, so the
+chapter's numbers are the same whichever machine builds the book.
 """
 
 import io
@@ -116,7 +121,7 @@ class BookModel:
     held_out_loss: float  # nats per token on the held-out text
     bigram_loss: float  # a bigram model's on the same held-out tokens
     settings: BookModelSettings
-    # The float32 model's logits (T, V) on PROMPT, as the build computed them (set by load).
+    # The trained model's logits (T, V) on PROMPT, before rounding to float16 (set by load).
     prompt_logits: np.ndarray | None = None
 
 
@@ -130,7 +135,7 @@ def train_book_model(text: str, settings: BookModelSettings = BOOK_MODEL,
     tokenizer = BookTokenizer.train(train_text, settings.num_merges)
     train_ids, test_ids = tokenizer.encode(train_text), tokenizer.encode(test_text)
     rng = np.random.default_rng(settings.seed)
-    model = GPT(settings.config(), rng=rng)
+    model = GPT(settings.config(), rng=rng, dtype=np.float64)  # see the module's docstring
     optimizer = AdamW(model, lr=settings.max_lr, betas=(0.9, 0.95),
                       weight_decay=settings.weight_decay)
     losses = []
@@ -158,7 +163,7 @@ def prompt_ids(book: "BookModel") -> np.ndarray:
 
 def save(book: BookModel) -> bytes:
     """The model and tokenizer as one .npz: float16 weights, the merges, the settings, the
-    training trace and held-out losses, and the float32 model's logits on PROMPT."""
+    training trace and held-out losses, and the trained model's logits on PROMPT."""
     logits, _ = book.model.forward(prompt_ids(book)[None])
     arrays = {f"w/{name}": param.astype(np.float16)
               for name, param, _ in book.model.named_parameters()}
@@ -176,15 +181,16 @@ def save(book: BookModel) -> bytes:
     return out.getvalue()
 
 
-def load(source: bytes | str | Path) -> BookModel:
-    """A BookModel from save's bytes or a path; the weights as float32."""
+def load(source: bytes | str | Path, dtype: type = np.float32) -> BookModel:
+    """A BookModel from save's bytes or a path; the weights as float32, or as float64 (the same
+    float16 values, exactly) for results that must not depend on a machine's rounding."""
     with np.load(io.BytesIO(source) if isinstance(source, bytes) else source) as f:
         values = dict(zip(f["settings_names"].tolist(), f["settings_values"].tolist(),
                           strict=True))
         fields = BookModelSettings.__dataclass_fields__
         settings = BookModelSettings(**{k: fields[k].type(v) if fields[k].type is int else v
                                         for k, v in values.items()})
-        model = GPT(settings.config(), rng=0)
+        model = GPT(settings.config(), rng=0, dtype=dtype)
         for name, param, _ in model.named_parameters():
             param[...] = f[f"w/{name}"]
         return BookModel(model, BookTokenizer(f["merges"].tolist()), f["losses"].tolist(),

@@ -123,14 +123,15 @@ def smollm2() -> Path:
 
 
 @cache
-def book_gpt() -> "BookModel":  # noqa: F821 - imported inside, as glove's WordVectors
+def book_gpt(dtype: type = np.float32) -> "BookModel":  # noqa: F821 - imported inside, as glove's
     """The book's own GPT and its BPE tokenizer, trained by the book's build on tiny-shakespeare
     (lmlab.book_model; a page gets it with front matter `data: [book_gpt]`).
 
     -> a BookModel: .model (a GPT, float32 weights read from float16), .tokenizer, .losses (the
     training trace), .held_out_loss and .bigram_loss (nats per token on the last tenth of the
-    text, which the model never trained on), .settings. Loaded once per page.
+    text, which the model never trained on), .settings. Loaded once per page and dtype
+    (np.float64: the same weights, for computations that must round alike on every machine).
     """
     from lmlab.book_model import load
 
-    return load(path("book-gpt.npz"))
+    return load(path("book-gpt.npz"), dtype)

@@ -77,3 +77,71 @@ class OneHotTriangle:
                 f'width="{width}" style="max-width: 100%; height: auto" role="img" '
                 f'aria-label="{label}" font-size="13" font-family="sans-serif">'
                 f"<title>{escape(self.description())}</title>{''.join(parts)}</svg>")
+
+
+class LineChart:
+    """One or more curves over the same x values, on shared axes: a loss curve, a schedule.
+
+    series: {name: (N,) y values}; x: (N,) x values (default 0 .. N-1). The y axis spans the
+    curves' smallest and largest values (or ``y_range``); each curve is labelled at its end.
+    """
+
+    COLOURS = ("var(--accent, #3b3fb6)", "var(--warn-line, #8a5a00)", "var(--muted, #4a4f57)")
+
+    def __init__(self, series: dict[str, Sequence[float]], x: Sequence[float] | None = None,
+                 x_label: str = "step", y_label: str = "", title: str = "",
+                 y_range: tuple[float, float] | None = None) -> None:
+        self.series = {name: np.asarray(ys, dtype=np.float64) for name, ys in series.items()}
+        lengths = {len(ys) for ys in self.series.values()}
+        if len(lengths) != 1 or 0 in lengths or len(self.series) > len(self.COLOURS):
+            raise ValueError("need 1 to 3 non-empty series of the same length")
+        n = lengths.pop()
+        self.x = np.arange(n, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
+        if self.x.shape != (n,):
+            raise ValueError(f"x has shape {self.x.shape}, the series have {n} values")
+        values = np.concatenate(list(self.series.values()))
+        self.y_range = y_range or (float(values.min()), float(values.max()))
+        self.x_label, self.y_label, self.title = x_label, y_label, title
+
+    def description(self) -> str:
+        """The chart in words: its text alternative."""
+        curves = "; ".join(f"{name} from {ys[0]:.4g} at {self.x_label} {self.x[0]:g} to "
+                           f"{ys[-1]:.4g} at {self.x_label} {self.x[-1]:g} (lowest {ys.min():.4g})"
+                           for name, ys in self.series.items())
+        return f"{self.title or 'Line chart'}: {self.y_label} against {self.x_label}. {curves}."
+
+    def _repr_svg_(self) -> str:
+        width, height = 560, 260
+        left, right, top, bottom = 56, 110, 28, 40
+        (x0, x1), (y0, y1) = (self.x[0], self.x[-1]), self.y_range
+        span_x, span_y = (x1 - x0) or 1.0, (y1 - y0) or 1.0
+        sx = lambda v: left + (v - x0) / span_x * (width - left - right)  # noqa: E731
+        sy = lambda v: height - bottom - (v - y0) / span_y * (height - top - bottom)  # noqa: E731
+        text, muted = "var(--text, #1c1e21)", "var(--muted, #4a4f57)"
+        parts = [f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
+                 f'y2="{height - bottom}" stroke="{muted}"/>',
+                 f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" '
+                 f'stroke="{muted}"/>']
+        for value in (y0, y1):
+            parts.append(f'<text x="{left - 6}" y="{sy(value) + 4:.1f}" text-anchor="end" '
+                         f'fill="{text}">{value:.3g}</text>')
+        for value in (x0, x1):
+            parts.append(f'<text x="{sx(value):.1f}" y="{height - bottom + 16}" '
+                         f'text-anchor="middle" fill="{text}">{value:g}</text>')
+        parts.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 6}" '
+                     f'text-anchor="middle" fill="{text}">{escape(self.x_label)}</text>')
+        parts.append(f'<text x="{left}" y="{top - 10}" fill="{text}" font-weight="700">'
+                     f'{escape(self.title or self.y_label)}</text>')
+        for (name, ys), colour in zip(self.series.items(), self.COLOURS, strict=False):
+            clipped = np.clip(ys, y0, y1)
+            points = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(self.x, clipped,
+                                                                       strict=True))
+            parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                         f'stroke-width="1.5"/>')
+            parts.append(f'<text x="{width - right + 6}" y="{sy(clipped[-1]) + 4:.1f}" '
+                         f'fill="{text}">{escape(name)}</text>')
+        label = escape(self.description(), quote=True)
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+                f'width="{width}" style="max-width: 100%; height: auto" role="img" '
+                f'aria-label="{label}" font-size="13" font-family="sans-serif">'
+                f"<title>{escape(self.description())}</title>{''.join(parts)}</svg>")
