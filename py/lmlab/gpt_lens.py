@@ -30,11 +30,13 @@ SHORT_TEXT = 512  # bytes: up to here bpe.encode is the quicker of the two encod
 
 @cache
 def book_model() -> BookModel:
-    """The book's GPT as the build trained it, loaded from its data file on the first call."""
+    """The book's GPT as the build trained it, loaded from its data file on the first call, in
+    float64 (as chapter 8's cells load it): the page's numbers then agree with CPython's far
+    below the decimals shown, whatever the machine's float32 rounding."""
     from lmlab import book_model as book
     from lmlab import data
 
-    return book.load(data.path("book-gpt.npz"))
+    return book.load(data.path("book-gpt.npz"), dtype=np.float64)
 
 
 @cache

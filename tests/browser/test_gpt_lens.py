@@ -13,10 +13,6 @@ from printed import fixed
 REPO = ui.REPO
 PAGE = "08-the-transformer.html"
 PROMPT = "ROMEO:\nBut soft, what light"
-# Numbers the page computed in Pyodide went through four float32 blocks there (no SIMD, another
-# summation order): they agree with CPython's to about 1e-6 of themselves, so a printed value is
-# only trusted where it is further than this from a rounding edge.
-MARGIN = 1e-5
 COMPUTE = 60_000  # ms: a new prompt is read in tens of ms; generous for a loaded machine
 
 
@@ -32,10 +28,6 @@ def lmlab_view(prompt=PROMPT, layer=0, head=0):
     return lens_view(prompt, layer=layer, head=head)
 
 
-def printed(value, digits):
-    return fixed(value, digits, relative_margin=MARGIN)
-
-
 def text(locator) -> str:
     return " ".join(locator.inner_text().split())
 
@@ -47,13 +39,13 @@ def expected_summary(view, pos) -> str:
     settled = len(stages) - 1
     while settled > 0 and stages[settled - 1]["rank"] == 1:
         settled -= 1
-    answer, final = f"“{at_pos['answer']}”", printed(at_pos["answer_p"], 2)
+    answer, final = f"“{at_pos['answer']}”", fixed(at_pos["answer_p"], 2)
     reading = f"Reading “{view['tokens'][pos]}” (position {pos + 1} of {len(view['tokens'])}): "
     if settled == len(stages) - 1:
         return f"{reading}only the last block settles it: the final answer {answer} {final}."
     when = "straight from the embeddings" if settled == 0 else f"after {view['stages'][settled]}"
     return (f"{reading}{when} the model already expects {answer} "
-            f"({printed(stages[settled]['p'], 2)}); the final answer {answer} {final}.")
+            f"({fixed(stages[settled]['p'], 2)}); the final answer {answer} {final}.")
 
 
 def assert_position(page, view, pos):
@@ -71,16 +63,16 @@ def assert_position(page, view, pos):
         row = rows.nth(s)
         assert text(row.locator("th")) == view["stages"][s]
         chips = [" ".join(c.split()) for c in row.locator(".gl-tops li").all_inner_texts()]
-        assert chips == [f"{piece} {printed(p, 2)}" for piece, p in stage["top"]]
+        assert chips == [f"{piece} {fixed(p, 2)}" for piece, p in stage["top"]]
         marked = row.locator("mark").all_inner_texts()
         assert [m.split()[0] for m in marked] == \
             [piece for piece, _ in stage["top"] if piece == at_pos["answer"]]
-        assert text(row.locator(".gl-final")) == f"{printed(stage['p'], 2)} (#{stage['rank']})"
-        assert text(row.locator(".gl-norm")) == printed(stage["norm"], 1)
+        assert text(row.locator(".gl-final")) == f"{fixed(stage['p'], 2)} (#{stage['rank']})"
+        assert text(row.locator(".gl-norm")) == fixed(stage["norm"], 1)
     looks = widget.locator(".gl-looks tbody tr")
     for layer in range(view["n_layer"]):
         cells = [" ".join(c.split()) for c in looks.nth(layer).locator("td").all_inner_texts()]
-        assert cells == [f"{view['tokens'][key]} {printed(w, 2)}"
+        assert cells == [f"{view['tokens'][key]} {fixed(w, 2)}"
                          for key, w in view["looks"][pos][layer]]
 
 
@@ -90,7 +82,7 @@ def assert_cell(page, view, pos, k):
     tokens = view["tokens"]
     assert text(lens(page).locator(".gl-readout")) == (
         f"Block {view['layer'] + 1}, head {view['head'] + 1}: position {pos + 1} (“{tokens[pos]}”) "
-        f"gives position {k + 1} (“{tokens[k]}”) weight {printed(w, 2)}.")
+        f"gives position {k + 1} (“{tokens[k]}”) weight {fixed(w, 2)}.")
 
 
 def test_the_lens_is_drawn_before_any_script_runs(browser, server):
