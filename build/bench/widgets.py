@@ -150,6 +150,26 @@ SCENARIOS = [
      """(w, i) => { const t = w.querySelector('.gs-input[data-field="n_layer"]');
                    t.value = String(1 + (i * 7) % 96);
                    t.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("08-the-transformer", "gpt-lens", "token strip arrow keys (lens, heads, map row)",
+     """(w, i) => {
+       const key = ["ArrowLeft", "ArrowLeft", "ArrowRight", "Home", "End", "ArrowLeft"][i % 6];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector(".gl-strip").dispatchEvent(press);
+     }"""),
+    ("08-the-transformer", "gpt-lens", "map arrow keys (cell, and row with the lens)",
+     """(w, i) => {
+       const key = ["ArrowUp", "ArrowLeft", "ArrowDown", "ArrowRight", "Home", "End"][i % 6];
+       const press = new KeyboardEvent("keydown", { key, bubbles: true });
+       w.querySelector(".gl-map").dispatchEvent(press);
+     }"""),
+    ("08-the-transformer", "gpt-lens", "block / head select (one head's map from Python)",
+     """(w, i) => { const s = w.querySelector(i % 2 ? ".gl-head" : ".gl-layer");
+                   s.value = String((i >> 1) % 4);
+                   s.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("08-the-transformer", "gpt-lens", "typing the prompt (each new: a forward pass in Python)",
+     """(w, i) => { const t = w.querySelector(".gl-prompt");
+                   t.value = `ROMEO:\\nBut soft, what light through ${i} windows`;
+                   t.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("03-tokenization", "bpe-visualizer", "Step / Back",
      """(w, i) => w.querySelector(i % 5 === 4 ? ".bv-back" : ".bv-step").click()"""),
     ("03-tokenization", "bpe-visualizer", "step slider",
@@ -271,6 +291,10 @@ PYTHON_CALLS = [
      "(i) => ({ mode: ['raw', 'scaled', 'projected'][i % 3], causal: i % 2 === 1 })"),
     ("05-position", "position-lab", "lmlab.position.position_lab",
      "(i) => ({ T: 17 + (i * 7) % 47 })"),
+    ("08-the-transformer", "gpt-lens", "lmlab.gpt_lens.lens_view",
+     "(i) => ({ prompt: `ROMEO:\\nBut soft, what light ${i} times`, layer: i % 4 })"),
+    ("08-the-transformer", "gpt-lens", "lmlab.gpt_lens.attention_map",
+     "(i) => ({ prompt: 'ROMEO:\\nBut soft, what light', layer: i % 4, head: (i >> 2) % 4 })"),
     ("07-attention", "attention-heads", "lmlab.attention_lm.heads_view",
      "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
     ("08-the-transformer", "gpt-size", "lmlab.model_size.size_view",

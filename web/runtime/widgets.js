@@ -31,6 +31,7 @@ import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
 import { mount as chat } from "./widgets/chat.js";
 import { mount as generationExplorer } from "./widgets/generation-explorer.js";
 import { mount as gptSize } from "./widgets/gpt-size.js";
+import { mount as gptLens } from "./widgets/gpt-lens.js";
 import { mount as gradientThroughTime } from "./widgets/gradient-through-time.js";
 import { mount as descentValley } from "./widgets/descent-valley.js";
 import { mount as embeddingExplorer } from "./widgets/embedding-explorer.js";
@@ -53,6 +54,7 @@ const mounts = {
   "descent-valley": descentValley,
   "generation-explorer": generationExplorer,
   "gpt-size": gptSize,
+  "gpt-lens": gptLens,
   "gradient-through-time": gradientThroughTime,
   "learning-curve": learningCurve,
   "mlp-trainer": mlpTrainer,
