@@ -34,6 +34,24 @@ def test_last_bare_expression_is_shown_and_prints_stream(kernel):
     ]
 
 
+def test_each_page_keeps_its_own_numpy_print_options(kernel):
+    """A page that sets np.set_printoptions prints its way; the next page prints numpy's way."""
+    import numpy as np
+
+    show = "import numpy as np\nprint(np.array([0.123456789]))"
+    _, outputs, k = run(kernel, show, page="a")
+    assert outputs[-1][1]["text"] == "[0.12345679]\n"
+    run(kernel, "np.set_printoptions(precision=2)", page="a", k=k)
+    _, outputs, _ = run(kernel, show, page="b", k=k)
+    assert outputs[-1][1]["text"] == "[0.12345679]\n"
+    _, outputs, _ = run(kernel, show, page="a", k=k)
+    assert outputs[-1][1]["text"] == "[0.12]\n"
+    assert np.get_printoptions()["precision"] == 8  # between cells numpy is left as it was
+    k.forget("a")
+    _, outputs, _ = run(kernel, show, page="a", k=k)
+    assert outputs[-1][1]["text"] == "[0.12345679]\n"
+
+
 def test_cells_of_a_page_share_a_namespace_and_pages_do_not(kernel):
     _, _, k = run(kernel, "shared = 'yes'", page="a")
     ok, outputs, _ = run(kernel, "shared", page="a", k=k)

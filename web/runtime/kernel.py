@@ -132,6 +132,9 @@ class Kernel:
 
     def __init__(self) -> None:
         self.namespaces: dict[str, dict] = {}
+        # numpy's print options are one global setting; each page keeps its own (below).
+        self._print_options: dict[str, dict] = {}
+        self._numpy_defaults: dict | None = None
         self._emit: Emit | None = None
         self._streams: tuple[_Stream, ...] = ()
         self._ask: Ask | None = None
@@ -189,6 +192,26 @@ class Kernel:
 
     def forget(self, page: str) -> None:
         self.namespaces.pop(page, None)
+        self._print_options.pop(page, None)
+
+    def _enter_print_options(self, page: str) -> None:
+        """Give numpy the page's own print options, numpy's defaults for a page that set none:
+        a cell of one chapter that sets np.set_printoptions must not change how the next chapter
+        prints (the builder runs every chapter in one process, the reader's worker may too)."""
+        numpy = sys.modules.get("numpy")
+        if numpy is None:
+            return
+        if self._numpy_defaults is None:  # numpy was imported since the last cell ended
+            self._numpy_defaults = numpy.get_printoptions()
+        numpy.set_printoptions(**self._print_options.get(page, self._numpy_defaults))
+
+    def _leave_print_options(self, page: str) -> None:
+        numpy = sys.modules.get("numpy")
+        if numpy is None:
+            return
+        self._print_options[page] = numpy.get_printoptions()
+        if self._numpy_defaults is not None:
+            numpy.set_printoptions(**self._numpy_defaults)
 
     def display(self, *objs: object) -> None:
         """Show objects below the cell, as HTML/SVG/PNG where they offer it, else as text."""
@@ -209,6 +232,7 @@ class Kernel:
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = streams
         self._emit, self._streams = emit, streams
+        self._enter_print_options(page)
         try:
             value = self._execute(code, filename, namespace)
             if value is not None:
@@ -221,6 +245,7 @@ class Kernel:
             return False
         finally:
             self._send_streams()
+            self._leave_print_options(page)
             sys.stdout, sys.stderr = saved
             self._emit, self._streams = None, ()
 
