@@ -15,6 +15,15 @@ import numpy as np
 ISOMETRIC = np.array([[-np.sqrt(3) / 2, np.sqrt(3) / 2, 0.0], [0.5, 0.5, -1.0]])
 
 
+def _svg(width: int, height: int, description: str, parts: list[str]) -> str:
+    """An SVG image of the parts, scaled to fit its column, with the description as its text
+    alternative (for a screen reader, and as a tooltip)."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+            f'width="{width}" style="max-width: 100%; height: auto" role="img" '
+            f'aria-label="{escape(description, quote=True)}" font-size="13" '
+            f'font-family="sans-serif"><title>{escape(description)}</title>{"".join(parts)}</svg>')
+
+
 class OneHotTriangle:
     """Three one-hot vectors of a 3-word vocabulary at the tips of the axes, drawn in isometric
     3-D, with the triangle they span and each side's length and cosine.
@@ -72,11 +81,7 @@ class OneHotTriangle:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{accent}"/>'
                          f'<text x="{x + dx:.1f}" y="{y + dy:.1f}" text-anchor="{anchor}" '
                          f'font-weight="700" fill="{text}">{escape(word)} ({coords})</text>')
-        label = escape(self.description(), quote=True)
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-                f'width="{width}" style="max-width: 100%; height: auto" role="img" '
-                f'aria-label="{label}" font-size="13" font-family="sans-serif">'
-                f"<title>{escape(self.description())}</title>{''.join(parts)}</svg>")
+        return _svg(width, height, self.description(), parts)
 
 
 class LineChart:
@@ -140,8 +145,4 @@ class LineChart:
                          f'stroke-width="1.5"/>')
             parts.append(f'<text x="{width - right + 6}" y="{sy(clipped[-1]) + 4:.1f}" '
                          f'fill="{text}">{escape(name)}</text>')
-        label = escape(self.description(), quote=True)
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-                f'width="{width}" style="max-width: 100%; height: auto" role="img" '
-                f'aria-label="{label}" font-size="13" font-family="sans-serif">'
-                f"<title>{escape(self.description())}</title>{''.join(parts)}</svg>")
+        return _svg(width, height, self.description(), parts)

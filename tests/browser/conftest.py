@@ -224,6 +224,11 @@ def char_point(page: Page, number: int, line: int, column: int) -> dict:
     )
 
 
+def cell_number(page: Page, cell_id: str) -> int:
+    """The number of the cell the chapter names `id=cell_id`."""
+    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
+
+
 def run_all_and_compare_with_built(page: Page, ignore_prefix: str | None = None) -> dict[int, str]:
     """Run every cell (Run all); assert each ends done and prints what the built page printed
     (lines starting with ignore_prefix aside, e.g. a timing). Returns the live outputs."""

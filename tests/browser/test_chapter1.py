@@ -9,6 +9,7 @@ from conftest import (
     assert_exercise_fails_then_passes,
     assert_no_axe_violations,
     cell,
+    cell_number,
     horizontal_overflow,
     run_cell,
     set_code,
@@ -23,9 +24,6 @@ WIDGET = ".widget[data-widget=temperature-explorer]"
 def config(page) -> dict:
     return json.loads(page.locator(WIDGET).get_attribute("data-config"))
 
-
-def cell_number(page, cell_id: str) -> int:
-    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
 
 
 def shown(page) -> dict:

@@ -10,6 +10,7 @@ import json
 from conftest import (
     assert_no_axe_violations,
     cell,
+    cell_number,
     horizontal_overflow,
     run_cell,
     set_code,
@@ -29,9 +30,6 @@ def config(page, widget: str) -> dict:
 def visible(token: str) -> str:
     return token.replace(" ", "·").replace("\t", "→").replace("\n", "↵")
 
-
-def cell_number(page, cell_id: str) -> int:
-    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
 
 
 def shown_tokens(page, selector: str) -> list[str]:

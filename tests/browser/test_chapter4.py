@@ -30,10 +30,6 @@ def explorer(page):
     return page.locator('[data-widget="embedding-explorer"]')
 
 
-def cell_number(page, cell_id: str) -> int:
-    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
-
-
 def wait_drawn(page, action) -> None:
     """Do something to the explorer and wait until it has redrawn."""
     page.evaluate("""() => { window.__drawn = false; document.querySelector('[data-widget=embedding-explorer]')
@@ -60,7 +56,7 @@ def test_the_page_fetches_the_glove_subset_and_a_cell_reads_it(open_page):
                                                  "shakespeare.txt"]
     # the word vectors' bar: at most 1.5 MB on the wire (tiny-shakespeare is chapter 3's text)
     assert sum(e["bytes"] for e in listed if e["file"].startswith("glove")) <= 1_500_000
-    number = cell_number(page, "glove")
+    number = ui.cell_number(page, "glove")
     assert ui.run_cell(page, number) == "done"
     assert ui.output_text(page, number).startswith("10,020 words, 50 numbers each")
 
@@ -399,7 +395,7 @@ def test_a_shared_link_reopens_the_word_view_and_analogy(open_page):
 
 def test_the_readers_cosine_ranks_the_neighbours(open_page):
     page = open_page(PAGE)
-    number = cell_number(page, "cosine")
+    number = ui.cell_number(page, "cosine")
     ui.set_code(page, number, "import numpy as np\n\ndef cosine(a, b):\n    return -float(a @ b)\n")
     assert ui.run_cell(page, number) == "done"
     explorer(page).locator(".ee-mine").check()
@@ -513,7 +509,7 @@ def test_use_my_analogy_explains_until_defined_then_answers_next_to_lmlabs(open_
     assert "defines analogy() first" in error.inner_text()
     assert box.locator(".ee-answers li").first.inner_text().split() == ["queen", "0.852"]
     # a reader's analogy that answers something else: marked, and ranked in lmlab's list
-    number = cell_number(page, "analogy")
+    number = ui.cell_number(page, "analogy")
     ui.set_code(page, number, "def analogy(a, b, c, vectors):\n    return 'princess'\n")
     assert ui.run_cell(page, number) == "done"
     solve_analogy(page)
@@ -535,8 +531,8 @@ def test_use_my_analogy_explains_until_defined_then_answers_next_to_lmlabs(open_
 
 def test_my_analogy_with_the_solution_agrees_with_lmlab_on_the_direction_axis(open_page):
     page = open_page(PAGE)
-    assert ui.run_cell(page, cell_number(page, "glove")) == "done"
-    number = cell_number(page, "analogy")
+    assert ui.run_cell(page, ui.cell_number(page, "glove")) == "done"
+    number = ui.cell_number(page, "analogy")
     ui.set_code(page, number, (
         "import numpy as np\n\ndef analogy(a, b, c, vectors):\n"
         "    unit = lambda w: vectors.unit[vectors.index[w]]\n"
@@ -563,9 +559,9 @@ def test_my_analogy_with_the_solution_agrees_with_lmlab_on_the_direction_axis(op
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)
     if name in ("odd_one_out", "analogy"):
-        assert ui.run_cell(page, cell_number(page, "glove")) == "done"  # they use `glove`
+        assert ui.run_cell(page, ui.cell_number(page, "glove")) == "done"  # they use `glove`
     sigmoid = "def sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n" if name == "cbow_grads" else ""
-    ui.assert_exercise_fails_then_passes(page, name, cell_number(page, name),
+    ui.assert_exercise_fails_then_passes(page, name, ui.cell_number(page, name),
                                          "import numpy as np\n" + sigmoid)
 
 

@@ -28,10 +28,6 @@ def lmlab_heatmap(T, dim):
     return compute(T, dim)
 
 
-def cell_number(page, cell_id: str) -> int:
-    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
-
-
 def test_every_cell_prints_what_the_book_printed(open_page):
     ui.run_all_and_compare_with_built(open_page(PAGE))
 
@@ -252,7 +248,7 @@ def test_the_heatmap_draws_the_readers_sinusoidal(open_page):
     assert "Run the exercise's cell that defines sinusoidal() first" in error.inner_text()
     page.keyboard.press("Space")  # off
     # Half done (the cos columns left at zero): the heatmap shows their table, not lmlab's.
-    number = cell_number(page, "sinusoidal_exercise")
+    number = ui.cell_number(page, "sinusoidal_exercise")
     ui.set_code(page, number, "import numpy as np\n\ndef sinusoidal(T, d):\n"
                 "    pe = np.zeros((T, d))\n"
                 "    pe[:, 0::2] = np.sin(np.arange(T)[:, None] * 10000 ** (-np.arange(0, d, 2) / d))\n"
@@ -269,7 +265,7 @@ def test_the_heatmap_draws_the_readers_sinusoidal(open_page):
 @pytest.mark.parametrize("name", ["sinusoidal", "rope", "alibi", "model_input"])
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)
-    ui.assert_exercise_fails_then_passes(page, name, cell_number(page, f"{name}_exercise"),
+    ui.assert_exercise_fails_then_passes(page, name, ui.cell_number(page, f"{name}_exercise"),
                                          "import numpy as np\n")
 
 

@@ -13,10 +13,6 @@ REPO = ui.REPO
 PAGE = "06-neural-next-token-prediction.html"
 
 
-def cell_number(page, cell_id: str) -> int:
-    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
-
-
 def widget(page):
     return page.locator('[data-widget="gradient-through-time"]')
 
@@ -172,7 +168,7 @@ def test_the_descent_is_drawn_before_any_script_runs(browser, server):
 @pytest.mark.parametrize("name", ["windows", "mean_nll", "mlp_logits"])
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)
-    ui.assert_exercise_fails_then_passes(page, name, cell_number(page, f"{name}_exercise"), "")
+    ui.assert_exercise_fails_then_passes(page, name, ui.cell_number(page, f"{name}_exercise"), "")
 
 
 def trainer(page):

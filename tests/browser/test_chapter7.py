@@ -10,10 +10,6 @@ import pytest
 PAGE = "07-attention.html"
 
 
-def cell_number(page, cell_id: str) -> int:
-    return int(page.locator(f"#cell-{cell_id}").get_attribute("data-number"))
-
-
 def test_every_cell_prints_what_the_book_printed(open_page):
     ui.run_all_and_compare_with_built(open_page(PAGE))
 
@@ -21,12 +17,12 @@ def test_every_cell_prints_what_the_book_printed(open_page):
 @pytest.mark.parametrize("name", ["attention", "causal_weights", "split_heads"])
 def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
     page = open_page(PAGE)
-    ui.assert_exercise_fails_then_passes(page, name, cell_number(page, f"{name}_exercise"), "")
+    ui.assert_exercise_fails_then_passes(page, name, ui.cell_number(page, f"{name}_exercise"), "")
 
 
 def test_a_forgotten_scaling_is_named_in_the_feedback(open_page):
     page = open_page(PAGE)
-    ui.set_code(page, cell_number(page, "attention_exercise"), (
+    ui.set_code(page, ui.cell_number(page, "attention_exercise"), (
         "import numpy as np\n\n"
         "def attention(q, k, v):\n"
         "    scores = q @ k.T\n"
