@@ -28,6 +28,8 @@ reader can open it and follow the math; the book's widgets call these same funct
     model_size   a GPT's size from its configuration: parameters per part, memory (weights,
                  training, KV cache), FLOPs per token, arithmetic intensity
     optim        SGD and AdamW
+    preference   learning from preferred/rejected pairs: sequence log-probs, Bradley-Terry, a
+                 reward head on a frozen GPT, DPO and the KL to the reference
     gguf         llama.cpp's GGUF files: metadata, tensors, Q8_0 and Q4_1 blocks
     llama        a Llama-style model (RMSNorm, RoPE, grouped-query attention, SwiGLU) from
                  GGUF, its tokenizer with special tokens, and the chat template

@@ -594,6 +594,101 @@ def check_top_p(fn: Callable) -> dict:
                            "top token is always kept; then renormalise.")
 
 
+def _compare_numbers(fn: Callable, name: str, cases: list[tuple], expected: Callable,
+                     hint: str, mistakes: tuple[tuple[Callable, str], ...] = (),
+                     overflow: str = "") -> dict:
+    """Tries fn(*args) on each case against expected(*args), one number each (within 1e-9).
+
+    mistakes: (wrong_fn, hint) pairs, as in _compare_arrays; overflow: what to say when the
+    reader's answer is inf or nan where the right one is finite.
+    """
+    for args in cases:
+        shown = (_short(a) if isinstance(a, np.ndarray) else repr(a) for a in args)
+        call = f"{name}({', '.join(shown)})"
+        want = float(expected(*args))
+        try:
+            got = float(fn(*(a.copy() if isinstance(a, np.ndarray) else a for a in args)))
+        except Exception as err:  # noqa: BLE001
+            return _fail(call, f"{type(err).__name__}: {err}", f"{want:.6g}",
+                         "Your function raised an error (or did not return one number).")
+        if np.isclose(got, want, rtol=1e-9, atol=1e-12):
+            continue
+        slip = next((said for wrong, said in mistakes
+                     if np.isclose(got, float(wrong(*args)), rtol=1e-9, atol=1e-12)), hint)
+        return _fail(call, f"{got:.6g}", f"{want:.6g}",
+                     overflow if overflow and not np.isfinite(got) else slip)
+    return {"passed": True, "cases": len(cases), "message": f"All {len(cases)} hidden cases pass."}
+
+
+def _preference_cases(seed: int, n: int) -> list[np.ndarray]:
+    """n arrays of sequence log-probs of a few responses each, as a small model gives them."""
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-40.0, -5.0, 4) for _ in range(n)]
+
+
+LOG_SIGMOID_OVERFLOW = ("Your result overflowed at a large margin: -log sigmoid(m) = "
+                        "log(1 + e^-m) = np.logaddexp(0, -m) stays finite however large m is.")
+
+
+def check_bradley_terry(fn: Callable) -> dict:
+    """bradley_terry(r_chosen, r_rejected) -> float, against preference.bradley_terry_loss."""
+    from lmlab.preference import bradley_terry_loss
+
+    rng = np.random.default_rng(14)
+    cases = [(np.array([2.0]), np.array([0.5])),
+             (np.array([0.0, 1.0, -1.0]), np.array([0.0, 3.0, -2.0])),
+             (rng.standard_normal(6) * 3, rng.standard_normal(6) * 3),
+             (np.array([-800.0, -3.0]), np.array([400.0, 2.0])),  # e^1200 overflows
+             (np.array([-1000.0, 5.0, 1000.0]), np.array([0.0, 5.0, -1000.0]))]
+
+    def sigmoid(m: np.ndarray) -> np.ndarray:
+        return np.exp(-np.logaddexp(0.0, -m))
+
+    return _compare_numbers(
+        fn, "bradley_terry", cases, lambda c, r: bradley_terry_loss(c, r)[0],
+        "The mean over the pairs of -log sigmoid(r_chosen - r_rejected).",
+        mistakes=((lambda c, r: bradley_terry_loss(r, c)[0],
+                   "The sign is reversed: the chosen response should win, so the margin is "
+                   "r_chosen - r_rejected."),
+                  (lambda c, r: -sigmoid(c - r).mean(),
+                   "That is -sigmoid(margin): take the log of the sigmoid, the log-likelihood "
+                   "of the preference."),
+                  (lambda c, r: (1 - sigmoid(c - r)).mean(),
+                   "That is 1 - sigmoid(margin): the loss is -log sigmoid(margin)."),
+                  (lambda c, r: len(c) * bradley_terry_loss(c, r)[0],
+                   "That is the sum over the pairs: take the mean.")),
+        overflow=LOG_SIGMOID_OVERFLOW)
+
+
+def check_dpo_loss(fn: Callable) -> dict:
+    """dpo_loss(pi_c, pi_r, ref_c, ref_r, beta) -> float, against preference.dpo_loss."""
+    from lmlab.preference import bradley_terry_loss, dpo_loss
+
+    pi_c, pi_r, ref_c, ref_r, a, b, c, d = _preference_cases(15, 8)
+    cases = [(pi_c, pi_r, ref_c, ref_r, 0.1),
+             (a, b, c, d, 0.5),
+             (pi_c, pi_r, pi_c, pi_r, 0.1),  # the policy is the reference: log 2
+             (c - 3.0, d + 3.0, c, d, 2.0),
+             (np.array([-5.0, -900.0]), np.array([-900.0, -5.0]), np.array([-450.0, -450.0]),
+              np.array([-450.0, -450.0]), 1.0)]  # margins of +-895: e^895 overflows
+
+    def bt(chosen: np.ndarray, rejected: np.ndarray) -> float:
+        return bradley_terry_loss(chosen, rejected)[0]
+
+    return _compare_numbers(
+        fn, "dpo_loss", cases, lambda *args: dpo_loss(*args)[0],
+        "The mean of -log sigmoid(beta * ((pi_c - ref_c) - (pi_r - ref_r))).",
+        mistakes=((lambda pc, pr, rc, rr, beta: bt(beta * pc, beta * pr),
+                   "The reference is left out: each response's reward is beta * (pi - ref), "
+                   "its log-probability relative to the reference's."),
+                  (lambda pc, pr, rc, rr, beta: bt(pc - rc, pr - rr),
+                   "beta is left out: multiply the difference of the two log-ratios by beta."),
+                  (lambda pc, pr, rc, rr, beta: bt(beta * (pr - rr), beta * (pc - rc)),
+                   "The two log-ratios are subtracted the wrong way round: chosen minus "
+                   "rejected, (pi_c - ref_c) - (pi_r - ref_r).")),
+        overflow=LOG_SIGMOID_OVERFLOW)
+
+
 def _short(x: np.ndarray) -> str:
     shown = ", ".join(f"{v:.3g}" for v in np.ravel(x)[:4])
     return f"[{shown}{', ...' if np.size(x) > 4 else ''}]"
@@ -625,6 +720,8 @@ CHECKS = {
     "layer_norm": check_layer_norm,
     "count_parameters": check_count_parameters,
     "online_softmax": check_online_softmax,
+    "bradley_terry": check_bradley_terry,
+    "dpo_loss": check_dpo_loss,
     **bpe_exercises.CHECKS,
 }
 

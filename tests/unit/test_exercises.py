@@ -392,3 +392,59 @@ def test_chapter8_online_softmax_right_and_wrong():
     with np.errstate(over="ignore", invalid="ignore"):  # the starter's exp(1000) overflows
         starter = exercises.check_online_softmax(lambda x, chunk: np.exp(x) / np.exp(x).sum())
     assert not starter["passed"]
+
+
+# The solutions stay in EXERCISES-ch9.md until chapter 9 takes the exercises in: then this names
+# the chapter's file.
+CHAPTER9 = "../../EXERCISES-ch9.md"
+
+
+def test_chapter9_bradley_terry_right_and_wrong():
+    solution = _solution(CHAPTER9, "bradley_terry")["bradley_terry"]
+    assert exercises.check_bradley_terry(solution)["passed"]
+
+    def sigmoid(m):
+        return 1 / (1 + np.exp(-m))
+
+    slips = {
+        "sign is reversed": lambda c, r: np.mean(np.logaddexp(0, c - r)),
+        "take the log": lambda c, r: -np.mean(sigmoid(c - r)),
+        "1 - sigmoid": lambda c, r: np.mean(1 - sigmoid(c - r)),
+        "the sum": lambda c, r: np.sum(np.logaddexp(0, r - c)),
+        "np.logaddexp(0, -m)": lambda c, r: np.mean(-np.log(sigmoid(c - r))),
+    }
+    for said, slip in slips.items():
+        with np.errstate(over="ignore", divide="ignore"):  # the unstable slip overflows
+            result = exercises.check_bradley_terry(slip)
+        assert not result["passed"] and said in result["hint"], said
+    unstable = slips["np.logaddexp(0, -m)"]
+    with np.errstate(over="ignore", divide="ignore"):
+        result = exercises.check_bradley_terry(unstable)
+    assert result["got"] == "inf"
+    assert result["input"] == "bradley_terry([-800, -3], [400, 2])"
+    starter = exercises.check_bradley_terry(lambda c, r: 0.0)
+    assert not starter["passed"] and "-log sigmoid" in starter["hint"]
+
+
+def test_chapter9_dpo_loss_right_and_wrong():
+    solution = _solution(CHAPTER9, "dpo_loss")["dpo_loss"]
+    assert exercises.check_dpo_loss(solution)["passed"]
+    logps = np.array([-12.0, -20.0])
+    assert solution(logps, logps - 1, logps, logps - 1, 0.1) == np.log(2)  # as the hint says
+
+    def bt(c, r):
+        return np.mean(np.logaddexp(0, r - c))
+
+    slips = {
+        "reference is left out": lambda pc, pr, rc, rr, beta: bt(beta * pc, beta * pr),
+        "beta is left out": lambda pc, pr, rc, rr, beta: bt(pc - rc, pr - rr),
+        "wrong way round": lambda pc, pr, rc, rr, beta: bt(beta * (pr - rr), beta * (pc - rc)),
+        "overflowed": lambda pc, pr, rc, rr, beta: np.mean(
+            np.log(1 + np.exp(-beta * ((pc - rc) - (pr - rr))))),
+    }
+    for said, slip in slips.items():
+        with np.errstate(over="ignore"):  # the unstable slip overflows
+            result = exercises.check_dpo_loss(slip)
+        assert not result["passed"] and said in result["hint"], said
+    starter = exercises.check_dpo_loss(lambda pc, pr, rc, rr, beta: 0.0)
+    assert not starter["passed"] and "beta * ((pi_c - ref_c)" in starter["hint"]
