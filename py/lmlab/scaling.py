@@ -192,25 +192,36 @@ def _model_view(model: PublishedModel) -> dict:
     }  # fmt: skip
 
 
-def _nice_range(low: float, high: float) -> tuple[float, float, list[float]]:
-    """An axis from low to high widened to whole steps of 0.05, 0.1, 0.2 or 0.5: (lo, hi, ticks)."""
-    for step in (0.05, 0.1, 0.2, 0.5, 1.0, 2.0):
+def _nice_range(low: float, high: float) -> tuple[float, float, list[float], list[str]]:
+    """An axis from low to high widened to whole steps of 0.05, 0.1, 0.2, 0.5, 1, 2 or 5, at
+    most 6 of them: (lo, hi, ticks, their labels)."""
+    for step, decimals in ((0.05, 2), (0.1, 1), (0.2, 1), (0.5, 1), (1, 0), (2, 0), (5, 0)):
         lo, hi = math.floor(low / step) * step, math.ceil(high / step) * step
         if (hi - lo) / step <= 6:
             break
     ticks = [round(lo + i * step, 2) for i in range(round((hi - lo) / step) + 1)]
-    return round(lo, 2), round(hi, 2), ticks
+    return ticks[0], ticks[-1], ticks, [f"{t:.{decimals}f}" for t in ticks]
 
 
-def scaling_view(log10_compute: float, log10_params: float | None = None,
-                 size_vs_optimum: float | None = None) -> dict:  # fmt: skip
+def scaling_view(log10_compute: float = 20.0, log10_params: float | None = None,
+                 size_vs_optimum: float | None = None,
+                 model: str | None = None) -> dict:  # fmt: skip
     """The scaling-law widget's numbers for a budget of 10^log10_compute FLOPs.
 
     The chosen model is 10^log10_params parameters, or size_vs_optimum decades from the optimum
-    (log10(N / N_opt)), or the optimum if neither is given. -> {compute, compute_text,
-    compute_words, optimum, chosen, gap, valley {log10_params, loss, x_range, y_range, y_ticks},
-    frontier {log10_compute, optimal, rule}, models, matches, note, summary}.
+    (log10(N / N_opt)), or the optimum if neither is given; ``model``, a key of MODELS, stands
+    for that model's own budget and size. -> {compute, compute_text, compute_words, optimum,
+    chosen, gap, valley {log10_params, loss, x_range, y_range, y_ticks, y_labels}, frontier
+    {log10_compute, optimal, rule}, models, matches, note, summary}; sizes are clamped to
+    SIZE_RANGE around the optimum, budgets to COMPUTE_RANGE.
     """
+    if model is not None:
+        known = {m.key: m for m in MODELS}
+        if model not in known:
+            raise ValueError(f"unknown model {model!r}; there are {', '.join(known)}")
+        chosen_model = known[model]
+        log10_compute = math.log10(training_flops(chosen_model.params, chosen_model.tokens))
+        log10_params = math.log10(chosen_model.params)
     log10_compute = min(max(float(log10_compute), COMPUTE_RANGE[0]), COMPUTE_RANGE[1])
     C = 10.0**log10_compute
     N_opt, _ = compute_optimal(C)
@@ -224,7 +235,7 @@ def scaling_view(log10_compute: float, log10_params: float | None = None,
 
     xs = np.linspace(log10_opt + SIZE_RANGE[0], log10_opt + SIZE_RANGE[1], VALLEY_POINTS)
     losses = isoflop_curve(C, 10.0**xs)
-    y_lo, y_hi, y_ticks = _nice_range(optimum["loss"], float(losses.max()))
+    y_lo, y_hi, y_ticks, y_labels = _nice_range(optimum["loss"], float(losses.max()))
     frontier_c = np.linspace(*COMPUTE_RANGE, FRONTIER_POINTS)
     models = [_model_view(m) for m in MODELS]
     matches = next((m["key"] for m in models
@@ -240,7 +251,7 @@ def scaling_view(log10_compute: float, log10_params: float | None = None,
         "ranges": {"compute": list(COMPUTE_RANGE), "size": list(SIZE_RANGE)},
         "valley": {"log10_params": xs.tolist(), "loss": losses.tolist(),
                    "x_range": [float(xs[0]), float(xs[-1])], "y_range": [y_lo, y_hi],
-                   "y_ticks": y_ticks},
+                   "y_ticks": y_ticks, "y_labels": y_labels},
         "frontier": {"log10_compute": frontier_c.tolist(),
                      "optimal": np.log10(compute_optimal(10.0**frontier_c)[0]).tolist(),
                      "rule": (0.5 * (frontier_c - math.log10(6 * TOKENS_PER_PARAM_RULE))).tolist(),

@@ -178,9 +178,13 @@ def test_view_positions_the_published_models():
 
 
 def test_a_preset_is_matched_and_the_view_shows_its_numbers():
-    chinchilla = next(m for m in scaling_view(20)["models"] if m["key"] == "chinchilla")
-    view = scaling_view(chinchilla["log10_compute"], chinchilla["log10_params"])
-    assert view["matches"] == "chinchilla"
+    view = scaling_view(model="chinchilla")
+    chinchilla = next(m for m in view["models"] if m["key"] == "chinchilla")
+    assert view["log10_compute"] == chinchilla["log10_compute"] == math.log10(5.88e23)
+    by_position = scaling_view(chinchilla["log10_compute"], chinchilla["log10_params"])
+    assert view["matches"] == by_position["matches"] == "chinchilla"
+    with pytest.raises(ValueError, match="unknown model 'gpt5'"):
+        scaling_view(model="gpt5")
     assert view["compute_text"] == "5.9e23 FLOPs (Chinchilla)"
     assert (view["chosen"]["params_text"], view["chosen"]["tokens_text"]) == ("70 B", "1.4 T")
     assert view["chosen"]["tokens_per_param_text"] == "20.0"
