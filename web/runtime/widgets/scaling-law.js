@@ -14,7 +14,7 @@ import { latest } from "./latest.js";
 
 const W = 480;
 const H = 270;
-const PAD = { left: 50, right: 14, top: 30, bottom: 40 };
+const PAD = { left: 60, right: 14, top: 30, bottom: 40 };
 const fixed = (x, digits) => Number(x).toFixed(digits);
 // Where each published model's name goes beside its point (anchor, dx, dy): they crowd near 10^23.
 const PLACES = {
