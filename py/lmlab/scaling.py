@@ -44,12 +44,12 @@ class ChinchillaFit:
 
 CHINCHILLA = ChinchillaFit()
 
-# The ranges of the runs the fit was made on (Hoffmann et al. 2022, section 3): outside them the
-# law is an extrapolation.
+# The ranges of the runs the fit was made on (Hoffmann et al. 2022, abstract and section 3):
+# outside them the law is an extrapolation.
 FIT_PARAMS = (70e6, 16e9)
 FIT_TOKENS = (5e9, 500e9)
 
-# Kaplan et al. 2020, eq. 1.4 and Figure 1: L(C_min) = (C_c / C_min)^0.050, C_c = 3.1e8 PF-days,
+# Kaplan et al. 2020, eq. 1.3 and Figure 1: L(C_min) = (C_c / C_min)^0.050, C_c = 3.1e8 PF-days,
 # where 1 PF-day = 10^15 FLOP/s for a day = 8.64e19 FLOPs.
 PF_DAY = 1e15 * 86_400
 KAPLAN_C = 3.1e8 * PF_DAY
@@ -128,7 +128,7 @@ _BOOK_TOKENS = BOOK_MODEL.steps * BOOK_MODEL.batch_size * BOOK_MODEL.block_size
 MODELS = (
     # Brown et al. 2020 (GPT-3), Table 2.1 and section 2.2: 175 B parameters, 300 B tokens.
     PublishedModel("gpt3", "GPT-3", 175e9, 300e9),
-    # Rae et al. 2021 (Gopher), Table 1 and section 3: 280 B parameters, 300 B tokens.
+    # Rae et al. 2021 (Gopher), Table 1: 280 B parameters; every model trained on 300 B tokens.
     PublishedModel("gopher", "Gopher", 280e9, 300e9),
     # Hoffmann et al. 2022, section 4.1: 70 B parameters, 1.4 T tokens, Gopher's budget.
     PublishedModel("chinchilla", "Chinchilla", 70e9, 1.4e12),
@@ -195,10 +195,11 @@ def _model_view(model: PublishedModel) -> dict:
 def _nice_range(low: float, high: float) -> tuple[float, float, list[float], list[str]]:
     """An axis from low to high widened to whole steps of 0.05, 0.1, 0.2, 0.5, 1, 2 or 5, at
     most 6 of them: (lo, hi, ticks, their labels)."""
-    for step, decimals in ((0.05, 2), (0.1, 1), (0.2, 1), (0.5, 1), (1, 0), (2, 0), (5, 0)):
+    for step in (0.05, 0.1, 0.2, 0.5, 1, 2, 5):
         lo, hi = math.floor(low / step) * step, math.ceil(high / step) * step
         if (hi - lo) / step <= 6:
             break
+    decimals = max(0, -math.floor(math.log10(step)))
     ticks = [round(lo + i * step, 2) for i in range(round((hi - lo) / step) + 1)]
     return ticks[0], ticks[-1], ticks, [f"{t:.{decimals}f}" for t in ticks]
 
