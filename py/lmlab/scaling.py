@@ -212,9 +212,10 @@ def scaling_view(log10_compute: float = 20.0, log10_params: float | None = None,
     The chosen model is 10^log10_params parameters, or size_vs_optimum decades from the optimum
     (log10(N / N_opt)), or the optimum if neither is given; ``model``, a key of MODELS, stands
     for that model's own budget and size. -> {compute, compute_text, compute_words, optimum,
-    chosen, gap, valley {log10_params, loss, x_range, y_range, y_ticks, y_labels}, frontier
-    {log10_compute, optimal, rule}, models, matches, note, summary}; sizes are clamped to
-    SIZE_RANGE around the optimum, budgets to COMPUTE_RANGE.
+    chosen, rule (the size with 20 tokens per parameter), gap, valley {log10_params, loss,
+    x_range, y_range, y_ticks, y_labels}, frontier {log10_compute, optimal, rule}, models,
+    matches, note, summary}; sizes are clamped to SIZE_RANGE around the optimum, budgets to
+    COMPUTE_RANGE.
     """
     if model is not None:
         known = {m.key: m for m in MODELS}
@@ -232,6 +233,7 @@ def scaling_view(log10_compute: float = 20.0, log10_params: float | None = None,
     log10_params = min(max(float(log10_params), log10_opt + SIZE_RANGE[0]),
                        log10_opt + SIZE_RANGE[1])  # fmt: skip
     optimum, chosen = _point(C, N_opt), _point(C, 10.0**log10_params)
+    rule = _point(C, math.sqrt(C / (6 * TOKENS_PER_PARAM_RULE)))  # 6 N (20 N) = C
     chosen["size_vs_optimum"] = log10_params - log10_opt
 
     xs = np.linspace(log10_opt + SIZE_RANGE[0], log10_opt + SIZE_RANGE[1], VALLEY_POINTS)
@@ -248,7 +250,7 @@ def scaling_view(log10_compute: float = 20.0, log10_params: float | None = None,
         "log10_compute": log10_compute, "compute": C,
         "compute_text": flops_text(C) + (f" ({name})" if name else ""),
         "compute_words": a100_time(C),
-        "optimum": optimum, "chosen": chosen, "gap": gap, "gap_text": f"{gap:.3f}",
+        "optimum": optimum, "chosen": chosen, "rule": rule, "gap": gap, "gap_text": f"{gap:.3f}",
         "ranges": {"compute": list(COMPUTE_RANGE), "size": list(SIZE_RANGE)},
         "valley": {"log10_params": xs.tolist(), "loss": losses.tolist(),
                    "x_range": [float(xs[0]), float(xs[-1])], "y_range": [y_lo, y_hi],

@@ -44,17 +44,19 @@ def assert_shows(page, view):
     assert texts(w.locator(".sl-n-value")) == [size_text(view)]
     assert texts(w.locator(".sl-readouts td")) == [
         chosen["params_text"], chosen["tokens_text"], chosen["tokens_per_param_text"],
-        fixed(chosen["loss"], 3), fixed(optimum["loss"], 3)]  # fmt: skip
-    assert texts(w.locator(".sl-readouts th"))[-1] == (
+        fixed(chosen["loss"], 3), fixed(optimum["loss"], 3), fixed(view["rule"]["loss"], 3)]  # fmt: skip
+    assert texts(w.locator(".sl-readouts th"))[-2:] == [
         f"Loss at the optimum ({optimum['params_text']} parameters, "
-        f"{optimum['tokens_per_param_text']} tokens each)")
+        f"{optimum['tokens_per_param_text']} tokens each)",
+        f"Loss with 20 tokens per parameter ({view['rule']['params_text']} parameters)"]
     assert texts(w.locator(".sl-note")) == ([view["note"]] if view["note"] else [""])
     pressed = w.locator('.sl-preset[aria-pressed="true"]')
     assert [b.get_attribute("data-model") for b in pressed.all()] == (
         [view["matches"]] if view["matches"] else [])
     # the valley: one point per size, the optimum and the chosen size marked; every model plotted
     assert w.locator(".sl-curve").get_attribute("points").count(",") == len(view["valley"]["loss"])
-    assert w.locator(".sl-valley .sl-opt").count() == 1 and w.locator(".sl-valley .sl-chosen").count() == 1
+    for mark in (".sl-opt", ".sl-chosen", ".sl-rule-mark"):
+        assert w.locator(f".sl-valley {mark}").count() == 1, mark
     assert w.locator(".sl-model text").all_text_contents() == [m["name"] for m in view["models"]]
     assert "too small: not enough capacity" in w.locator(".sl-valley").text_content()
     assert "too big: too few tokens" in w.locator(".sl-valley").text_content()

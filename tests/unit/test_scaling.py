@@ -158,6 +158,9 @@ def test_view_is_consistent_with_the_functions():
     np.testing.assert_allclose(10.0 ** np.array(frontier["optimal"]), compute_optimal(budgets)[0])
     # the rule of 20 tokens per parameter: 6 N (20 N) = C
     np.testing.assert_allclose(120 * 10.0 ** (2 * np.array(frontier["rule"])), budgets)
+    rule = view["rule"]
+    assert rule["tokens_per_param"] == pytest.approx(20)
+    assert training_flops(rule["params"], rule["tokens"]) == pytest.approx(C)
     assert view["matches"] is None
     said = f"{chosen['params_text']} parameters on {chosen['tokens_text']} tokens"
     assert view["summary"].startswith(said)
@@ -191,6 +194,8 @@ def test_a_preset_is_matched_and_the_view_shows_its_numbers():
     assert view["chosen"]["loss_text"] == "1.937"
     # the valley is flat at the bottom: Chinchilla is 2.2x the fit's optimum and loses 0.007
     assert view["gap_text"] == "0.007"
+    # 20 tokens per parameter at Chinchilla's budget is Chinchilla itself
+    assert view["rule"]["params"] == pytest.approx(70e9) and view["rule"]["loss_text"] == "1.937"
 
 
 def test_view_clamps_what_it_is_asked():

@@ -55,9 +55,9 @@ export function valleySvg(state) {
   const xTicks = [];
   for (let k = Math.ceil(v.x_range[0]); k <= v.x_range[1]; k++) xTicks.push([k, countLabel(k)]);
   const yTicks = v.y_ticks.map((t, i) => [t, v.y_labels[i]]);
-  const { optimum: o, chosen: c } = state;
+  const { optimum: o, chosen: c, rule: r } = state;
   const said = `Predicted loss against model size at ${state.compute_text}: lowest, ${o.loss_text}, at ${o.params_text} parameters; ` +
-    `the chosen ${c.params_text} parameters reach ${c.loss_text}.`;
+    `20 tokens per parameter (${r.params_text}) reach ${r.loss_text}; the chosen ${c.params_text} parameters ${c.loss_text}.`;
   return `<svg class="sl-chart sl-valley" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(said)}">
 ${frame(x, y, xTicks, yTicks, "model size, parameters (log scale)", "predicted loss")}
 <text class="sl-side" x="${PAD.left + 6}" y="${PAD.top - 10}">← too small: not enough capacity</text>
@@ -66,6 +66,7 @@ ${frame(x, y, xTicks, yTicks, "model size, parameters (log scale)", "predicted l
 <line class="sl-opt-line" x1="${fixed(x(o.log10_params), 1)}" x2="${fixed(x(o.log10_params), 1)}" y1="${PAD.top}" y2="${H - PAD.bottom}"/>
 <circle class="sl-opt" cx="${fixed(x(o.log10_params), 1)}" cy="${fixed(y(o.loss), 1)}" r="5"/>
 <text class="sl-opt-label" x="${fixed(x(o.log10_params), 1)}" y="${fixed(y(o.loss) + 18, 1)}" text-anchor="middle">optimum</text>
+<rect class="sl-rule-mark" x="${fixed(x(r.log10_params) - 4, 1)}" y="${fixed(y(r.loss) - 4, 1)}" width="8" height="8"/>
 <circle class="sl-chosen" cx="${fixed(x(c.log10_params), 1)}" cy="${fixed(y(c.loss), 1)}" r="6"/></svg>`;
 }
 
@@ -114,6 +115,7 @@ function readoutRows(state) {
     ["Tokens per parameter", c.tokens_per_param_text],
     ["Predicted loss", c.loss_text],
     [`Loss at the optimum (${o.params_text} parameters, ${o.tokens_per_param_text} tokens each)`, o.loss_text],
+    [`Loss with 20 tokens per parameter (${state.rule.params_text} parameters)`, state.rule.loss_text],
   ];
 }
 
@@ -148,7 +150,7 @@ export function render(config, state, key) {
   <table class="sl-readouts"><caption>At this budget (Chinchilla's fitted loss, nats per token)</caption><tbody data-part="readouts">${p.readouts}</tbody></table>
   <p class="sl-note" data-part="note">${p.note}</p>
   <div class="sl-charts">
-    <figure class="sl-figure"><div data-part="valley">${p.valley}</div><figcaption>The iso-FLOP valley: every size at this budget.</figcaption></figure>
+    <figure class="sl-figure"><div data-part="valley">${p.valley}</div><figcaption>The iso-FLOP valley: every size at this budget. <span class="sl-key is-mark" aria-hidden="true"></span> 20 tokens per parameter.</figcaption></figure>
     <figure class="sl-figure"><div data-part="frontier">${p.frontier}</div><figcaption><span class="sl-key is-optimal" aria-hidden="true"></span>the fit's optimum
       <span class="sl-key is-rule" aria-hidden="true"></span>20 tokens per parameter. Above the lines: more parameters than the optimum.</figcaption></figure>
   </div>
