@@ -28,11 +28,11 @@ reader can open it and follow the math; the book's widgets call these same funct
     model_size   a GPT's size from its configuration: parameters per part, memory (weights,
                  training, KV cache), FLOPs per token, arithmetic intensity
     optim        SGD and AdamW
-    scaling      Chinchilla's loss L(N, D), training compute 6ND, the compute-optimal split,
-                 Kaplan's compute law, power-law fits, and the published models' budgets
     gguf         llama.cpp's GGUF files: metadata, tensors, Q8_0 and Q4_1 blocks
     llama        a Llama-style model (RMSNorm, RoPE, grouped-query attention, SwiGLU) from
                  GGUF, its tokenizer with special tokens, and the chat template
+    scaling      Chinchilla's loss L(N, D), training compute 6ND, the compute-optimal split,
+                 Kaplan's compute law, power-law fits, and the published models' budgets
 """
 
 __version__ = "0.1.0"
