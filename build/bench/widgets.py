@@ -150,6 +150,16 @@ SCENARIOS = [
      """(w, i) => { const t = w.querySelector('.gs-input[data-field="n_layer"]');
                    t.value = String(1 + (i * 7) % 96);
                    t.dispatchEvent(new Event("change", { bubbles: true })); }"""),
+    ("09-from-gpt-to-chatgpt", "scaling-law", "compute slider (recomputed in Python)",
+     """(w, i) => { const s = w.querySelector(".sl-compute");
+                   s.value = String(12 + (i * 37) % 141 / 10);
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("09-from-gpt-to-chatgpt", "scaling-law", "size slider (recomputed in Python)",
+     """(w, i) => { const s = w.querySelector(".sl-size");
+                   s.value = String(-2 + (i * 7) % 81 / 20);
+                   s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
+    ("09-from-gpt-to-chatgpt", "scaling-law", "presets (recomputed in Python)",
+     """(w, i) => w.querySelectorAll(".sl-preset")[i % 6].click()"""),
     ("08-the-transformer", "gpt-lens", "token strip arrow keys (lens, heads, map row)",
      """(w, i) => {
        const key = ["ArrowLeft", "ArrowLeft", "ArrowRight", "Home", "End", "ArrowLeft"][i % 6];
@@ -297,6 +307,8 @@ PYTHON_CALLS = [
      "(i) => ({ prompt: 'ROMEO:\\nBut soft, what light', layer: i % 4, head: (i >> 2) % 4 })"),
     ("07-attention", "attention-heads", "lmlab.attention_lm.heads_view",
      "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
+    ("09-from-gpt-to-chatgpt", "scaling-law", "lmlab.scaling.scaling_view",
+     "(i) => ({ log10_compute: 12 + (i * 37) % 141 / 10, size_vs_optimum: (i % 9 - 4) / 2 })"),
     ("08-the-transformer", "gpt-size", "lmlab.model_size.size_view",
      "(i) => ({ preset: ['book', 'gpt2', 'gpt2-xl', 'gpt3'][i % 4], batch: 1 + i % 16 })"),
 ]

@@ -33,6 +33,8 @@ reader can open it and follow the math; the book's widgets call these same funct
     gguf         llama.cpp's GGUF files: metadata, tensors, Q8_0 and Q4_1 blocks
     llama        a Llama-style model (RMSNorm, RoPE, grouped-query attention, SwiGLU) from
                  GGUF, its tokenizer with special tokens, and the chat template
+    scaling      Chinchilla's loss L(N, D), training compute 6ND, the compute-optimal split,
+                 Kaplan's compute law, power-law fits, and the published models' budgets
 """
 
 __version__ = "0.1.0"

@@ -40,6 +40,7 @@ import { mount as mlpTrainer } from "./widgets/mlp-trainer.js";
 import { mount as nameGenerator } from "./widgets/name-generator.js";
 import { mount as positionLab } from "./widgets/position-lab.js";
 import { mount as positionalHeatmap } from "./widgets/positional-heatmap.js";
+import { mount as scalingLaw } from "./widgets/scaling-law.js";
 import { mount as skipgramDynamics } from "./widgets/skipgram-dynamics.js";
 import { mount as temperatureExplorer } from "./widgets/temperature-explorer.js";
 import { mount as tokenizerPlayground } from "./widgets/tokenizer-playground.js";
@@ -64,6 +65,7 @@ const mounts = {
   "embedding-explorer": embeddingExplorer,
   "positional-heatmap": positionalHeatmap,
   "position-lab": positionLab,
+  "scaling-law": scalingLaw,
   "skipgram-dynamics": skipgramDynamics,
 };
 
