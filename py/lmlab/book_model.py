@@ -161,15 +161,16 @@ def prompt_ids(book: "BookModel") -> np.ndarray:
     return book.tokenizer.encode(PROMPT)[-book.settings.block_size :]
 
 
-def float16_weights(model: GPT) -> dict[str, np.ndarray]:
-    """The model's weights as float16 arrays named w/<parameter>, for np.savez."""
-    return {f"w/{name}": param.astype(np.float16) for name, param, _ in model.named_parameters()}
+def float16_weights(model: GPT, prefix: str = "w") -> dict[str, np.ndarray]:
+    """The model's weights as float16 arrays named <prefix>/<parameter>, for np.savez."""
+    return {f"{prefix}/{name}": param.astype(np.float16)
+            for name, param, _ in model.named_parameters()}
 
 
-def read_weights(f: "np.lib.npyio.NpzFile", model: GPT) -> None:
+def read_weights(f: "np.lib.npyio.NpzFile", model: GPT, prefix: str = "w") -> None:
     """Copy float16_weights' arrays back into a model of the same shape, in place."""
     for name, param, _ in model.named_parameters():
-        param[...] = f[f"w/{name}"]
+        param[...] = f[f"{prefix}/{name}"]
 
 
 def settings_arrays(settings: object) -> dict[str, np.ndarray]:

@@ -427,6 +427,51 @@ def check_layer_norm(fn: Callable) -> dict:
                    "* gamma + beta.")))
 
 
+def check_answer_mask(fn: Callable) -> dict:
+    """answer_mask(ids, assistant_id, end_id) -> (N,) bool, on conversations of 1 to 3 turns."""
+    USER, ASSISTANT, END = 40, 41, 42
+
+    def conversation(rng: np.random.Generator, turns: int) -> np.ndarray:
+        parts = []
+        for _ in range(turns):
+            parts += [[USER], rng.integers(0, 40, rng.integers(1, 5)), [ASSISTANT],
+                      rng.integers(0, 40, rng.integers(1, 5)), [END]]
+        return np.concatenate(parts).astype(np.int64)
+
+    def marks(ids: np.ndarray, opens: bool, closes: bool, turns: int | None = None) -> np.ndarray:
+        """The mask, or one of its slips: the opening marker in or out, <|end|> in or out, only
+        the first ``turns`` replies."""
+        mask, inside, seen = np.zeros(len(ids), dtype=bool), False, 0
+        for i, token in enumerate(ids):
+            if token == ASSISTANT and (turns is None or seen < turns):
+                inside, seen = True, seen + 1
+                mask[i] = opens
+            elif token == END and inside:
+                mask[i], inside = closes, False
+            else:
+                mask[i] = inside
+        return mask
+
+    rng = np.random.default_rng(9)
+    cases = [(conversation(rng, turns), ASSISTANT, END) for turns in (1, 2, 3, 2)]
+    return _compare_arrays(
+        fn, "answer_mask", cases, lambda ids, a, e: marks(ids, False, True),
+        "True on every token after an <|assistant|> up to and including the <|end|> that closes "
+        "its reply; False on the user's turns and on the markers that open a reply.",
+        mistakes=((lambda ids, a, e: marks(ids, False, False),
+                   "Include the closing <|end|>: the model must learn to write it, or it will "
+                   "never stop."),
+                  (lambda ids, a, e: marks(ids, True, True),
+                   "Leave out the <|assistant|> marker itself: the template writes it, the model "
+                   "only reads it."),
+                  (lambda ids, a, e: marks(ids, False, True, turns=1),
+                   "Only the first reply is marked: a conversation can have several turns, and "
+                   "every assistant reply counts."),
+                  (lambda ids, a, e: ~marks(ids, False, True),
+                   "The mask is inverted: True belongs on the assistant's replies, not on the "
+                   "user's turns.")))
+
+
 def check_count_parameters(fn: Callable) -> dict:
     """count_parameters(V, T, L, C) -> int, against gpt.parameter_counts (weights tied)."""
     from lmlab.gpt import GPTConfig, parameter_counts
@@ -720,6 +765,7 @@ CHECKS = {
     "layer_norm": check_layer_norm,
     "count_parameters": check_count_parameters,
     "online_softmax": check_online_softmax,
+    "answer_mask": check_answer_mask,
     "bradley_terry": check_bradley_terry,
     "dpo_loss": check_dpo_loss,
     **bpe_exercises.CHECKS,

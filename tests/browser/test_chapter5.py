@@ -1,8 +1,9 @@
-"""Chapter 5 as a reader uses it: every cell's live output equal to the built one, the
-PositionalEncodingHeatmap from the keyboard and the mouse (each cell's value, the dot products,
-a bigger table), the position lab (five schemes' scores and weights from the keyboard against
-CPython's lmlab, a sequence longer than the trained length, shared links), the four exercises,
-axe-core in both themes, a 375 px phone and shareable state in the URL."""
+"""Chapter 5 as a reader uses it: the PositionalEncodingHeatmap from the keyboard and the mouse
+(each cell's value, the dot products, a bigger table), the position lab (five schemes' scores
+and weights from the keyboard against CPython's lmlab, a sequence longer than the trained
+length, shared links), the four exercises, axe-core in both themes, a 375 px phone and shareable
+state in the URL. (Every cell's live output equal to the built one: test_prerendered.py, for
+every chapter.)"""
 
 import re
 import sys
@@ -26,10 +27,6 @@ def lmlab_heatmap(T, dim):
     from lmlab.position import heatmap as compute
 
     return compute(T, dim)
-
-
-def test_every_cell_prints_what_the_book_printed(open_page):
-    ui.run_all_and_compare_with_built(open_page(PAGE))
 
 
 def test_the_heatmap_is_drawn_before_any_script_runs(browser, server):

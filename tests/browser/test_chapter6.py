@@ -1,7 +1,7 @@
-"""Chapter 6 as a reader uses it: every cell's live output (the MLP and the RNN trained in the page
-on the names) equal to the built one; the gradient-through-time widget drawn before any script,
-worked from the keyboard against CPython's lmlab, shared in the URL; the three exercises failing as
-given and passing with their solutions. (axe in both themes and at 375 px: test_book.py, for every
+"""Chapter 6 as a reader uses it: the gradient-through-time widget drawn before any script, worked
+from the keyboard against CPython's lmlab, shared in the URL; the three exercises failing as
+given and passing with their solutions. (axe in both themes and at 375 px: test_book.py, for
+every chapter.) (Every cell's live output equal to the built one: test_prerendered.py, for every
 chapter.)"""
 
 import sys
@@ -40,10 +40,6 @@ def expected_readout(state: dict, at: int) -> str:
     return (f"the RNN's hidden state gets {amount(state['rnn'][at - 1])} of the gradient, "
             f"the LSTM's {amount(state['lstm'][at - 1])} "
             f"(its forget gate averages {state['mean_forget']:.2f}).")
-
-
-def test_every_cell_prints_what_the_book_printed(open_page):
-    ui.run_all_and_compare_with_built(open_page(PAGE))
 
 
 def test_the_widget_is_drawn_before_any_script_runs(browser, server):

@@ -1,17 +1,13 @@
-"""Chapter 7 as a reader uses it: every cell's live output (attention on the GloVe vectors, the
-scaling table, the mask) equal to the built one, and the three exercises failing as given and
-passing with their solutions, with the feedback a common slip gets. (The widgets have their own
-files, test_attention_matrix.py and test_attention_heads.py; axe in both themes and at 375 px:
-test_book.py, for every chapter.)"""
+"""Chapter 7 as a reader uses it: the three exercises failing as given and passing with their
+solutions, with the feedback a common slip gets. (The widgets have their own files,
+test_attention_matrix.py and test_attention_heads.py; axe in both themes and at 375 px:
+test_book.py, for every chapter.) (Every cell's live output equal to the built one:
+test_prerendered.py, for every chapter.)"""
 
 import conftest as ui
 import pytest
 
 PAGE = "07-attention.html"
-
-
-def test_every_cell_prints_what_the_book_printed(open_page):
-    ui.run_all_and_compare_with_built(open_page(PAGE))
 
 
 @pytest.mark.parametrize("name", ["attention", "causal_weights", "split_heads"])

@@ -1,6 +1,7 @@
 """The outputs the builder computed with CPython are the ones Pyodide computes in the browser: for
-every chapter, run all cells and compare each cell's live output with the one the page was built
-with, markup and all."""
+every chapter, run all cells; each ends done (or in error, if it is marked `raises`) and shows
+what the page was built with, markup and all. This is every chapter's one Run-all test: the
+chapters' own test files test their exercises and widgets."""
 
 import pytest
 from conftest import REPO, load_data_on_request
@@ -20,6 +21,11 @@ def test_built_outputs_equal_what_pyodide_computes(open_page, slug):
         "() => [...document.querySelectorAll('.cell')].every(c => ['done', 'error'].includes(c.dataset.state))",
         timeout=180_000,
     )
+    states = page.evaluate("() => [...document.querySelectorAll('.cell')].map(c => "
+                           "[c.dataset.state, Boolean(JSON.parse(c.dataset.options || '{}').raises)])")
+    wrong = [f"cell {i + 1}: {state}" for i, (state, raises) in enumerate(states)
+             if state != ("error" if raises else "done")]
+    assert not wrong, wrong
     live = page.evaluate(OUTPUTS)
     numbers = page.evaluate("() => [...document.querySelectorAll('.cell')].map(c => c.dataset.number)")
     differing = [

@@ -394,9 +394,35 @@ def test_chapter8_online_softmax_right_and_wrong():
     assert not starter["passed"]
 
 
-# The solutions stay in EXERCISES-ch9.md until chapter 9 takes the exercises in: then this names
-# the chapter's file.
-CHAPTER9 = "../../EXERCISES-ch9.md"
+CHAPTER9 = "09-from-gpt-to-chatgpt.md"
+
+
+def test_chapter9_answer_mask_right_and_wrong():
+    solution = _solution(CHAPTER9, "answer_mask")["answer_mask"]
+    assert exercises.check_answer_mask(solution)["passed"]
+
+    def marked(ids, a, e, opens=False, closes=True, first_only=False):
+        mask, inside, seen = np.zeros(len(ids), dtype=bool), False, 0
+        for i, token in enumerate(ids):
+            if token == a and not (first_only and seen):
+                inside, seen, mask[i] = True, seen + 1, opens
+            elif token == e and inside:
+                inside, mask[i] = False, closes
+            else:
+                mask[i] = inside
+        return mask
+
+    slips = {
+        "Include the closing <|end|>": lambda i, a, e: marked(i, a, e, closes=False),
+        "Leave out the <|assistant|> marker": lambda i, a, e: marked(i, a, e, opens=True),
+        "Only the first reply": lambda i, a, e: marked(i, a, e, first_only=True),
+        "inverted": lambda i, a, e: ~marked(i, a, e),
+    }
+    for said, slip in slips.items():
+        result = exercises.check_answer_mask(slip)
+        assert not result["passed"] and said in result["hint"], said
+    starter = exercises.check_answer_mask(lambda ids, a, e: np.zeros(len(ids), dtype=bool))
+    assert not starter["passed"] and "up to and including" in starter["hint"]
 
 
 def test_chapter9_bradley_terry_right_and_wrong():
