@@ -160,6 +160,16 @@ SCENARIOS = [
                    s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("09-from-gpt-to-chatgpt", "scaling-law", "presets (recomputed in Python)",
      """(w, i) => w.querySelectorAll(".sl-preset")[i % 6].click()"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages",
+     "typing a new line + Enter (three models write up to 40 tokens each in Python)",
+     """(w, i) => { const t = w.querySelector(".cs-line");
+                   t.value = `Good morrow, sir; what news from Padua? ${i}`;
+                   const enter = new KeyboardEvent("keydown", { key: "Enter", bubbles: true });
+                   t.dispatchEvent(enter); }"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "Sample again (the next seed, in Python)",
+     """(w) => w.querySelector(".cs-again").click()"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "Show tokens (redraws the three columns)",
+     """(w) => w.querySelector(".cs-show-tokens").click()"""),
     ("08-the-transformer", "gpt-lens", "token strip arrow keys (lens, heads, map row)",
      """(w, i) => {
        const key = ["ArrowLeft", "ArrowLeft", "ArrowRight", "Home", "End", "ArrowLeft"][i % 6];
@@ -309,6 +319,8 @@ PYTHON_CALLS = [
      "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
     ("09-from-gpt-to-chatgpt", "scaling-law", "lmlab.scaling.scaling_view",
      "(i) => ({ log10_compute: 12 + (i * 37) % 141 / 10, size_vs_optimum: (i % 9 - 4) / 2 })"),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "lmlab.chat_stages.stages_view",
+     "(i) => ({ line: `Whither away, sir ${i}?`, temperature: 0.8, seed: i })"),
     ("08-the-transformer", "gpt-size", "lmlab.model_size.size_view",
      "(i) => ({ preset: ['book', 'gpt2', 'gpt2-xl', 'gpt3'][i % 4], batch: 1 + i % 16 })"),
 ]

@@ -115,7 +115,7 @@ export function render(config, state, key) {
     <select class="cs-preset" id="${id("preset")}" disabled>${presetOptions(state)}</select>
     <div class="cs-row">
       <label class="cs-temp-label" for="${id("temp")}">Temperature <output class="cs-temp-out" for="${id("temp")}">${fixed(state.temperature, 1)}</output>
-        <span class="cs-temp-note">(0: greedy)</span></label>
+        <span class="cs-temp-note">(0: greedy, the same replies for every seed)</span></label>
       <input type="range" class="cs-temp" id="${id("temp")}" min="0" max="1.5" step="0.1" value="${fixed(state.temperature, 1)}" disabled>
     </div>
     <div class="cs-row">
