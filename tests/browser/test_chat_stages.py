@@ -65,8 +65,10 @@ def assert_shows(page, view, as_tokens=False):
             assert words(reply.inner_text()) == words(col["reply"])
             assert reply.locator("mark").all_inner_texts() == [p for p, r in col["parts"] if r]
         assert c.locator(".cs-end").inner_text() == end_text(col, view)
+        marked = "" if as_tokens else " (marked)"
         assert c.locator(".cs-flag").inner_text() == (
-            "Says one word three times in a row (marked)." if col["repeats"] else "No word three times in a row.")
+            f"Says one word three times in a row{marked}." if col["repeats"]
+            else "No word three times in a row.")
         if i:
             assert words(c.locator(".cs-logp").inner_text()) == (
                 f"log p of this reply: under the fine-tuned model {fixed(col['logprob']['fine-tuned'], 2)}, "

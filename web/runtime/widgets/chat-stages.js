@@ -57,8 +57,9 @@ export function endText(col, view) {
   return `Ran out of room: ${n} tokens and no <|end|> (the model reads ${view.block_size} tokens in all).`;
 }
 
-function flagText(col) {
-  return col.repeats ? "Says one word three times in a row (marked)." : "No word three times in a row.";
+function flagText(col, asTokens) {
+  if (!col.repeats) return "No word three times in a row.";
+  return `Says one word three times in a row${asTokens ? "" : " (marked)"}.`;
 }
 
 function logpHtml(col) {
@@ -75,7 +76,7 @@ function columnHtml(col, view, asTokens, id, i) {
     <p class="cs-reads-label">It writes:</p>
     <p class="cs-text cs-reply${asTokens ? " as-tokens" : ""}">${replyHtml(col, asTokens)}</p>
     <p class="cs-end">${escapeHtml(endText(col, view))}</p>
-    <p class="cs-flag${col.repeats ? " is-repeating" : ""}">${flagText(col)}</p>
+    <p class="cs-flag${col.repeats ? " is-repeating" : ""}">${flagText(col, asTokens)}</p>
     ${logpHtml(col)}
   </section>`;
 }
