@@ -282,7 +282,7 @@ ROUND_TRIP_JS = """async (count) => {
 }"""
 
 
-# Inputs that start a computation in Python (chapters 4, 5 and 7): how soon the widget says it is
+# Inputs that start a computation in Python (chapters 4, 5, 7 and 9): how soon the widget says it is
 # working (aria-busy="true" on it, its status line saying so) and the next frame, which paints
 # that; the answer's redraw is timed by SCENARIOS above. Same 4-tuples as SCENARIOS.
 BUSY_SCENARIOS = [
@@ -296,6 +296,8 @@ BUSY_SCENARIOS = [
        radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("07-attention", "attention-heads", "head switch: busy shown (aria-busy)",
      """(w, i) => w.querySelectorAll(".ah-head")[(i + 1) % 4].click()"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "Sample again: 'writing...' shown (aria-busy)",
+     """(w) => w.querySelector(".cs-again").click()"""),
     ("05-position", "position-lab", "sequence length: busy shown (aria-busy)",
      """(w, i) => { const t = w.querySelector(".pl-T");
                    t.value = String(17 + (i * 7) % 47);
