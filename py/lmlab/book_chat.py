@@ -200,6 +200,7 @@ def score(book: BookModel, chat: BookChat, text: str, sft_before: GPT | None = N
     test_ids = book.tokenizer.encode(split_text(text, book.settings.held_out)[1])
     lines = [line for line, _, _ in chat.test_triples]
     scores = {
+        "test_conversations": len(test),
         "answer_loss": answer_loss(chat.model, test), "text_loss": mean_loss(chat.model, test_ids),
         "prefers_chosen": prefers_chosen(chat.model, chat.tokenizer, chat.test_triples),
         "aligned_prefers_chosen": prefers_chosen(chat.aligned, chat.tokenizer, chat.test_triples),
@@ -222,9 +223,8 @@ def train_book_chat(book: BookModel, text: str, settings: BookChatSettings = BOO
     train_pairs, test_pairs = split(book, text)
     finetune.add_special_tokens(model, len(finetune.SPECIAL_TOKENS))
     before = copy.deepcopy(model)
-    losses = fine_tune(model, tokenizer, conversations(train_pairs, tokenizer,
-                                                       book.settings.block_size),
-                       settings, progress)
+    train = conversations(train_pairs, tokenizer, book.settings.block_size)
+    losses = fine_tune(model, tokenizer, train, settings, progress)
     round_to_float16(model)  # go on from, and score, the weights the file will hold
     triples = preference_pairs(model, tokenizer, train_pairs, settings.preference_pairs)
     test_triples = preference_pairs(model, tokenizer, test_pairs, 100)
@@ -232,7 +232,7 @@ def train_book_chat(book: BookModel, text: str, settings: BookChatSettings = BOO
     round_to_float16(aligned)
     chat = BookChat(model, aligned, tokenizer, losses, dpo_losses, margins, triples,
                     test_triples, {}, settings)
-    chat.scores = score(book, chat, text, before)
+    chat.scores = {"conversations": len(train)} | score(book, chat, text, before)
     return chat
 
 

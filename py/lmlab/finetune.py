@@ -22,6 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from lmlab.book_model import BookTokenizer
+from lmlab.bpe import encode
 from lmlab.gpt import GPT
 from lmlab.optim import SGD, AdamW, clip_grad_norm
 
@@ -58,8 +59,13 @@ class ChatTokenizer:
         return self.base.vocab_size + len(self.special)
 
     def encode(self, text: str) -> np.ndarray:
-        """Plain text -> ids (N,): never a special token, whatever the text says."""
-        return self.base.encode(text)
+        """Plain text -> ids (N,): never a special token, whatever the text says.
+
+        A message is short, and on a short text applying the merges earliest-first, pair by pair
+        (bpe.encode), is several times faster than the base tokenizer's pass per merge over the
+        whole text; both give the same ids.
+        """
+        return np.array(encode(text, self.base.merges), dtype=np.int64)
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         """ids -> text, special tokens written as their names."""

@@ -115,24 +115,30 @@ def test_generation_with_the_kv_cache_equals_without(tiny):
         assert cached.tolist() == plain.tolist()
 
 
-def test_book_gpt_is_retrained_when_any_module_it_runs_changes():
-    """BOOK_GPT_CODE, the files whose change makes the build train again, lists every lmlab
-    module that lmlab.book_model imports, directly or not."""
+@pytest.mark.parametrize("start, code", [("book_model", "BOOK_GPT_CODE"),
+                                         ("book_chat", "BOOK_CHAT_CODE")])
+def test_built_models_are_retrained_when_any_module_they_run_changes(start, code):
+    """BOOK_GPT_CODE and BOOK_CHAT_CODE, the files whose change makes the build train again,
+    list every lmlab module that lmlab.book_model (lmlab.book_chat) imports, directly or not."""
     sys.path.insert(0, str(REPO / "build"))
     import data as book_data
 
-    found, todo = set(), ["book_model"]
+    found, todo = set(), [start]
     while todo:
         name = todo.pop()
         found.add(name)
         tree = ast.parse((REPO / "py" / "lmlab" / f"{name}.py").read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and \
-                    node.module.startswith("lmlab.") and node.col_offset == 0:
-                module = node.module.removeprefix("lmlab.")
-                if module not in found:
-                    todo.append(module)
-    assert {f"py/lmlab/{m}.py" for m in found} == set(book_data.BOOK_GPT_CODE)
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.col_offset == 0):
+                continue
+            if node.module == "lmlab":  # from lmlab import finetune, preference
+                modules = [alias.name for alias in node.names]
+            elif node.module.startswith("lmlab."):
+                modules = [node.module.removeprefix("lmlab.")]
+            else:
+                modules = []
+            todo += [m for m in modules if m not in found]
+    assert {f"py/lmlab/{m}.py" for m in found} == set(getattr(book_data, code))
 
 
 # The model the build trains.

@@ -113,3 +113,8 @@ def test_reply_stops_at_the_end_token(tokenizer):
     model.ln_f.params["bias"][:] = 1.0
     model.wte.params["weight"][end] = 5.0
     assert finetune.reply(model, tokenizer, "Hear me.") == ""
+
+
+def test_the_chat_tokenizer_encodes_as_the_book_tokenizer_does(tokenizer):
+    for text in [PLAY, "Speak, speak.", "", "é and ü: bytes too", PLAY[:37]]:
+        assert tokenizer.encode(text).tolist() == tokenizer.base.encode(text).tolist()
