@@ -20,7 +20,7 @@ import numpy as np
 
 from lmlab import book_chat, finetune, preference
 from lmlab.gpt import GPT
-from lmlab.gpt_lens import book_model, encode, token_pieces
+from lmlab.gpt_lens import book_model, token_pieces
 
 MAX_NEW_TOKENS = 40
 MAX_TEMPERATURE = 1.5
@@ -127,9 +127,8 @@ def _view(line: str, temperature: float, seed: int) -> dict:
     book, chat = book_model(), chat_models()
     tokenizer = chat.tokenizer
     block = book.model.config.block_size
-    plain = encode(book.tokenizer, line)
-    prompt = np.concatenate([[tokenizer.special[finetune.USER]], plain,
-                             [tokenizer.special[finetune.ASSISTANT]]]).astype(np.int64)
+    prompt = tokenizer.prompt(line)
+    plain = prompt[1:-1]  # the line alone, as the pretrained model reads it
     budget = min(MAX_NEW_TOKENS, block - len(prompt))
     if budget < MIN_ROOM:
         raise ValueError(f"this line is {len(plain)} tokens; the models read {block} in all, "
