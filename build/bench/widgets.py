@@ -160,6 +160,16 @@ SCENARIOS = [
                    s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("09-from-gpt-to-chatgpt", "scaling-law", "presets (recomputed in Python)",
      """(w, i) => w.querySelectorAll(".sl-preset")[i % 6].click()"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages",
+     "typing a new line + Enter (three models write up to 40 tokens each in Python)",
+     """(w, i) => { const t = w.querySelector(".cs-line");
+                   t.value = `Good morrow, sir; what news from Padua? ${i}`;
+                   const enter = new KeyboardEvent("keydown", { key: "Enter", bubbles: true });
+                   t.dispatchEvent(enter); }"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "Sample again (the next seed, in Python)",
+     """(w) => w.querySelector(".cs-again").click()"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "Show tokens (redraws the three columns)",
+     """(w) => w.querySelector(".cs-show-tokens").click()"""),
     ("08-the-transformer", "gpt-lens", "token strip arrow keys (lens, heads, map row)",
      """(w, i) => {
        const key = ["ArrowLeft", "ArrowLeft", "ArrowRight", "Home", "End", "ArrowLeft"][i % 6];
@@ -272,7 +282,7 @@ ROUND_TRIP_JS = """async (count) => {
 }"""
 
 
-# Inputs that start a computation in Python (chapters 4, 5 and 7): how soon the widget says it is
+# Inputs that start a computation in Python (chapters 4, 5, 7 and 9): how soon the widget says it is
 # working (aria-busy="true" on it, its status line saying so) and the next frame, which paints
 # that; the answer's redraw is timed by SCENARIOS above. Same 4-tuples as SCENARIOS.
 BUSY_SCENARIOS = [
@@ -286,6 +296,8 @@ BUSY_SCENARIOS = [
        radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }"""),
     ("07-attention", "attention-heads", "head switch: busy shown (aria-busy)",
      """(w, i) => w.querySelectorAll(".ah-head")[(i + 1) % 4].click()"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "Sample again: 'writing...' shown (aria-busy)",
+     """(w) => w.querySelector(".cs-again").click()"""),
     ("05-position", "position-lab", "sequence length: busy shown (aria-busy)",
      """(w, i) => { const t = w.querySelector(".pl-T");
                    t.value = String(17 + (i * 7) % 47);
@@ -309,6 +321,8 @@ PYTHON_CALLS = [
      "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
     ("09-from-gpt-to-chatgpt", "scaling-law", "lmlab.scaling.scaling_view",
      "(i) => ({ log10_compute: 12 + (i * 37) % 141 / 10, size_vs_optimum: (i % 9 - 4) / 2 })"),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "lmlab.chat_stages.stages_view",
+     "(i) => ({ line: `Whither away, sir ${i}?`, temperature: 0.8, seed: i })"),
     ("08-the-transformer", "gpt-size", "lmlab.model_size.size_view",
      "(i) => ({ preset: ['book', 'gpt2', 'gpt2-xl', 'gpt3'][i % 4], batch: 1 + i % 16 })"),
 ]

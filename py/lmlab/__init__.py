@@ -35,6 +35,8 @@ reader can open it and follow the math; the book's widgets call these same funct
                  GGUF, its tokenizer with special tokens, and the chat template
     scaling      Chinchilla's loss L(N, D), training compute 6ND, the compute-optimal split,
                  Kaplan's compute law, power-law fits, and the published models' budgets
+    chat_stages  one line answered by the book's GPT, its instruction-tuned and its DPO-aligned
+                 model side by side (chapter 9's widget)
 """
 
 __version__ = "0.1.0"

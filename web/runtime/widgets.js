@@ -29,6 +29,7 @@ import { mount as attentionHeads } from "./widgets/attention-heads.js";
 import { mount as bigramTable } from "./widgets/bigram-table.js";
 import { mount as bpeVisualizer } from "./widgets/bpe-visualizer.js";
 import { mount as chat } from "./widgets/chat.js";
+import { mount as chatStages } from "./widgets/chat-stages.js";
 import { mount as generationExplorer } from "./widgets/generation-explorer.js";
 import { mount as gptSize } from "./widgets/gpt-size.js";
 import { mount as gptLens } from "./widgets/gpt-lens.js";
@@ -52,6 +53,7 @@ const mounts = {
   "bigram-table": bigramTable,
   "bpe-visualizer": bpeVisualizer,
   chat,
+  "chat-stages": chatStages,
   "descent-valley": descentValley,
   "generation-explorer": generationExplorer,
   "gpt-size": gptSize,
