@@ -233,6 +233,10 @@ def render(chapter: Chapter, outputs: dict[str, str], widget_html: dict[int, str
     def widget_rule(self, tokens, idx, options, env):
         if tokens[idx].nesting == -1:
             return ""
+        if tokens[idx + 1].type != "container_widget_close":
+            # an unclosed directive would swallow everything up to the next ":::" line
+            raise ValueError(f"the widget directive on line {tokens[idx].map[0] + 1} of "
+                             f"{chapter.slug}.md needs its closing ':::' on the next line")
         index, widget = next(widgets)
         config = html.escape(json.dumps(widget["config"]))
         initial = widget_html.get(index, "")

@@ -14,14 +14,15 @@ CHAPTER = load(PATH)
 GIVENS = [
     # longer phrases first: each phrase is masked out of the prose in turn
     "Chapter 8 ended", "chapters 6 and 8", "SmolLM2-135M-Instruct",
-    "[talk page](90-talk-to-a-real-model.html)", "[Talk to a real model](90-talk-to-a-real-model.html)",
+    "[talk page](90-talk-to-a-real-model.html)",
+    "[Talk to a real model](90-talk-to-a-real-model.html)",
     # why 6 N D: 2 multiply-adds forward, 4 backward
     "about 6 multiply-adds per parameter: 2 in the forward pass", "and 4 in the backward pass",
     "$$C \\approx 6 N D \\ \\text{floating-point operations (FLOPs)}.$$", "$6ND = C$", "$6ND$",
     # history and the literature: authors and years; published model sizes (lmlab.scaling.MODELS
     # holds the same figures, checked below)
-    "In 2020, Kaplan", "In 2022, Hoffmann", "a 2024 replication", "(Schaeffer and colleagues, 2023)",
-    "SPIN, 2024,", "In 2023, Rafailov",
+    "In 2020, Kaplan", "In 2022, Hoffmann", "a 2024 replication",
+    "(Schaeffer and colleagues, 2023)", "SPIN, 2024,", "In 2023, Rafailov",
     "GPT-3 (175 billion parameters)", "Gopher (280 billion)", "about 300 billion tokens",
     "Llama 3 8B was trained\non 15 trillion tokens",
     # the chat template's tokens, and the model's context, as the cells print them
