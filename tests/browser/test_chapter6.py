@@ -1,8 +1,7 @@
 """Chapter 6 as a reader uses it: the gradient-through-time widget drawn before any script, worked
-from the keyboard against CPython's lmlab, shared in the URL; the three exercises failing as
-given and passing with their solutions. (axe in both themes and at 375 px: test_book.py, for
-every chapter.) (Every cell's live output equal to the built one: test_prerendered.py, for every
-chapter.)"""
+from the keyboard against CPython's lmlab, shared in the URL. (Its exercises:
+test_chapter_exercises.py; axe in both themes and at 375 px: test_book.py, for every chapter;
+every cell's live output equal to the built one: test_prerendered.py, for every chapter.)"""
 
 import sys
 
@@ -159,12 +158,6 @@ def test_the_descent_is_drawn_before_any_script_runs(browser, server):
         f"Learning rate 0.1: after 30 steps it has settled in the shallower minimum, "
         f"at x = {settled['points'][-1][0]:.2f}.")
     context.close()
-
-
-@pytest.mark.parametrize("name", ["windows", "mean_nll", "mlp_logits"])
-def test_each_exercise_fails_as_given_and_passes_with_its_solution(open_page, name):
-    page = open_page(PAGE)
-    ui.assert_exercise_fails_then_passes(page, name, ui.cell_number(page, f"{name}_exercise"), "")
 
 
 def trainer(page):

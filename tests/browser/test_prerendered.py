@@ -1,10 +1,12 @@
 """The outputs the builder computed with CPython are the ones Pyodide computes in the browser: for
 every chapter, run all cells; each ends done (or in error, if it is marked `raises`) and shows
-what the page was built with, markup and all. This is every chapter's one Run-all test: the
-chapters' own test files test their exercises and widgets."""
+what the page was built with, markup and all; and axe finds nothing wrong with the page as the
+reader now has it, outputs and errors included (test_runtime.py's axe test scans fresh pages).
+This is every chapter's one Run-all test: the chapters' own test files test their exercises and
+widgets."""
 
 import pytest
-from conftest import REPO, load_data_on_request
+from conftest import REPO, assert_no_axe_violations, load_data_on_request
 
 CHAPTERS = sorted(p.stem for p in (REPO / "web" / "chapters").glob("*.md"))
 
@@ -34,3 +36,4 @@ def test_built_outputs_equal_what_pyodide_computes(open_page, slug):
         if was != now
     ]
     assert not differing, "\n".join(differing)
+    assert_no_axe_violations(page)

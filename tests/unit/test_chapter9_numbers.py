@@ -34,7 +34,13 @@ GIVENS = [
     "as large as ±1000", "`np.log(1 + np.exp(-m))` overflows once $-m$ passes\nabout 710",
     "`np.logaddexp(0, -m)`", "$\\log(e^0 + e^{-m})$", "$-\\log \\sigma(m) = \\log(1 + e^{-m})$",
     "`np.mean(np.logaddexp(0, -margin))`", "the loss is $\\log 2$",
-    "GPT-3", "SmolLM2",
+    "a GPT-3.5 model", "GPT-3", "SmolLM2",
+    # GPT-3's training data, quoted from the paper (its Table 2.2 gives the passes over each set;
+    # the cell prints the sizes and weights) and an outside estimate of its cost
+    "(Brown and\ncolleagues, 2020, its Table 2.2)", "drew them from five sets",
+    "Three small, cleaner sets", "WebText2", "Books1",
+    "the paper counts 2.9, 1.9 and 3.4 passes over them during training, against 0.44 of\none pass",
+    "(Lambda Labs, 2020)", "about $4.6 million", "Those 300 billion tokens",
 ]
 
 
