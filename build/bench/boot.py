@@ -452,19 +452,21 @@ def main() -> None:
                              "chapter 2 or responsiveness)")
     parser.add_argument("--no-after-ready", action="store_true",
                         help="leave out how the page answers after Python is ready")
+    parser.add_argument("--chapters", nargs="+", choices=DATA_CHAPTERS, default=DATA_CHAPTERS,
+                        help="the data chapters to measure (all by default)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     site = built_site(args)
     write_bare_page(site, CHAPTER)
-    bare_pages = {slug: write_bare_page(site, slug) for slug in DATA_CHAPTERS}
+    bare_pages = {slug: write_bare_page(site, slug) for slug in args.chapters}
     counter = Counter()
     server, base = serve(site, counter)
     grid = [f"{0.1 + 0.05 * i:.2f}" for i in range(59)]
     rng = random.Random(0)
     slider_values = [rng.choice(grid) for _ in range(SLIDER_INPUTS)]
     bare, ours, widgets, headerless, bare_headerless, folders = [], [], [], [], [], []
-    later = {slug: {"ours": [], "bare": []} for slug in DATA_CHAPTERS}
+    later = {slug: {"ours": [], "bare": []} for slug in args.chapters}
     plain, plain_base = serve_in_background(site, isolation=False)
     unzipped = tempfile.TemporaryDirectory()
     folder = archive.unzip(site / archive.NAME, Path(unzipped.name))
@@ -485,7 +487,7 @@ def main() -> None:
                 ours.append(lmlab_round(p, base, counter, slider_values))
             if not args.only_boot:
                 widgets.append(widgets_round(p, base, counter))
-                for slug in DATA_CHAPTERS:
+                for slug in args.chapters:
                     for side in ("bare", "ours")[::-1 if r % 2 else 1]:
                         later[slug][side].append(
                             chapter_round(p, base, counter, slug) if side == "ours"

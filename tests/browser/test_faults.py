@@ -303,12 +303,26 @@ def test_input_asks_the_reader_or_says_why_it_cannot(open_page, isolated):
     assert page.locator("#notices").is_hidden()
 
 
-# 7. Ready means imported
+# 7. The widgets' modules are imported once Python is ready: after the cells run while it started
+
+
+def test_a_cell_run_while_python_starts_goes_before_the_widgets_imports(open_page):
+    # Chapter 9's widgets call lmlab.chat_stages (a few hundred ms of imports in Pyodide): a cell
+    # the reader ran while Python was starting does not wait for them.
+    page = open_page("09-from-gpt-to-chatgpt.html", wait_ready=False)
+    set_code(page, 1, "import sys\nprint('lmlab.chat_stages' in sys.modules)")
+    cell(page, 1).locator(".cell-run").click()
+    assert cell(page, 1).get_attribute("data-state") == "queued"  # Python takes seconds to start
+    wait_state(page, 1, "done")
+    assert output_text(page, 1).strip() == "False"
+    assert run_cell(page, 1) == "done"  # a run asked for after "ready" comes after them
+    assert output_text(page, 1).strip() == "True"
 
 
 @MODES
-def test_ready_means_the_pages_widget_modules_are_imported_and_the_books_follow(open_page, isolated):
-    # Chapter 1's widgets call lmlab.sampling: imported before "Python ready".
+def test_a_call_after_ready_finds_the_pages_widget_modules_imported_and_the_books_follow(
+        open_page, isolated):
+    # Chapter 1's widgets call lmlab.sampling: imported before anything asked after "Python ready".
     page = open_page(CHAPTER1, isolated=isolated)
     set_code(page, 1, "import sys\n'lmlab.sampling' in sys.modules")
     assert run_cell(page, 1) == "done"

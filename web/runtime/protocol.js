@@ -17,13 +17,16 @@ export const jsonReviver = (key, value) =>
 
 // page -> worker
 export const toWorker = {
-  // warm: modules to import before saying ready; warmLater: once Python is idle after that
+  // warm: the modules the page's widgets call, imported by the warm job; warmLater: the book's
+  // other pages' modules, once Python is idle
   boot: (indexURL, packages, warm, warmLater) => ({ type: "boot", indexURL, packages, warm, warmLater }),
   // the SharedArrayBuffer of channel.js where the page is cross-origin isolated, else null
   channel: (channel) => ({ type: "channel", channel }),
   run: (id, page, cell, code) => ({ type: "run", id, page, cell, code }),
   call: (id, page, fn, args) => ({ type: "call", id, page, fn, args }),
   forget: (page) => ({ type: "forget", page }),
+  // import the page's widget modules (boot's warm); answered with a result of null
+  warm: (id) => ({ type: "warm", id }),
   // files: [{file, url, sha256}] a page needs (data-files.js fetches them at once)
   data: (files) => ({ type: "data", files }),
   // The book opened from a folder (folder.js): fetch() nothing under root, ask the page

@@ -103,6 +103,7 @@ export class Python extends EventTarget {
     job.handlers.onStart?.();
     if (job.kind === "run") this.worker.postMessage(toWorker.run(job.id, job.page, job.cell, job.code));
     else if (job.kind === "call") this.worker.postMessage(toWorker.call(job.id, job.page, job.fn, job.args));
+    else if (job.kind === "warm") this.worker.postMessage(toWorker.warm(job.id));
     else {
       this.worker.postMessage(toWorker.forget(job.page));
       this.finish(undefined);
@@ -130,8 +131,11 @@ export class Python extends EventTarget {
         this.bootStages = Object.fromEntries(
           Object.entries(message.stages).map(([stage, t]) => [stage, t - performance.timeOrigin]),
         );
+        // The cells the reader ran while Python started go first (the queue holds them); then
+        // the modules this page's widgets call are imported, so that a widget's first call, and
+        // anything else asked from now on, is as quick as the later ones.
+        this.enqueue({ kind: "warm", handlers: {} });
         this.emit("status", { state: "ready" });
-        this.pump();
         break;
       case "output":
         if (job && job.id === message.id) job.handlers.onOutput?.(message.kind, message.payload);

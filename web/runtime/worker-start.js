@@ -6,8 +6,10 @@ import { toWorker } from "./protocol.js";
 
 const PACKAGES = ["numpy", "lmlab"];
 // The modules the book's widgets call (make_site.warm_modules; esbuild writes the list in here).
-// The page's own (its <meta name="lmlab-warm">) are imported before "Python ready", so a widget's
-// first call is as quick as its later ones; the others once Python is idle, for the next chapter.
+// The page's own (its <meta name="lmlab-warm">) are imported as soon as Python is ready, after the
+// cells run while it started and before anything asked later (python.js's warm job), so a
+// widget's first call is as quick as its later ones; the others once Python is idle, for the
+// next chapter.
 /* global WARM_MODULES */
 const BOOK_MODULES = typeof WARM_MODULES === "undefined" ? ["numpy"] : WARM_MODULES;
 

@@ -98,6 +98,10 @@ async function saveSnapshot(cache, request, snapshot, indexURL) {
   }
 }
 
+// The modules this page's widgets call: imported by the page's "warm" job (python.js), which
+// comes after the cells the reader ran while Python started and before anything asked later.
+let pageModules = [];
+
 async function boot({ indexURL, packages, warm, warmLater = [] }) {
   // When each stage ended, in ms since the epoch (the page converts them; the boot benchmark
   // prints them): where start-up time goes, measured on every boot.
@@ -130,9 +134,7 @@ async function boot({ indexURL, packages, warm, warmLater = [] }) {
   module.destroy();
   // Blocking waits that Stop can end, where the channel exists; elsewhere input() says it cannot.
   kernel.connect(channel && ((seconds) => channel.sleep(seconds)), channel && ask);
-  // "Ready" means a widget's first call is as quick as its later ones: import what the book's
-  // code uses now, not on that first call.
-  kernel.warm_up(warm);
+  pageModules = warm;
   mark("kernel");
   post(fromWorker.ready(started.restored, stages));
   whenQuiet(started.keep);
@@ -184,9 +186,19 @@ function call({ id, page, fn, args }) {
   post(fromWorker.result(id, reply));
 }
 
+function warm({ id }) {
+  try {
+    kernel.warm_up(pageModules);
+  } catch {
+    // Stopped (Stop all, Restart): a module not imported yet comes with its first call.
+  }
+  post(fromWorker.result(id, null));
+}
+
 const handlers = {
   run,
   call,
+  warm,
   forget: ({ page }) => kernel.forget(page),
 };
 
