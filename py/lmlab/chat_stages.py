@@ -32,8 +32,9 @@ from lmlab.gpt_lens import book_model, token_pieces
 MAX_NEW_TOKENS = 40
 MAX_TEMPERATURE = 1.5
 MIN_ROOM = 8  # tokens of the context a line must leave for the reply
-# New tokens per column per stages_stream call. Pyodide takes about 4 ms per token and model,
-# and the widget's bar is 50 ms from an input to its redraw.
+# New tokens per column per stages_stream call. In Pyodide a token takes one model about 2 ms
+# (its prompt about 10 ms, a whole reply's log-probability under one model up to 20 ms, so a
+# call scores at most one), and the widget's bar is 50 ms from an input to its redraw.
 TOKENS_PER_CALL = 2
 KEEP = 4  # requests whose replies are kept between calls, the least recently asked dropped
 # Lines from the held-out part of the play (the models never trained on them); to each, the
@@ -46,6 +47,10 @@ PRESETS = (
     "Well ta'en, and like a buzzard.",
 )
 STAGES = ("pretrained", "fine-tuned", "aligned")
+SCORERS = ("fine-tuned", "aligned")  # the models each chat reply's log-probability is taken under
+# A call by which every reply is written and scored: the longest reply's calls, then one call per
+# log-probability of the two chat replies.
+LAST_CALL = -(-MAX_NEW_TOKENS // TOKENS_PER_CALL) + 2 * len(SCORERS)
 
 
 @cache
@@ -69,7 +74,8 @@ class Reply:
     steps: Iterator[np.ndarray] | None  # GPT.stream writing the rest; None once the reply is done
     end: int | None  # the token that ends a reply (kept); None: the model has none
     ids: list[int] = field(default_factory=list)
-    logprob: dict[str, float] | None = None  # a chat model's finished reply, under both models
+    logprob: dict[str, float] = field(default_factory=dict)  # a chat model's finished reply's
+    # log-probability under each model by name, as far as computed
 
 
 @dataclass
@@ -110,19 +116,38 @@ def writing(line: str, temperature: float, seed: int) -> Writing:
     return _writings[key]
 
 
-def advance(writing: Writing, tokens: int) -> None:
-    """Write each reply up to `tokens` new tokens, its end or the budget; a chat model's reply,
-    once done, gets its log-probabilities and lets go of its KV cache."""
-    chat = chat_models()
+def advance(writing: Writing, calls: int) -> list[tuple[int, str]]:
+    """Write each reply up to calls * TOKENS_PER_CALL new tokens, its end or the budget (a reply
+    done lets go of its KV cache), and compute the log-probabilities due by that call.
+    -> those: [(reply index, model name)], see scores_due."""
     for reply in writing.replies:
-        while reply.steps is not None and len(reply.ids) < tokens:
+        while reply.steps is not None and len(reply.ids) < calls * TOKENS_PER_CALL:
             reply.ids.append(int(next(reply.steps)[0]))
             if len(reply.ids) == writing.budget or reply.ids[-1] == reply.end:
                 reply.steps = None
-                if reply.end is not None:
-                    under = reply_logprobs([chat.model, chat.aligned], writing.prompt,
-                                           [np.array(reply.ids)])[:, 0]
-                    reply.logprob = {"fine-tuned": float(under[0]), "aligned": float(under[1])}
+    chat = chat_models()
+    scorers = {"fine-tuned": chat.model, "aligned": chat.aligned}
+    due = scores_due(writing, calls)
+    for i, name in due:
+        reply = writing.replies[i]
+        if name not in reply.logprob:
+            under = reply_logprobs([scorers[name]], writing.prompt, [np.array(reply.ids)])
+            reply.logprob[name] = float(under[0, 0])
+    return due
+
+
+def scores_due(writing: Writing, calls: int) -> list[tuple[int, str]]:
+    """The log-probabilities a stream has by its call `calls`: one per call, of one finished chat
+    reply under one model, from the call after the one that wrote the reply's last token, in the
+    order the replies ended (a whole reply through a model is a call's worth of work)."""
+    ended_at = {i: -(-len(reply.ids) // TOKENS_PER_CALL) for i, reply in enumerate(writing.replies)
+                if reply.end is not None and reply.steps is None}
+    queue, due = [], []
+    for call in range(1, calls + 1):
+        queue += [(i, name) for i, at in ended_at.items() if at == call - 1 for name in SCORERS]
+        if queue:
+            due.append(queue.pop(0))
+    return due
 
 
 def pieces(ids: np.ndarray, names: dict[int, str]) -> list[list]:
@@ -143,9 +168,10 @@ def marked(text: str) -> list[list]:
     return [part for part in parts if part[0]]
 
 
-def column(stage: str, prompt: np.ndarray, reply: Reply, tokens: int, budget: int,
-           tokenizer: finetune.ChatTokenizer) -> dict:
-    """One model's answer, its first `tokens` new tokens, as the widget draws it."""
+def column(stage: str, prompt: np.ndarray, reply: Reply, tokens: int, scored: list[str],
+           budget: int, tokenizer: finetune.ChatTokenizer) -> dict:
+    """One model's answer, its first `tokens` new tokens, as the widget draws it; its
+    log-probabilities once those under every model in `scored` are."""
     ids = reply.ids[:tokens]
     ended = None if reply.end is None else bool(ids) and ids[-1] == reply.end
     done = len(ids) == budget or bool(ended)
@@ -157,8 +183,8 @@ def column(stage: str, prompt: np.ndarray, reply: Reply, tokens: int, budget: in
            "parts": marked(text) if done else unmarked,
            "repeats": bool(book_chat.REPEAT.search(text)) if done else None,
            "new_tokens": len(ids), "ended": ended, "budget": budget, "done": done}
-    if done and reply.logprob is not None:
-        col["logprob"] = reply.logprob
+    if reply.end is not None and set(scored) == set(SCORERS):
+        col["logprob"] = {name: reply.logprob[name] for name in SCORERS}
     return col
 
 
@@ -183,20 +209,22 @@ def checked(line: str, temperature: float, seed: int) -> tuple[float, int]:
     return temperature, int(seed)
 
 
-def stages_at(line: str, temperature: float, seed: int, tokens: int) -> dict:
-    """stages_view with each reply cut to its first `tokens` new tokens."""
+def stages_at(line: str, temperature: float, seed: int, calls: int) -> dict:
+    """stages_stream's answer to its call `calls` (see there)."""
     temperature, seed = checked(line, temperature, seed)
     written = writing(line, temperature, seed)
-    advance(written, tokens)
+    due = advance(written, calls)
     tokenizer = chat_models().tokenizer
     reads = [written.plain, written.prompt, written.prompt]
-    columns = [column(stage, ids, reply, tokens, written.budget, tokenizer)
-               for stage, ids, reply in zip(STAGES, reads, written.replies, strict=True)]
+    columns = [column(stage, ids, reply, calls * TOKENS_PER_CALL,
+                      [name for j, name in due if j == i], written.budget, tokenizer)
+               for i, (stage, ids, reply) in enumerate(zip(STAGES, reads, written.replies,
+                                                             strict=True))]
     block = book_model().model.config.block_size
     return {"line": line, "temperature": temperature, "seed": seed, "presets": list(PRESETS),
             "play_reply": play_replies().get(line), "block_size": block,
             "max_new_tokens": MAX_NEW_TOKENS, "columns": columns,
-            "done": all(col["done"] for col in columns)}
+            "done": all(col["done"] for col in columns) and len(due) == 2 * len(SCORERS)}
 
 
 def stages_view(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 0) -> dict:
@@ -217,7 +245,7 @@ def stages_view(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 0)
     and for the two chat models "logprob": {"fine-tuned", "aligned"}: the reply's
     log-probability (nats, summed over its tokens) under each of the two models}.
     """
-    return stages_at(line, temperature, seed, MAX_NEW_TOKENS)
+    return stages_at(line, temperature, seed, LAST_CALL)
 
 
 def stages_stream(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 0,
@@ -228,8 +256,10 @@ def stages_stream(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 
     Call with calls = 0, 1, 2, ... until "done": each call writes at most TOKENS_PER_CALL more
     tokens per reply, carrying on from the last; calls=0 writes none (the prompts at once). A
     column not done yet has "done": False, "parts" unmarked, "repeats" None and no "logprob"
-    ("ended": False while a chat model writes). The last answer equals stages_view's.
+    ("ended": False while a chat model writes). A chat reply's "logprob" comes a call or a few
+    after its last token: each call computes at most one of the four log-probabilities. The
+    last answer equals stages_view's. The same arguments give the same answer whenever asked.
     """
     if int(calls) != calls or calls < 0:
         raise ValueError(f"calls must be a whole number from 0, got {calls}")
-    return stages_at(line, temperature, seed, int(calls) * TOKENS_PER_CALL)
+    return stages_at(line, temperature, seed, int(calls))

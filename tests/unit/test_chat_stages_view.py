@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 from lmlab import book_chat, chat_stages, finetune
 from lmlab.book_model import split_text
-from lmlab.chat_stages import PRESETS, TOKENS_PER_CALL, stages_stream, stages_view
+from lmlab.chat_stages import (
+    PRESETS,
+    TOKENS_PER_CALL,
+    reply_logprobs,
+    stages_stream,
+    stages_view,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = [(PRESETS[0], 0.0, 0), (PRESETS[1], 0.8, 3), (PRESETS[2], 1.5, 7),
@@ -184,8 +190,28 @@ def test_the_stream_ends_with_the_finished_view(models, line, temperature, seed)
     views = streamed(line, temperature, seed)
     assert views[-1] == finished and finished["done"]
     assert json.loads(json.dumps(views[-1])) == views[-1]
-    longest = max(col["new_tokens"] for col in finished["columns"])
-    assert len(views) == 1 + -(-longest // TOKENS_PER_CALL)  # no call without new tokens
+    assert not views[-2]["done"] and len(views) <= chat_stages.LAST_CALL + 1
+
+
+@pytest.mark.built
+@pytest.mark.parametrize(("line", "temperature", "seed"), CASES[:2])
+def test_each_call_computes_at_most_one_log_probability(models, monkeypatch, line, temperature,
+                                                        seed):
+    computed = []
+    monkeypatch.setattr(chat_stages, "reply_logprobs",
+                        lambda *args: computed.append(args) or reply_logprobs(*args))
+    chat_stages._writings.clear()
+    end = chat_stages.chat_models().tokenizer.special[finetune.END]
+    calls, done = 0, False
+    while not done:
+        before = len(computed)
+        done = stages_stream(line, temperature, seed, calls)["done"]
+        assert len(computed) - before <= 1
+        calls += 1
+    assert len(computed) == 4 and all(len(scorers) == 1 for scorers, _, _ in computed)
+    for _, _, (reply,) in computed:  # each a finished reply: to its end or its budget
+        assert reply[-1] == end or len(reply) == stages_view(line, temperature, seed)[
+            "columns"][1]["budget"]
 
 
 @pytest.mark.built
@@ -222,10 +248,10 @@ def test_a_reply_stops_at_its_end_token_while_the_others_write_on(models):
     stop = next(i for i, col in enumerate(tuned) if col["done"])
     assert tuned[stop]["ended"] and tuned[stop]["reply_tokens"][-1] == end
     assert end not in tuned[stop]["reply_tokens"][:-1]
-    assert all(col == tuned[stop] for col in tuned[stop:])
+    assert all(col["reply_tokens"] == tuned[stop]["reply_tokens"] for col in tuned[stop:])
     assert not views[stop]["done"] and views[-1]["columns"][0]["new_tokens"] == \
         views[-1]["columns"][0]["budget"]
-    assert set(tuned[stop]["logprob"]) == {"fine-tuned", "aligned"}
+    assert "logprob" not in tuned[stop] and set(tuned[-1]["logprob"]) == {"fine-tuned", "aligned"}
     reply = written(chat, chat.model, PRESETS[2], 0.8, 4)
     assert tuned[stop]["new_tokens"] == len(reply)
 
