@@ -24,7 +24,7 @@ REQUESTS = 10
 
 ms, _ = timed(lambda: chat_stages.chat_models() and chat_stages.token_pieces(), send=False)
 print(f"{'load the three models (first call only)':<46} {ms:7.1f} ms")
-print(f"each call writes up to {chat_stages.TOKENS_PER_CALL} tokens per reply")
+print(f"each call writes up to TOKENS_PER_CALL = {chat_stages.TOKENS_PER_CALL} tokens a reply")
 presets = chat_stages.PRESETS
 requests = {
     "a preset line, greedy, new seed": lambda i: (presets[i % 5], 0.0, i + 1),

@@ -34,8 +34,9 @@ MAX_TEMPERATURE = 1.5
 MIN_ROOM = 8  # tokens of the context a line must leave for the reply
 # New tokens per column per stages_stream call. In Pyodide a token takes one model about 2 ms
 # (its prompt about 10 ms, a whole reply's log-probability under one model up to 20 ms, so a
-# call scores at most one), and the widget's bar is 50 ms from an input to its redraw.
-TOKENS_PER_CALL = 2
+# call scores at most one); the widget's bar is 50 ms from an input to its redraw, and on a
+# loaded machine one token a call kept a call's p95 near 20 ms in Pyodide (2 tokens: near 37).
+TOKENS_PER_CALL = 1
 KEEP = 4  # requests whose replies are kept between calls, the least recently asked dropped
 # Lines from the held-out part of the play (the models never trained on them); to each, the
 # fine-tuned model's greedy reply says one word over and over.
