@@ -160,14 +160,6 @@ SCENARIOS = [
                    s.dispatchEvent(new Event("input", { bubbles: true })); }"""),
     ("09-from-gpt-to-chatgpt", "scaling-law", "presets (recomputed in Python)",
      """(w, i) => w.querySelectorAll(".sl-preset")[i % 6].click()"""),
-    ("09-from-gpt-to-chatgpt", "chat-stages",
-     "typing a new line + Enter (three models write up to 40 tokens each in Python)",
-     """(w, i) => { const t = w.querySelector(".cs-line");
-                   t.value = `Good morrow, sir; what news from Padua? ${i}`;
-                   const enter = new KeyboardEvent("keydown", { key: "Enter", bubbles: true });
-                   t.dispatchEvent(enter); }"""),
-    ("09-from-gpt-to-chatgpt", "chat-stages", "Sample again (the next seed, in Python)",
-     """(w) => w.querySelector(".cs-again").click()"""),
     ("09-from-gpt-to-chatgpt", "chat-stages", "Show tokens (redraws the three columns)",
      """(w) => w.querySelector(".cs-show-tokens").click()"""),
     ("08-the-transformer", "gpt-lens", "token strip arrow keys (lens, heads, map row)",
@@ -282,6 +274,48 @@ ROUND_TRIP_JS = """async (count) => {
 }"""
 
 
+# Widgets that write their answer as it is computed, a few tokens per Python call, each call's
+# answer redrawn (widget:drawn's detail says how many tokens are drawn, whether all are, and how
+# long the call took): input -> the first redraw with new tokens, each later redraw's Python call,
+# and input -> all written. The next input waits until then. Same 4-tuples as SCENARIOS.
+STREAM_SCENARIOS = [
+    ("09-from-gpt-to-chatgpt", "chat-stages",
+     "typing a new line + Enter (three models write up to 40 tokens each in Python)",
+     """(w, i) => { const t = w.querySelector(".cs-line");
+                   t.value = `Good morrow, sir; what news from Padua? ${i}`;
+                   const enter = new KeyboardEvent("keydown", { key: "Enter", bubbles: true });
+                   t.dispatchEvent(enter); }"""),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "Sample again (the next seed, in Python)",
+     """(w) => w.querySelector(".cs-again").click()"""),
+]
+
+TIME_STREAM_JS = """async ([widgetName, act, count]) => {
+  const widget = document.querySelector(`.widget[data-widget="${widgetName}"]`);
+  widget.scrollIntoView();
+  const perform = eval(act);
+  const first = [], calls = [], done = [];
+  for (let i = 0; i < count; i++) {
+    let start, seen = false;
+    const written = new Promise((resolve) => {
+      const drawn = ({ detail }) => {
+        if (detail.tokens > 0 && !seen) first.push(performance.now() - start);
+        else if (detail.tokens > 0) calls.push(detail.call);
+        seen ||= detail.tokens > 0;
+        if (!detail.done) return;
+        done.push(performance.now() - start);
+        widget.removeEventListener("widget:drawn", drawn);
+        resolve();
+      };
+      widget.addEventListener("widget:drawn", drawn);
+    });
+    start = performance.now();
+    perform(widget, i);
+    await written;
+  }
+  return { first, calls, done };
+}"""
+
+
 # Inputs that start a computation in Python (chapters 4, 5, 7 and 9): how soon the widget says it is
 # working (aria-busy="true" on it, its status line saying so) and the next frame, which paints
 # that; the answer's redraw is timed by SCENARIOS above. Same 4-tuples as SCENARIOS.
@@ -321,8 +355,9 @@ PYTHON_CALLS = [
      "(i) => ({ name: ['emma', 'sebastian', 'olivia'][i % 3], off: [i % 4] })"),
     ("09-from-gpt-to-chatgpt", "scaling-law", "lmlab.scaling.scaling_view",
      "(i) => ({ log10_compute: 12 + (i * 37) % 141 / 10, size_vs_optimum: (i % 9 - 4) / 2 })"),
-    ("09-from-gpt-to-chatgpt", "chat-stages", "lmlab.chat_stages.stages_view",
-     "(i) => ({ line: `Whither away, sir ${i}?`, temperature: 0.8, seed: i })"),
+    ("09-from-gpt-to-chatgpt", "chat-stages", "lmlab.chat_stages.stages_stream",
+     "(i) => ({ line: `Whither away, sir ${i / 21 | 0}?`, temperature: 0.8, seed: i / 21 | 0, "
+     "calls: i % 21 })"),
     ("08-the-transformer", "gpt-size", "lmlab.model_size.size_view",
      "(i) => ({ preset: ['book', 'gpt2', 'gpt2-xl', 'gpt3'][i % 4], batch: 1 + i % 16 })"),
 ]
@@ -350,9 +385,10 @@ def p95(values: list[float]) -> float:
 
 
 def measure(browser, base: str, inputs: int, scenarios: list[tuple], busy_scenarios: list[tuple],
-            calls: list[tuple]) -> tuple[list[tuple], list[float]]:  # fmt: skip
-    rows, round_trips = [], []
-    chapters = [chapter for chapter, *_ in scenarios + busy_scenarios + calls]
+            calls: list[tuple], stream_scenarios: list[tuple]
+            ) -> tuple[list[tuple], list[float], list[tuple]]:  # fmt: skip
+    rows, round_trips, streams = [], [], []
+    chapters = [chapter for chapter, *_ in scenarios + busy_scenarios + calls + stream_scenarios]
     for chapter in dict.fromkeys(chapters):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -366,6 +402,10 @@ def measure(browser, base: str, inputs: int, scenarios: list[tuple], busy_scenar
                 page.evaluate(READER_SETUP_JS, [widget, *setup])
             times = page.evaluate(TIME_INPUTS_JS, [widget, act, inputs + 1])
             rows.append((chapter, widget, action, times))
+        for scenario_chapter, widget, action, act in stream_scenarios:
+            if scenario_chapter == chapter:
+                times = page.evaluate(TIME_STREAM_JS, [widget, act, inputs + 1])
+                streams.append((widget, action, times))
         for scenario_chapter, widget, action, act in busy_scenarios:
             if scenario_chapter == chapter:
                 times = page.evaluate(TIME_INPUTS_JS, [widget, act, inputs + 1, True])
@@ -377,7 +417,7 @@ def measure(browser, base: str, inputs: int, scenarios: list[tuple], busy_scenar
                              {"drawn": times, "framed": times, "bar": False}))
         round_trips += page.evaluate(ROUND_TRIP_JS, inputs)
         context.close()
-    return rows, round_trips
+    return rows, round_trips, streams
 
 
 def report(rows: list[tuple], round_trips: list[float], inputs: int, version: str) -> None:
@@ -399,6 +439,25 @@ def report(rows: list[tuple], round_trips: list[float], inputs: int, version: st
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+def report_streams(streams: list[tuple]) -> None:
+    """The writing widgets: the first redraw with new tokens and each later call against the bar,
+    the whole answer for information (the first input left out, as above)."""
+    if not streams:
+        return
+    print(f"\nWidgets that write as they compute (after the first input; bar p95 <= {BAR_MS} ms)")
+    header = ("widget", "input", "-> first tokens p95", "later call p95", "calls",
+              "-> all written median")
+    table = []
+    for widget, action, times in streams:
+        first, done = times["first"][1:], times["done"][1:]
+        mark = lambda ms: f"{ms:.1f} ms {'ok' if ms <= BAR_MS else 'MISSED'}"  # noqa: E731
+        table.append((widget, action, mark(p95(first)), mark(p95(times["calls"])),
+                      str(len(times["calls"])), f"{statistics.median(done):.0f} ms"))
+    widths = [max(len(str(r[i])) for r in [header, *table]) for i in range(len(header))]
+    for row in [header, *table]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--inputs", type=int, default=60)
@@ -410,6 +469,7 @@ def main() -> None:
     scenarios = [s for s in SCENARIOS if not args.widget or s[1] in args.widget]
     busy_scenarios = [s for s in BUSY_SCENARIOS if not args.widget or s[1] in args.widget]
     calls = [c for c in PYTHON_CALLS if not args.widget or c[1] in args.widget]
+    stream_scenarios = [s for s in STREAM_SCENARIOS if not args.widget or s[1] in args.widget]
     built_site(args)
     from playwright.sync_api import sync_playwright
 
@@ -417,9 +477,10 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright)
-            rows, round_trips = measure(browser, base, args.inputs, scenarios, busy_scenarios,
-                                        calls)
+            rows, round_trips, streams = measure(browser, base, args.inputs, scenarios,
+                                                 busy_scenarios, calls, stream_scenarios)
             report(rows, round_trips, args.inputs, browser.version)
+            report_streams(streams)
             browser.close()
     finally:
         server.shutdown()

@@ -9,12 +9,19 @@ adds the log-probability of each reply under both models (the numbers DPO's impl
 made of) and marks the fault the preference data taught the aligned model to avoid: a word said
 three times in a row (lmlab.book_chat.REPEAT).
 
+Writing the three replies takes Pyodide about half a second, so the widget asks for them a few
+tokens at a time with ``stages_stream``, as a chat page streams its reply; ``stages_view`` is
+that stream run to its end. Each model writes with one ``GPT.stream``, whose KV cache waits here
+between calls (for the KEEP most recent requests).
+
 The models are loaded once per process, in float64, as the build trained them: the page's words
-then agree with CPython's whatever the machine's float32 rounding. Answers are cached per line,
-temperature and seed.
+then agree with CPython's whatever the machine's float32 rounding.
 """
 
-from functools import cache, lru_cache
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -25,7 +32,12 @@ from lmlab.gpt_lens import book_model, token_pieces
 MAX_NEW_TOKENS = 40
 MAX_TEMPERATURE = 1.5
 MIN_ROOM = 8  # tokens of the context a line must leave for the reply
-CHUNK = 8  # new tokens per GPT.generate call of a chat model: it stops soon after <|end|>
+# New tokens per column per stages_stream call. In Pyodide a token takes one model about 2 ms
+# (its prompt about 10 ms, a whole reply's log-probability under one model up to 20 ms, so a
+# call scores at most one); the widget's bar is 50 ms from an input to its redraw, and on a
+# loaded machine one token a call kept a call's p95 near 20 ms in Pyodide (2 tokens: near 37).
+TOKENS_PER_CALL = 1
+KEEP = 4  # requests whose replies are kept between calls, the least recently asked dropped
 # Lines from the held-out part of the play (the models never trained on them); to each, the
 # fine-tuned model's greedy reply says one word over and over.
 PRESETS = (
@@ -36,6 +48,10 @@ PRESETS = (
     "Well ta'en, and like a buzzard.",
 )
 STAGES = ("pretrained", "fine-tuned", "aligned")
+SCORERS = ("fine-tuned", "aligned")  # the models each chat reply's log-probability is taken under
+# A call by which every reply is written and scored: the longest reply's calls, then one call per
+# log-probability of the two chat replies.
+LAST_CALL = -(-MAX_NEW_TOKENS // TOKENS_PER_CALL) + 2 * len(SCORERS)
 
 
 @cache
@@ -52,24 +68,87 @@ def play_replies() -> dict[str, str]:
     return {line: chosen for line, chosen, _ in chat_models().test_triples}
 
 
-def generate_reply(model: GPT, prompt: np.ndarray, budget: int, temperature: float, seed: int,
-                   end: int | None = None) -> tuple[np.ndarray, bool]:
-    """Up to ``budget`` tokens after the prompt (N,), stopping at ``end`` (kept) if given.
+@dataclass
+class Reply:
+    """One model's reply as far as it is written."""
 
-    -> (the new ids (n,), whether ``end`` was written). The tokens are GPT.generate's for the
-    seed: the chat models generate CHUNK tokens at a time with one random generator, which
-    draws as one call for the whole budget would, and stop after the chunk that holds ``end``.
-    """
-    rng = np.random.default_rng(seed)
-    ids = prompt
-    while len(ids) - len(prompt) < budget:
-        step = budget - (len(ids) - len(prompt)) if end is None else CHUNK
-        step = min(step, budget - (len(ids) - len(prompt)))
-        ids = model.generate(ids, step, temperature=temperature, seed=rng)
-        ends = np.flatnonzero(ids[len(prompt):] == end)
-        if len(ends):
-            return ids[len(prompt): len(prompt) + ends[0] + 1], True
-    return ids[len(prompt):], False
+    steps: Iterator[np.ndarray] | None  # GPT.stream writing the rest; None once the reply is done
+    end: int | None  # the token that ends a reply (kept); None: the model has none
+    ids: list[int] = field(default_factory=list)
+    logprob: dict[str, float] = field(default_factory=dict)  # a chat model's finished reply's
+    # log-probability under each model by name, as far as computed
+
+
+@dataclass
+class Writing:
+    """The three replies to one line, temperature and seed."""
+
+    plain: np.ndarray  # (N,) the line alone, as the pretrained model reads it
+    prompt: np.ndarray  # (N + 2,) <|user|> line <|assistant|>, as the chat models read it
+    budget: int  # the most new tokens a reply can have
+    replies: list[Reply]  # pretrained, fine-tuned, aligned
+
+
+_writings: OrderedDict[tuple[str, float, int], Writing] = OrderedDict()
+
+
+def writing(line: str, temperature: float, seed: int) -> Writing:
+    """The replies asked for with these arguments, started if they are new (the least recently
+    asked ones dropped beyond KEEP)."""
+    key = (line, temperature, seed)
+    if key in _writings:
+        _writings.move_to_end(key)
+        return _writings[key]
+    book, chat = book_model(), chat_models()
+    block = book.model.config.block_size
+    prompt = chat.tokenizer.prompt(line)
+    plain = prompt[1:-1]
+    budget = min(MAX_NEW_TOKENS, block - len(prompt))
+    if budget < MIN_ROOM:
+        raise ValueError(f"this line is {len(plain)} tokens; the models read {block} in all, "
+                         f"so keep it to {block - 2 - MIN_ROOM} to leave room for a reply")
+    end = chat.tokenizer.special[finetune.END]
+    readers = [(book.model, plain, None), (chat.model, prompt, end), (chat.aligned, prompt, end)]
+    _writings[key] = Writing(plain, prompt, budget, [
+        Reply(model.stream(ids[None], budget, temperature=temperature, seed=seed), stop)
+        for model, ids, stop in readers])
+    while len(_writings) > KEEP:
+        _writings.popitem(last=False)
+    return _writings[key]
+
+
+def advance(writing: Writing, calls: int) -> list[tuple[int, str]]:
+    """Write each reply up to calls * TOKENS_PER_CALL new tokens, its end or the budget (a reply
+    done lets go of its KV cache), and compute the log-probabilities due by that call.
+    -> those: [(reply index, model name)], see scores_due."""
+    for reply in writing.replies:
+        while reply.steps is not None and len(reply.ids) < calls * TOKENS_PER_CALL:
+            reply.ids.append(int(next(reply.steps)[0]))
+            if len(reply.ids) == writing.budget or reply.ids[-1] == reply.end:
+                reply.steps = None
+    chat = chat_models()
+    scorers = {"fine-tuned": chat.model, "aligned": chat.aligned}
+    due = scores_due(writing, calls)
+    for i, name in due:
+        reply = writing.replies[i]
+        if name not in reply.logprob:
+            under = reply_logprobs([scorers[name]], writing.prompt, [np.array(reply.ids)])
+            reply.logprob[name] = float(under[0, 0])
+    return due
+
+
+def scores_due(writing: Writing, calls: int) -> list[tuple[int, str]]:
+    """The log-probabilities a stream has by its call `calls`: one per call, of one finished chat
+    reply under one model, from the call after the one that wrote the reply's last token, in the
+    order the replies ended (a whole reply through a model is a call's worth of work)."""
+    ended_at = {i: -(-len(reply.ids) // TOKENS_PER_CALL) for i, reply in enumerate(writing.replies)
+                if reply.end is not None and reply.steps is None}
+    queue, due = [], []
+    for call in range(1, calls + 1):
+        queue += [(i, name) for i, at in ended_at.items() if at == call - 1 for name in SCORERS]
+        if queue:
+            due.append(queue.pop(0))
+    return due
 
 
 def pieces(ids: np.ndarray, names: dict[int, str]) -> list[list]:
@@ -90,15 +169,24 @@ def marked(text: str) -> list[list]:
     return [part for part in parts if part[0]]
 
 
-def column(stage: str, prompt: np.ndarray, reply: np.ndarray, ended: bool | None, budget: int,
-           tokenizer: finetune.ChatTokenizer) -> dict:
-    """One model's answer as the widget draws it (ended None: the model has no end token)."""
-    names = tokenizer.names
-    text = tokenizer.decode(reply[:-1] if ended else reply)
-    return {"stage": stage, "prompt_tokens": pieces(prompt, names),
-            "reply_tokens": pieces(reply, names), "reply": text, "parts": marked(text),
-            "repeats": bool(book_chat.REPEAT.search(text)), "new_tokens": len(reply),
-            "ended": ended, "budget": budget}
+def column(stage: str, prompt: np.ndarray, reply: Reply, tokens: int, scored: list[str],
+           budget: int, tokenizer: finetune.ChatTokenizer) -> dict:
+    """One model's answer, its first `tokens` new tokens, as the widget draws it; its
+    log-probabilities once those under every model in `scored` are."""
+    ids = reply.ids[:tokens]
+    ended = None if reply.end is None else bool(ids) and ids[-1] == reply.end
+    done = len(ids) == budget or bool(ended)
+    text = tokenizer.decode(ids[:-1] if ended else ids)
+    # A repeat is marked once the reply is done: the next token could still undo it.
+    unmarked = [[text, False]] if text else []
+    col = {"stage": stage, "prompt_tokens": pieces(prompt, tokenizer.names),
+           "reply_tokens": pieces(ids, tokenizer.names), "reply": text,
+           "parts": marked(text) if done else unmarked,
+           "repeats": bool(book_chat.REPEAT.search(text)) if done else None,
+           "new_tokens": len(ids), "ended": ended, "budget": budget, "done": done}
+    if reply.end is not None and set(scored) == set(SCORERS):
+        col["logprob"] = {name: reply.logprob[name] for name in SCORERS}
+    return col
 
 
 def reply_logprobs(models: list[GPT], prompt: np.ndarray, replies: list[np.ndarray]
@@ -122,30 +210,22 @@ def checked(line: str, temperature: float, seed: int) -> tuple[float, int]:
     return temperature, int(seed)
 
 
-@lru_cache(maxsize=32)
-def _view(line: str, temperature: float, seed: int) -> dict:
-    book, chat = book_model(), chat_models()
-    tokenizer = chat.tokenizer
-    block = book.model.config.block_size
-    prompt = tokenizer.prompt(line)
-    plain = prompt[1:-1]  # the line alone, as the pretrained model reads it
-    budget = min(MAX_NEW_TOKENS, block - len(prompt))
-    if budget < MIN_ROOM:
-        raise ValueError(f"this line is {len(plain)} tokens; the models read {block} in all, "
-                         f"so keep it to {block - 2 - MIN_ROOM} to leave room for a reply")
-    end = tokenizer.special[finetune.END]
-    continuation, _ = generate_reply(book.model, plain, budget, temperature, seed)
-    tuned = generate_reply(chat.model, prompt, budget, temperature, seed, end)
-    aligned = generate_reply(chat.aligned, prompt, budget, temperature, seed, end)
-    logprobs = reply_logprobs([chat.model, chat.aligned], prompt, [tuned[0], aligned[0]])
-    columns = [column("pretrained", plain, continuation, None, budget, tokenizer),
-               column("fine-tuned", prompt, *tuned, budget, tokenizer),
-               column("aligned", prompt, *aligned, budget, tokenizer)]
-    for i, col in enumerate(columns[1:]):
-        col["logprob"] = {"fine-tuned": float(logprobs[0, i]), "aligned": float(logprobs[1, i])}
+def stages_at(line: str, temperature: float, seed: int, calls: int) -> dict:
+    """stages_stream's answer to its call `calls` (see there)."""
+    temperature, seed = checked(line, temperature, seed)
+    written = writing(line, temperature, seed)
+    due = advance(written, calls)
+    tokenizer = chat_models().tokenizer
+    reads = [written.plain, written.prompt, written.prompt]
+    columns = [column(stage, ids, reply, calls * TOKENS_PER_CALL,
+                      [name for j, name in due if j == i], written.budget, tokenizer)
+               for i, (stage, ids, reply) in enumerate(zip(STAGES, reads, written.replies,
+                                                             strict=True))]
+    block = book_model().model.config.block_size
     return {"line": line, "temperature": temperature, "seed": seed, "presets": list(PRESETS),
             "play_reply": play_replies().get(line), "block_size": block,
-            "max_new_tokens": MAX_NEW_TOKENS, "columns": columns}
+            "max_new_tokens": MAX_NEW_TOKENS, "columns": columns,
+            "done": all(col["done"] for col in columns) and len(due) == 2 * len(SCORERS)}
 
 
 def stages_view(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 0) -> dict:
@@ -154,15 +234,33 @@ def stages_view(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 0)
 
     -> {"line", "temperature", "seed", "presets": held-out lines to choose from, "play_reply":
     the play's own reply to the line if it is one of the held-out preference lines (else None),
-    "block_size", "max_new_tokens", "columns": three dicts, pretrained, fine-tuned, aligned:
+    "block_size", "max_new_tokens", "done": True once every reply is (always here, see
+    stages_stream), "columns": three dicts, pretrained, fine-tuned, aligned:
     {"stage", "prompt_tokens": what the model reads, [[text, special], ...] (special: a chat
     template token), "reply_tokens": what it wrote, the same way (<|end|> included),
     "reply": the reply as text (without <|end|>), "parts": the reply cut into [[text, repeats]]
     (repeats: a word three or more times in a row, book_chat.REPEAT), "repeats", "new_tokens",
     "ended": True if the reply ended with <|end|>, False if it ran out of room, None for the
-    pretrained model (it has no end token), "budget": the most new tokens it could write},
+    pretrained model (it has no end token), "budget": the most new tokens it could write,
+    "done": True},
     and for the two chat models "logprob": {"fine-tuned", "aligned"}: the reply's
     log-probability (nats, summed over its tokens) under each of the two models}.
     """
-    temperature, seed = checked(line, temperature, seed)
-    return _view(line, temperature, seed)
+    return stages_at(line, temperature, seed, LAST_CALL)
+
+
+def stages_stream(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 0,
+                  calls: int = 0) -> dict:
+    """stages_view as it is written: after `calls` earlier calls for the same line, temperature
+    and seed, each reply has its first calls * TOKENS_PER_CALL new tokens (or all of them).
+
+    Call with calls = 0, 1, 2, ... until "done": each call writes at most TOKENS_PER_CALL more
+    tokens per reply, carrying on from the last; calls=0 writes none (the prompts at once). A
+    column not done yet has "done": False, "parts" unmarked, "repeats" None and no "logprob"
+    ("ended": False while a chat model writes). A chat reply's "logprob" comes a call or a few
+    after its last token: each call computes at most one of the four log-probabilities. The
+    last answer equals stages_view's. The same arguments give the same answer whenever asked.
+    """
+    if int(calls) != calls or calls < 0:
+        raise ValueError(f"calls must be a whole number from 0, got {calls}")
+    return stages_at(line, temperature, seed, int(calls))

@@ -10,7 +10,7 @@ layout, so a checkpoint loads by name with no transposes (``load_hf_state_dict``
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,7 +161,7 @@ class GPT(Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
-        seed: int | None = None,
+        seed: int | np.random.Generator | None = None,
         use_cache: bool = True,
     ) -> np.ndarray:
         """Extend idx: (T,) or (B, T) by max_new_tokens sampled tokens, one at a time.
@@ -169,18 +169,48 @@ class GPT(Module):
         temperature 0 means greedy decoding. With ``use_cache`` only the newest token goes
         through the model at each step; the logits are the same as recomputing everything.
         Past block_size tokens the context slides, and since every position then changes,
-        the cache is rebuilt from the last block_size tokens at each step.
+        the cache is rebuilt from the last block_size tokens at each step. This is ``stream``
+        run to its end.
         """
-        if max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
         idx = np.asarray(idx, dtype=np.int64)
         if idx.ndim == 1:
             return self.generate(
                 idx[None], max_new_tokens, temperature, top_k, top_p, seed, use_cache
             )[0]
+        steps = self.stream(idx, max_new_tokens, temperature, top_k, top_p, seed, use_cache)
+        return np.column_stack([idx, *steps])
+
+    def stream(
+        self,
+        idx: np.ndarray,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | np.random.Generator | None = None,
+        use_cache: bool = True,
+    ) -> Iterator[np.ndarray]:
+        """Sample up to max_new_tokens tokens after idx: (B, T) -> yields each step's new ids (B,).
+
+        The same tokens as ``generate`` for the same arguments, however many are taken at a
+        time: the KV cache and the random generator live in the iterator, so a caller can take
+        a few tokens, return to the page, and continue later without reading the prompt again.
+        The arguments are checked at once, not at the first token.
+        """
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        idx = np.asarray(idx, dtype=np.int64)
         if idx.ndim != 2 or idx.shape[1] == 0:
-            raise ValueError(f"idx must be a non-empty (T,) or (B, T) prompt, got {idx.shape}")
+            raise ValueError(
+                f"idx must be a non-empty (B, T) prompt (or (T,) for generate), got {idx.shape}"
+            )
         rng = np.random.default_rng(seed)
+        return self._steps(idx, max_new_tokens, temperature, top_k, top_p, rng, use_cache)
+
+    def _steps(self, idx: np.ndarray, max_new_tokens: int, temperature: float,
+               top_k: int | None, top_p: float | None, rng: np.random.Generator,
+               use_cache: bool) -> Iterator[np.ndarray]:
+        """stream's token loop, its arguments checked; idx (B, T) -> yields (B,)."""
         block_size = self.config.block_size
         cache = KVCache(len(self.h)) if use_cache else None
         pending = idx  # tokens the cache has not seen yet
@@ -198,7 +228,7 @@ class GPT(Module):
                 next_ids = sample(last, temperature=temperature, top_k=top_k, top_p=top_p, rng=rng)
             pending = next_ids[:, None].astype(np.int64)
             idx = np.concatenate([idx, pending], axis=1)
-        return idx
+            yield pending[:, 0]
 
 
 def hf_state_dict(model: GPT) -> dict[str, np.ndarray]:

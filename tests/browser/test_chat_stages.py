@@ -1,7 +1,9 @@
 """Chapter 9's chat-stages widget as a reader uses it: drawn before any script runs; a typed line
-answered (Enter or the button), a preset, the temperature and Sample again, each giving the three
-replies CPython's lmlab.chat_stages computes; Show tokens; the state in the URL fragment and
-restored from it; axe-core in both themes; a 375 px phone."""
+answered (Enter or the button), a preset, the temperature and Sample again, each written a few
+tokens at a time and ending with the three replies CPython's lmlab.chat_stages.stages_view
+computes; a newer request while one is written ends with its own replies only; Show tokens; the
+state in the URL fragment and restored from it; axe-core in both themes, also while writing; a
+375 px phone."""
 
 import sys
 
@@ -41,9 +43,12 @@ def end_text(col, view) -> str:
 
 
 def wait_shown(page, view):
+    """Until the widget shows this request's replies, all three written."""
     shown = f"{view['line']}|{view['temperature']:.1f}|{view['seed']}"
-    page.wait_for_function("(s) => document.querySelector('[data-widget=chat-stages] .cs').dataset.shown === s",
+    page.wait_for_function("""(s) => { const cs = document.querySelector('[data-widget=chat-stages] .cs');
+                                       return cs.dataset.shown === s && cs.dataset.done === 'true'; }""",
                            arg=shown, timeout=COMPUTE)
+    assert widget(page).locator(".cs").get_attribute("aria-busy") is None
 
 
 def assert_shows(page, view, as_tokens=False):
@@ -112,6 +117,92 @@ def test_a_typed_line_is_answered_with_enter_or_the_button(open_page):
     assert_shows(page, view)
 
 
+# Every redraw of the widget while it writes: the request shown, the tokens of each column, whether
+# each is done and what its end line says, and the widget's aria-busy.
+RECORD_DRAWS_JS = """() => {
+  const w = document.querySelector('[data-widget="chat-stages"]');
+  window.csDraws = [];
+  w.addEventListener("widget:drawn", () => {
+    const cs = w.querySelector(".cs");
+    window.csDraws.push({
+      shown: cs.dataset.shown, busy: cs.getAttribute("aria-busy"),
+      columns: [...w.querySelectorAll(".cs-col")].map((c) => ({
+        writing: c.classList.contains("is-writing"), caret: c.querySelectorAll(".cs-caret").length,
+        end: c.querySelector(".cs-end").textContent, reply: c.querySelector(".cs-reply").textContent })),
+      announced: w.querySelector(".cs-announce").textContent,
+    });
+  });
+}"""
+
+
+def test_the_replies_are_written_a_few_tokens_at_a_time(open_page):
+    view = stages("Whither away so fast?")
+    from lmlab.chat_stages import stages_stream
+
+    answers = [stages_stream("Whither away so fast?", 0.0, 0, 0)]
+    while not answers[-1]["done"]:
+        answers.append(stages_stream("Whither away so fast?", 0.0, 0, len(answers)))
+    page = open_page(PAGE)
+    page.evaluate(RECORD_DRAWS_JS)
+    line = widget(page).locator(".cs-line")
+    line.fill("Whither away so fast?")
+    line.press("Enter")
+    wait_shown(page, view)
+    assert_shows(page, view)
+    draws = page.evaluate("window.csDraws")
+    assert len(draws) == len(answers)  # one redraw per call, each with CPython's replies so far
+    for drawn, answer in zip(draws, answers, strict=True):
+        assert [" ".join(c["reply"].split()) for c in drawn["columns"]] == \
+            [words(col["reply"]) for col in answer["columns"]]
+    first, *_, last = draws
+    assert all(d["shown"] == "Whither away so fast?|0.0|0" for d in draws)
+    # At once: the prompts, empty replies, each with its caret and "Writing..."
+    assert [c["reply"] for c in first["columns"]] == ["", "", ""]
+    assert all(c["writing"] and c["caret"] == 1 and c["end"] == "Writing… 0 tokens so far."
+               for c in first["columns"])
+    assert all(d["busy"] == "true" for d in draws[:-1])
+    for before, after in zip(draws, draws[1:], strict=False):
+        for was, now in zip(before["columns"], after["columns"], strict=True):
+            assert now["reply"].startswith(was["reply"]) or not was["writing"]
+    assert not any(c["writing"] or c["caret"] for c in last["columns"])
+    # Announced once, when done: while writing, the live region says nothing new.
+    assert all(d["announced"] == first["announced"] for d in draws)
+    page.wait_for_function("() => document.querySelector('.cs-announce').textContent.startsWith('Fine-tuned:')")
+    assert widget(page).locator(".cs-announce").inner_text() == \
+        f"Fine-tuned: {said(view['columns'][1])} Aligned: {said(view['columns'][2])}"
+
+
+def said(col) -> str:
+    return f"{col['reply'] or '(nothing)'}{' (repeats a word)' if col['repeats'] else ''}"
+
+
+def test_a_newer_request_while_one_is_written_ends_with_its_replies_only(open_page):
+    page = open_page(PAGE)
+    page.evaluate(RECORD_DRAWS_JS)
+    line = widget(page).locator(".cs-line")
+    line.fill("What news from Padua?")
+    line.press("Enter")
+    # Once the first tokens are drawn, another line, then the temperature, then Sample again.
+    page.wait_for_function("() => window.csDraws.some((d) => d.columns[0].reply)", timeout=COMPUTE)
+    line.fill("Is the king well?")
+    line.press("Enter")
+    temp = widget(page).locator(".cs-temp")
+    temp.focus()
+    page.keyboard.press("ArrowRight")
+    widget(page).locator(".cs-again").click()
+    wait_shown(page, view := stages("Is the king well?", 0.1, 1))
+    assert_shows(page, view)
+    draws = page.evaluate("window.csDraws")
+    order = list(dict.fromkeys(d["shown"] for d in draws))
+    assert order[0] == "What news from Padua?|0.0|0" and order[-1] == "Is the king well?|0.1|1"
+    asked = [order.index(d["shown"]) for d in draws]
+    assert asked == sorted(asked)  # no request drawn once a newer one was
+    assert draws[-1]["columns"][1]["reply"] == view["columns"][1]["reply"]
+    page.wait_for_timeout(500)  # an older loop that went on would draw again
+    assert len(page.evaluate("window.csDraws")) == len(draws)
+    assert_shows(page, view)
+
+
 def test_temperature_and_sample_again_change_the_replies(open_page):
     page = open_page(PAGE)
     temp = widget(page).locator(".cs-temp")
@@ -170,6 +261,14 @@ def test_axe_finds_no_violations_before_and_after_use(open_page, scheme):
     widget(page).locator(".cs-again").click()
     wait_shown(page, stages(LINE, 0.0, 1))
     ui.assert_no_axe_violations(page)
+    # While writing: the carets and "Writing..." lines, with a stream held at its first answer.
+    page.evaluate("""() => { const call = lmlab.python.call.bind(lmlab.python);
+        lmlab.python.call = (slug, fn, args, kwargs) => (kwargs && kwargs.calls > 0
+          ? new Promise(() => {}) : call(slug, fn, args, kwargs)); }""")
+    widget(page).locator(".cs-again").click()
+    widget(page).locator(".cs-col.is-writing .cs-caret").first.wait_for(timeout=COMPUTE)
+    assert widget(page).locator(".cs").get_attribute("aria-busy") == "true"
+    ui.assert_no_axe_violations(page)
 
 
 def test_usable_at_375_px(open_page):
@@ -180,3 +279,8 @@ def test_usable_at_375_px(open_page):
     for part in (".cs-line", ".cs-ask", ".cs-preset", ".cs-temp", ".cs-again", ".cs-columns"):
         box = widget(page).locator(part).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, part
+    widget(page).locator(".cs-again").click()  # and while the replies are written
+    widget(page).locator(".cs-col.is-writing").first.wait_for(timeout=COMPUTE)
+    assert ui.horizontal_overflow(page) <= 0
+    wait_shown(page, stages(LINE, 0.0, 1))
+    assert ui.horizontal_overflow(page) <= 0

@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -163,6 +164,45 @@ def test_generation_details():
         model.generate([3], -1)
     with pytest.raises(ValueError, match="prompt"):
         model.generate(np.zeros((1, 0), dtype=np.int64), 2)
+
+
+@pytest.mark.parametrize("sampling", [
+    {"temperature": 0},
+    {"temperature": 1.2, "seed": 5},
+    {"temperature": 0.9, "top_p": 0.8, "seed": 6},
+])
+def test_stream_taken_a_few_at_a_time_gives_generate_tokens(sampling):
+    # 12 new tokens after 3 with block_size 5: the context slides and the cache is rebuilt.
+    model = tiny_gpt(seed=15)
+    prompt = np.array([[1, 2, 3], [4, 0, 6]])
+    whole = model.generate(prompt, 12, **sampling)
+    stream = model.stream(prompt, 12, **sampling)
+    taken = []
+    for size in [1, 3, 0, 2, 5, 4]:
+        taken += itertools.islice(stream, size)
+        model.generate([5, 5], 3, seed=1)  # other work on the model between takes
+    assert len(taken) == 12 and all(ids.shape == (2,) for ids in taken)
+    np.testing.assert_array_equal(np.column_stack([prompt, *taken]), whole)
+
+
+def test_stream_reads_the_prompt_once_and_checks_its_arguments_at_once():
+    model = tiny_gpt(seed=16)
+    read, forward = [], model.forward
+
+    def recorded(idx, *args, **kwargs):
+        read.append(idx.shape)
+        return forward(idx, *args, **kwargs)
+
+    model.forward = recorded
+    stream = model.stream(np.array([[1, 2, 3]]), 2, temperature=0)
+    next(stream)
+    model.generate([4], 1, temperature=0)
+    next(stream)
+    assert read == [(1, 3), (1, 1), (1, 1)]
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        model.stream(np.array([[1]]), -1)
+    with pytest.raises(ValueError, match="prompt"):
+        model.stream(np.array([1, 2]), 2)
 
 
 def test_hf_state_dict_round_trip():

@@ -3,10 +3,13 @@
 // and stops with <|end|>), and after DPO, with the same temperature and seed. For the two chat
 // models, each reply's log-probability under both, and any word said three times in a row (what
 // the preference data taught the aligned model to avoid) marked. Every word and number comes from
-// lmlab.chat_stages.stages_view; this file only draws. Writing the three replies takes Python a
-// while, so a new line is asked for with Enter or the button, not on every key.
+// lmlab.chat_stages; this file only draws. The replies are written as they are generated, as a chat
+// page streams its reply: each call of config.stream adds a few tokens to each reply and the
+// columns are redrawn, until all three are done; a newer request ends the older one's loop. A new
+// line is asked for with Enter or the button, not on every key.
 //
-// Config: fn ("lmlab.chat_stages.stages_view"), kwargs ({line, temperature, seed}).
+// Config: fn ("lmlab.chat_stages.stages_view": the build's first paint), stream
+// ("lmlab.chat_stages.stages_stream"), kwargs ({line, temperature, seed}).
 // Fragment: #KEY-line=Whose+tongue%3F&KEY-t=0.8&KEY-seed=3&KEY-tokens=1
 import { escapeHtml, widgetFooter } from "./markup.js";
 import { showError, showLive } from "./status.js";
@@ -40,16 +43,19 @@ function promptHtml(col, view, asTokens) {
   return user ? `${chip(user)}${text}${chip(assistant)}` : text;
 }
 
-/** What a model wrote: as token chips (its <|end|> included), or as text with repeats marked. */
+/** What a model wrote: as token chips (its <|end|> included), or as text with repeats marked;
+ * a caret while it writes. */
 function replyHtml(col, asTokens) {
-  if (asTokens) return col.reply_tokens.map(chip).join("");
+  const caret = col.done ? "" : '<span class="cs-caret" aria-hidden="true"></span>';
+  if (asTokens) return col.reply_tokens.map(chip).join("") + caret;
   return col.parts.map(([text, repeats]) => (repeats
-    ? `<mark class="cs-repeat">${escapeHtml(text)}</mark>` : escapeHtml(text))).join("");
+    ? `<mark class="cs-repeat">${escapeHtml(text)}</mark>` : escapeHtml(text))).join("") + caret;
 }
 
-/** How the reply ended, in words. */
+/** How the reply ended, in words (or that it is being written). */
 export function endText(col, view) {
   const n = col.new_tokens;
+  if (!col.done) return `Writing… ${n} token${n === 1 ? "" : "s"} so far.`;
   if (col.ended === null) {
     return `No turns, no end token: it continues the text until the widget stops it at ${n} tokens.`;
   }
@@ -58,6 +64,7 @@ export function endText(col, view) {
 }
 
 function flagText(col, asTokens) {
+  if (!col.done) return "";
   if (!col.repeats) return "No word three times in a row.";
   return `Says one word three times in a row${asTokens ? "" : " (marked)"}.`;
 }
@@ -69,7 +76,7 @@ function logpHtml(col) {
 }
 
 function columnHtml(col, view, asTokens, id, i) {
-  return `<section class="cs-col" aria-labelledby="${id(`col${i}`)}">
+  return `<section class="cs-col${col.done ? "" : " is-writing"}" aria-labelledby="${id(`col${i}`)}">
     <p class="cs-col-title" id="${id(`col${i}`)}">${i + 1}. ${TITLES[col.stage]}</p>
     <p class="cs-reads-label">${READS[col.stage]}</p>
     <p class="cs-text cs-prompt${asTokens ? " as-tokens" : ""}">${promptHtml(col, view, asTokens)}</p>
@@ -104,7 +111,7 @@ function presetOptions(view) {
 
 export function render(config, state, key) {
   const id = (part) => `${key}-${part}`;
-  return `<div class="cs" role="group" aria-labelledby="${id("title")}" data-shown="${escapeHtml(shown(state))}">
+  return `<div class="cs" role="group" aria-labelledby="${id("title")}" data-shown="${escapeHtml(shown(state))}" data-done="${state.done}">
   <p class="widget-title" id="${id("title")}">One line, three models: pretrained, fine-tuned, aligned</p>
   <div class="cs-controls">
     <label class="cs-label" for="${id("line")}">Your line (Enter answers it)</label>
@@ -145,38 +152,68 @@ export function mount(element, context) {
   const status = $(".widget-status");
   let view = context.state;
   let seed = view.seed;
+  let asked = 0; // requests so far: a request's loop goes on only while it is the newest
+  let shared = ""; // what the URL fragment says, written again only when that changes
 
-  function draw() {
+  /** detail.call: ms of the Python call whose answer this is (none: a redraw from what is held). */
+  function draw(call = null) {
     const started = performance.now();
     $(".cs-columns").innerHTML = columnsHtml(view, showTokens.checked, id);
     $(".cs-play").innerHTML = playHtml(view);
     $(".cs-seed-out").textContent = String(view.seed);
     preset.value = view.presets.includes(view.line) ? view.line : "";
     root.dataset.shown = shown(view);
-    writeFragment(key, { line: view.line, t: fixed(view.temperature, 1), seed: view.seed, tokens: showTokens.checked ? 1 : null });
-    element.dispatchEvent(new CustomEvent("widget:drawn", { detail: { ms: performance.now() - started } }));
+    root.dataset.done = String(view.done);
+    const fragment = { line: view.line, t: fixed(view.temperature, 1), seed: view.seed, tokens: showTokens.checked ? 1 : null };
+    if (JSON.stringify(fragment) !== shared) writeFragment(key, fragment);
+    shared = JSON.stringify(fragment);
+    const tokens = view.columns.reduce((sum, col) => sum + col.new_tokens, 0);
+    element.dispatchEvent(new CustomEvent("widget:drawn", {
+      detail: { ms: performance.now() - started, call, tokens, done: view.done },
+    }));
   }
 
-  const live = () => showLive(element, `Live: every reply comes from ${config.fn} in your browser.`);
-  const fail = (text) => { root.removeAttribute("aria-busy"); live(); showError(element, "The models could not answer:", text); };
-  const recompute = latest(async (wanted) => {
+  const live = () => showLive(element, `Live: every reply comes from ${config.stream} in your browser, a few tokens at a time.`);
+  const settle = () => { root.removeAttribute("aria-busy"); live(); };
+  const writing = () => {
     root.setAttribute("aria-busy", "true");
     status.dataset.state = "busy";
     status.textContent = "The three models are writing...";
-    const result = await context.call(config.fn, [], wanted);
-    root.removeAttribute("aria-busy");
-    live();
-    if (!result.ok) { fail(result.error); return; }
-    showError(element, null);
-    view = result.value;
-    seed = view.seed;
-    draw();
+  };
+  const fail = (text) => { settle(); showError(element, "The models could not answer:", text); };
+  const recompute = latest(async ({ n, ...wanted }) => {
+    for (let calls = 0; ; calls += 1) {
+      const started = performance.now();
+      const result = await context.call(config.stream, [], { ...wanted, calls });
+      if (n !== asked) return; // a newer request waits: it starts now
+      if (!result.ok) {
+        fail(result.error);
+        // A request refused (a line too long) leaves the replies shown before it; if those were
+        // still being written, they are finished.
+        if (!view.done && shown(view) !== shown(wanted)) {
+          request({ line: view.line, temperature: view.temperature, seed: view.seed });
+        }
+        return;
+      }
+      view = result.value;
+      seed = view.seed;
+      draw(performance.now() - started);
+      if (view.done) break;
+    }
+    settle();
     $(".cs-announce").textContent = summaryText(view);
   }, (err) => fail(String(err)));
 
-  const ask = (changes = {}) => recompute({
-    line: line.value.trim() ? line.value : view.line, temperature: Number(temp.value), seed, ...changes,
-  });
+  function request(wanted) {
+    asked += 1;
+    writing();
+    recompute({ ...wanted, n: asked });
+  }
+  // The reader's request; an error shown for the one before goes.
+  const ask = (changes = {}) => {
+    showError(element, null);
+    request({ line: line.value.trim() ? line.value : view.line, temperature: Number(temp.value), seed, ...changes });
+  };
   line.addEventListener("keydown", (event) => {
     if (event.key !== "Enter") return;
     event.preventDefault();
@@ -197,26 +234,26 @@ export function mount(element, context) {
     $(".cs-seed-out").textContent = String(seed);
     ask({ seed });
   });
-  showTokens.addEventListener("change", draw);
+  showTokens.addEventListener("change", () => draw());
 
   context.ready.then(() => {
     for (const control of element.querySelectorAll("input, select, button")) control.disabled = false;
     live();
-    const shared = readFragment(key);
-    if (shared.tokens === "1") { showTokens.checked = true; draw(); }
+    const fromUrl = readFragment(key);
+    if (fromUrl.tokens === "1") { showTokens.checked = true; draw(); }
     const wanted = {
-      line: shared.line || view.line,
-      temperature: Math.min(1.5, Math.max(0, Number.parseFloat(shared.t) || 0)),
-      seed: Math.max(0, Number.parseInt(shared.seed, 10) || 0),
+      line: fromUrl.line || view.line,
+      temperature: Math.min(1.5, Math.max(0, Number.parseFloat(fromUrl.t) || 0)),
+      seed: Math.max(0, Number.parseInt(fromUrl.seed, 10) || 0),
     };
-    if (shared.t === undefined) wanted.temperature = view.temperature;
-    if (shared.seed === undefined) wanted.seed = view.seed;
+    if (fromUrl.t === undefined) wanted.temperature = view.temperature;
+    if (fromUrl.seed === undefined) wanted.seed = view.seed;
     if (wanted.line === view.line && wanted.temperature === view.temperature && wanted.seed === view.seed) return;
     line.value = wanted.line;
     temp.value = String(wanted.temperature);
     $(".cs-temp-out").textContent = fixed(wanted.temperature, 1);
     seed = wanted.seed;
-    recompute(wanted);
+    request(wanted);
   });
   return { draw };
 }
