@@ -1,5 +1,7 @@
-// The book offline: once Python is ready (so nothing competes with its downloads), asks the
-// service worker (web/sw.js) to keep this build of the book, and says "Ready offline" in the
+// The book offline: once Python is ready and idle (so that copying the book, tens of MB fetched
+// and hashed, competes neither with Python's downloads nor with the cells the reader ran while it
+// started, nor with the imports that follow them), asks the service worker (web/sw.js) to keep
+// this build of the book, and says "Ready offline" in the
 // status area when the book and this chapter's data are kept. Offers the reader a newer edition
 // when one has been deployed and downloaded, and never mixes editions: a page and its runtime
 // come from the same build.
@@ -37,7 +39,7 @@ export class Offline {
     this.build = buildOf(document);
     this.bookKept = false;
     if (!this.build) return;
-    python.whenReady().then(idle).then(() => this.keep()).catch(() => {});
+    python.whenIdle().then(idle).then(() => this.keep()).catch(() => {});
   }
 
   async keep() {

@@ -16,6 +16,7 @@ export class Python extends EventTarget {
     this.siteRoot = siteRoot;
     this.queue = [];
     this.current = null;
+    this.idleWaiters = [];
     this.nextId = 1;
     // page -> Map(cell -> code) of the cells that ran without error, in the order they last ran:
     // what a replacement worker runs again to restore the page's variables.
@@ -59,6 +60,14 @@ export class Python extends EventTarget {
       };
       this.addEventListener("status", listen);
     });
+  }
+
+  /** Resolves once Python is ready and has nothing to do: no job running, none queued. */
+  whenIdle() {
+    return this.whenReady().then(() => new Promise((resolve) => {
+      if (!this.current && !this.queue.length) resolve();
+      else this.idleWaiters.push(resolve);
+    }));
   }
 
   // Events: "status" {state, stage, fraction} and "notice" {text}. The latest of each is kept, as
@@ -115,6 +124,7 @@ export class Python extends EventTarget {
     this.current = null;
     job.resolve(value);
     this.pump();
+    if (!this.current) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   receive(message) {
