@@ -159,7 +159,10 @@ async function doDeferred() {
   try {
     await deferred[0]();
   } catch (err) {
-    console.warn("Work the worker did in a quiet moment failed:", err);
+    // The page sent a job while this ran and the reader stopped it: the Stop was meant for that
+    // job, which runs next, so it is passed on instead of spent here.
+    if (err?.type === "KeyboardInterrupt" && channel) Atomics.store(channel.interrupt, 0, 2);
+    else console.warn("Work the worker did in a quiet moment failed:", err);
   }
   deferred.shift();
   if (deferred.length) setTimeout(doDeferred, 0);
