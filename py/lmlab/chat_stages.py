@@ -49,9 +49,10 @@ PRESETS = (
 )
 STAGES = ("pretrained", "fine-tuned", "aligned")
 SCORERS = ("fine-tuned", "aligned")  # the models each chat reply's log-probability is taken under
-# A call by which every reply is written and scored: the longest reply's calls, then one call per
-# log-probability of the two chat replies.
-LAST_CALL = -(-MAX_NEW_TOKENS // TOKENS_PER_CALL) + 2 * len(SCORERS)
+# A call by which every reply is written and scored: the last reply starts at call 1 + the
+# fine-tuned one's (see tokens_by), then its longest, then one call per log-probability of the
+# two chat replies.
+LAST_CALL = len(STAGES) - 2 + -(-MAX_NEW_TOKENS // TOKENS_PER_CALL) + 2 * len(SCORERS)
 
 
 @cache
@@ -117,12 +118,19 @@ def writing(line: str, temperature: float, seed: int) -> Writing:
     return _writings[key]
 
 
+def tokens_by(call: int, i: int) -> int:
+    """How many new tokens reply i has by call `call`, if it is that long: reply i starts at call
+    i, so that no call reads more than one prompt (a prompt is several tokens' worth of work), and
+    call 0 already brings the pretrained model's first token."""
+    return max(0, call + 1 - i) * TOKENS_PER_CALL
+
+
 def advance(writing: Writing, calls: int) -> list[tuple[int, str]]:
-    """Write each reply up to calls * TOKENS_PER_CALL new tokens, its end or the budget (a reply
-    done lets go of its KV cache), and compute the log-probabilities due by that call.
+    """Write each reply up to tokens_by(calls) new tokens, its end or the budget (a reply done
+    lets go of its KV cache), and compute the log-probabilities due by that call.
     -> those: [(reply index, model name)], see scores_due."""
-    for reply in writing.replies:
-        while reply.steps is not None and len(reply.ids) < calls * TOKENS_PER_CALL:
+    for i, reply in enumerate(writing.replies):
+        while reply.steps is not None and len(reply.ids) < tokens_by(calls, i):
             reply.ids.append(int(next(reply.steps)[0]))
             if len(reply.ids) == writing.budget or reply.ids[-1] == reply.end:
                 reply.steps = None
@@ -141,7 +149,8 @@ def scores_due(writing: Writing, calls: int) -> list[tuple[int, str]]:
     """The log-probabilities a stream has by its call `calls`: one per call, of one finished chat
     reply under one model, from the call after the one that wrote the reply's last token, in the
     order the replies ended (a whole reply through a model is a call's worth of work)."""
-    ended_at = {i: -(-len(reply.ids) // TOKENS_PER_CALL) for i, reply in enumerate(writing.replies)
+    ended_at = {i: i - 1 + -(-len(reply.ids) // TOKENS_PER_CALL)
+                for i, reply in enumerate(writing.replies)
                 if reply.end is not None and reply.steps is None}
     queue, due = [], []
     for call in range(1, calls + 1):
@@ -217,7 +226,7 @@ def stages_at(line: str, temperature: float, seed: int, calls: int) -> dict:
     due = advance(written, calls)
     tokenizer = chat_models().tokenizer
     reads = [written.plain, written.prompt, written.prompt]
-    columns = [column(stage, ids, reply, calls * TOKENS_PER_CALL,
+    columns = [column(stage, ids, reply, tokens_by(calls, i),
                       [name for j, name in due if j == i], written.budget, tokenizer)
                for i, (stage, ids, reply) in enumerate(zip(STAGES, reads, written.replies,
                                                              strict=True))]
@@ -252,10 +261,12 @@ def stages_view(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 0)
 def stages_stream(line: str = PRESETS[0], temperature: float = 0.0, seed: int = 0,
                   calls: int = 0) -> dict:
     """stages_view as it is written: after `calls` earlier calls for the same line, temperature
-    and seed, each reply has its first calls * TOKENS_PER_CALL new tokens (or all of them).
+    and seed, reply i (pretrained, fine-tuned, aligned) has its first (calls + 1 - i) *
+    TOKENS_PER_CALL new tokens (or all of them).
 
     Call with calls = 0, 1, 2, ... until "done": each call writes at most TOKENS_PER_CALL more
-    tokens per reply, carrying on from the last; calls=0 writes none (the prompts at once). A
+    tokens per reply, carrying on from the last, and reads at most one prompt: calls=0 gives the
+    prompts and the pretrained model's first token, calls=1 the fine-tuned model's first too. A
     column not done yet has "done": False, "parts" unmarked, "repeats" None and no "logprob"
     ("ended": False while a chat model writes). A chat reply's "logprob" comes a call or a few
     after its last token: each call computes at most one of the four log-probabilities. The

@@ -122,6 +122,21 @@ def wait_until(page: Page, script: str, timeout: float = 30_000) -> None:
         page.wait_for_timeout(200)
 
 
+# Python's saved start-up (worker.js): is there one, at least a megabyte, not filled with 7s?
+SAVED_START = """async () => {
+    const cache = await caches.open("lmlab-python-start");
+    const [request] = await cache.keys();
+    if (!request) return false;
+    const bytes = new Uint8Array(await (await cache.match(request)).arrayBuffer());
+    return bytes.length > 1_000_000 && bytes.subarray(0, 64).some((b) => b !== 7);
+}"""
+
+
+def wait_saved_start(page: Page) -> None:
+    """Until a boot has saved Python's start-up (it does so in the background)."""
+    wait_until(page, SAVED_START)
+
+
 def load_data_on_request(page: Page) -> None:
     """A page whose data comes only when the reader asks for it (the talk page's model): press
     its Load, as a reader would before Run all, and wait until it is loaded."""

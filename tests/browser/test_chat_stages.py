@@ -156,10 +156,12 @@ def test_the_replies_are_written_a_few_tokens_at_a_time(open_page):
             [words(col["reply"]) for col in answer["columns"]]
     first, *_, last = draws
     assert all(d["shown"] == "Whither away so fast?|0.0|0" for d in draws)
-    # At once: the prompts, empty replies, each with its caret and "Writing..."
-    assert [c["reply"] for c in first["columns"]] == ["", "", ""]
-    assert all(c["writing"] and c["caret"] == 1 and c["end"] == "Writing… 0 tokens so far."
-               for c in first["columns"])
+    # At once: the prompts, the pretrained model's first token, the chat models' empty replies,
+    # each with its caret and "Writing..."
+    assert [c["reply"] for c in first["columns"][1:]] == ["", ""]
+    assert [c["end"] for c in first["columns"]] == \
+        ["Writing… 1 token so far."] + ["Writing… 0 tokens so far."] * 2
+    assert all(c["writing"] and c["caret"] == 1 for c in first["columns"])
     assert all(d["busy"] == "true" for d in draws[:-1])
     for before, after in zip(draws, draws[1:], strict=False):
         for was, now in zip(before["columns"], after["columns"], strict=True):

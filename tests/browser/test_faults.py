@@ -13,6 +13,7 @@ from conftest import (
     output_text,
     run_cell,
     set_code,
+    wait_saved_start,
 )
 
 TOUR = "00-how-this-book-works.html"
@@ -97,6 +98,50 @@ def test_stop_ends_any_cell_and_shows_at_once_it_was_pressed(open_page, isolated
         assert "were run again" in notice
         assert ("did not stop in place" in notice) is isolated
     assert_the_variable_is_back(page)
+
+
+# The next import of a book module (the worker's quiet-moment work imports them, worker.js
+# whenQuiet) becomes a minute of Python, once; records whether a Stop ended it.
+SLOW_NEXT_BOOK_IMPORT = """import sys, time
+
+class SlowOnce:
+    started = interrupted = False
+
+    def find_spec(self, name, path=None, target=None):
+        if self.started or not name.startswith("lmlab."):
+            return None
+        self.started = True
+        try:
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                pass
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise
+
+slow = SlowOnce()
+sys.meta_path.insert(0, slow)"""
+
+
+def test_a_stop_while_the_worker_works_in_a_quiet_moment_stops_the_cell_in_place(open_page):
+    # The page sends the cell while the worker is busy with work of its own; the Stop pressed then
+    # lands in that work. It is meant for the cell, which must still end in place (the page
+    # replaces a worker whose Python has not stopped within its grace).
+    page = open_page(TOUR, wait_ready=False)
+    set_code(page, 1, SLOW_NEXT_BOOK_IMPORT)
+    cell(page, 1).locator(".cell-run").click()  # before "ready": before any quiet-moment work
+    wait_state(page, 1, "done")
+    wait_saved_start(page)  # the first quiet-moment work; the book's imports come next
+    page.wait_for_timeout(2000)
+    start(page, 2, "while True:\n    pass")
+    page.wait_for_timeout(300)
+    cell(page, 2).locator(".cell-run").click()
+    wait_state(page, 2, "error")
+    assert "KeyboardInterrupt" in output_text(page, 2)
+    assert page.locator("#notices").is_hidden()
+    set_code(page, 7, "slow.started, slow.interrupted")
+    assert run_cell(page, 7) == "done"
+    assert output_text(page, 7).strip() == "(True, True)"
 
 
 # 2. HTML output

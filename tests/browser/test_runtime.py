@@ -14,6 +14,7 @@ from conftest import (
     set_code,
     shown_code,
     wait_ready_state,
+    wait_saved_start,
     wait_until,
 )
 
@@ -130,21 +131,6 @@ def test_restart_gives_a_fresh_namespace(open_page):
     set_code(page, 7, "before_restart")
     assert run_cell(page, 7, timeout=90_000) == "error"
     assert "NameError" in output_text(page, 7)
-
-
-# Python's saved start-up (worker.js): is there one, at least a megabyte, not filled with 7s?
-SAVED_START = """async () => {
-    const cache = await caches.open("lmlab-python-start");
-    const [request] = await cache.keys();
-    if (!request) return false;
-    const bytes = new Uint8Array(await (await cache.match(request)).arrayBuffer());
-    return bytes.length > 1_000_000 && bytes.subarray(0, 64).some((b) => b !== 7);
-}"""
-
-
-def wait_saved_start(page) -> None:
-    """Until a boot has saved Python's start-up (it does so in the background)."""
-    wait_until(page, SAVED_START)
 
 
 def test_later_visits_start_python_from_the_saved_start_up(open_page):

@@ -191,6 +191,25 @@ def test_what_was_printed_shows_before_a_sleep_and_stop_ends_it(kernel, connecte
     assert outputs[-1][1]["traceback"] == "KeyboardInterrupt: stopped by you"
 
 
+def test_a_cell_stopped_before_it_started_runs_nothing_and_says_so(kernel):
+    k = kernel.Kernel()
+    outputs = []
+    ok = k.run("p", "1", "ran = True", lambda kind, payload: outputs.append((kind, payload)),
+               stopped=True)
+    assert not ok and "ran" not in k.namespace("p")
+    assert outputs == [("error", {"ename": "KeyboardInterrupt", "evalue": "",
+                                  "traceback": "KeyboardInterrupt: stopped by you"})]
+    assert run(kernel, "1 + 1", k=k)[0]  # the next cell runs as usual
+
+
+def test_a_stopped_call_answers_that_it_was_stopped(kernel):
+    _, _, k = run(kernel, "def spin():\n    raise KeyboardInterrupt  # as Stop raises it\ndef one():\n    return 1")
+    stopped = {"ok": False, "error": "KeyboardInterrupt: stopped by you"}
+    assert json.loads(k.call("p", "spin", json.dumps({}))) == stopped
+    assert json.loads(k.call("p", "one", json.dumps({}), stopped=True)) == stopped
+    assert json.loads(k.call("p", "one", json.dumps({}))) == {"ok": True, "value": 1}
+
+
 def test_input_asks_through_the_page(kernel, connected):
     asked = []
     k = connected(sleep=lambda s: False, ask=lambda prompt: asked.append(prompt) or "Ada")

@@ -61,6 +61,12 @@ export class WorkerEnd {
     return Atomics.compareExchange(this.ints, INTERRUPT, SIGINT, 0) === SIGINT;
   }
 
+  // A Stop that ended work of the worker's own (worker.js whenQuiet) was meant for the job the
+  // page sent meanwhile: put back, for that job to take when it starts.
+  putBackStop() {
+    Atomics.store(this.ints, INTERRUPT, SIGINT);
+  }
+
   // Sleeps without burning a core; true if Stop was pressed meanwhile (it ends the sleep at once).
   sleep(seconds) {
     const end = performance.now() + seconds * 1000;

@@ -43,6 +43,9 @@ NO_INPUT = (
     "isolates it (build/lab serve does)."
 )
 
+# What a cell or a widget's call the reader stopped says.
+STOPPED = "KeyboardInterrupt: stopped by you"
+
 # A cell that prints more than this is cut off, so a runaway print cannot sink the page.
 MAX_OUTPUT_CHARS = 1_000_000
 # Streamed text is sent in pieces at least this far apart, so a tight print loop stays cheap.
@@ -222,8 +225,9 @@ class Kernel:
             mime, data = mime_bundle(obj)
             self._emit("display", {"mime": mime, "data": data})
 
-    def run(self, page: str, cell: str, code: str, emit: Emit) -> bool:
-        """Run a cell's code in its page's namespace. Returns False if it raised."""
+    def run(self, page: str, cell: str, code: str, emit: Emit, stopped: bool = False) -> bool:
+        """Run a cell's code in its page's namespace. Returns False if it raised. stopped: the
+        reader pressed Stop before it started (it ends as if stopped at its first line)."""
         filename = cell_filename(cell)
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         namespace = self.namespace(page)
@@ -234,6 +238,8 @@ class Kernel:
         self._emit, self._streams = emit, streams
         self._enter_print_options(page)
         try:
+            if stopped:
+                raise KeyboardInterrupt
             value = self._execute(code, filename, namespace)
             if value is not None:
                 namespace["_"] = value
@@ -267,7 +273,7 @@ class Kernel:
         """The error as the reader should see it: only frames in cells, with their lines."""
         ename = type(err).__name__
         if isinstance(err, KeyboardInterrupt):
-            return {"ename": ename, "evalue": "", "traceback": "KeyboardInterrupt: stopped by you"}
+            return {"ename": ename, "evalue": "", "traceback": STOPPED}
         if isinstance(err, SyntaxError) and (err.filename or "").startswith("<cell"):
             lines = traceback.format_exception_only(type(err), err)
             return {"ename": ename, "evalue": str(err.msg), "traceback": "".join(lines).rstrip()}
@@ -282,13 +288,16 @@ class Kernel:
         lines += traceback.format_exception_only(type(err), err)
         return {"ename": ename, "evalue": str(err), "traceback": "".join(lines).rstrip()}
 
-    def call(self, page: str, function: str, args_json: str) -> str:
+    def call(self, page: str, function: str, args_json: str, stopped: bool = False) -> str:
         """Call a function for a widget: JSON in, JSON out.
 
         ``function`` is either a dotted path into a module ("lmlab.sampling.softmax") or the
         name of a function the reader defined on the page; an argument {"reader": NAME} is the
-        reader's function NAME itself. Arrays come back as lists.
+        reader's function NAME itself. Arrays come back as lists. A call the reader stopped
+        (stopped: before it started) answers {"ok": False, "error": STOPPED}.
         """
+        if stopped:
+            return json.dumps({"ok": False, "error": STOPPED})
         args = json.loads(args_json, object_hook=from_json_object)
         try:
             target = self.resolve(page, function)
@@ -299,6 +308,8 @@ class Kernel:
         try:
             result = target(*positional, **keywords)
             return json.dumps({"ok": True, "value": to_json(result)}, allow_nan=False)
+        except KeyboardInterrupt:
+            return json.dumps({"ok": False, "error": STOPPED})
         except Exception as err:  # noqa: BLE001 - shown inside the widget
             return json.dumps({"ok": False, "error": self.describe(err, "")["traceback"]})
 

@@ -161,7 +161,7 @@ async function doDeferred() {
   } catch (err) {
     // The page sent a job while this ran and the reader stopped it: the Stop was meant for that
     // job, which runs next, so it is passed on instead of spent here.
-    if (err?.type === "KeyboardInterrupt" && channel) Atomics.store(channel.interrupt, 0, 2);
+    if (err?.type === "KeyboardInterrupt" && channel) channel.putBackStop();
     else console.warn("Work the worker did in a quiet moment failed:", err);
   }
   deferred.shift();
@@ -176,22 +176,27 @@ function ask(prompt) {
   return channel.waitForAnswer();
 }
 
+// A Stop pressed before the job started (while the worker was busy with its own work, or before
+// it read the message) is taken here and handed to the kernel, which ends the job as stopped
+// where it expects a Stop; left to Python, it would land in the kernel's own code around the job.
+const stoppedAlready = () => channel?.takeStop() ?? false;
+
 function run({ id, page, cell, code }) {
   const emit = (kind, payload) => {
     post(fromWorker.output(id, kind, payload.toJs({ dict_converter: Object.fromEntries })));
     payload.destroy();
   };
-  post(fromWorker.done(id, kernel.run(page, cell, code, emit)));
+  post(fromWorker.done(id, kernel.run(page, cell, code, emit, stoppedAlready())));
 }
 
 function call({ id, page, fn, args }) {
-  const reply = JSON.parse(kernel.call(page, fn, JSON.stringify(args, jsonReplacer)), jsonReviver);
-  post(fromWorker.result(id, reply));
+  const answer = kernel.call(page, fn, JSON.stringify(args, jsonReplacer), stoppedAlready());
+  post(fromWorker.result(id, JSON.parse(answer, jsonReviver)));
 }
 
 function warm({ id }) {
   try {
-    kernel.warm_up(pageModules);
+    if (!stoppedAlready()) kernel.warm_up(pageModules);
   } catch {
     // Stopped (Stop all, Restart): a module not imported yet comes with its first call.
   }
