@@ -9,6 +9,7 @@ from conftest import (
     REPO,
     assert_no_axe_violations,
     cell,
+    cell_number,
     char_point,
     output_text,
     run_cell,
@@ -97,6 +98,28 @@ def test_stop_ends_any_cell_and_shows_at_once_it_was_pressed(open_page, isolated
         notice = page.locator("#notices").inner_text()
         assert "were run again" in notice
         assert ("did not stop in place" in notice) is isolated
+    assert_the_variable_is_back(page)
+
+
+def test_stop_in_the_toolbar_ends_a_widget_call_in_place(open_page):
+    # Chapter 1's temperature explorer can draw with the reader's own softmax; one that never
+    # returns keeps the widget's call running until Stop, which ends that call in place: the
+    # widget says it was stopped and draws lmlab's bars, and the page's variables stay.
+    page = open_page(CHAPTER1)
+    widget = page.locator(".widget[data-widget=temperature-explorer]")
+    number = cell_number(page, "softmax")
+    set_code(page, number, "kept = 'still here'\ndef softmax(logits, T=1.0):\n    while True:\n        pass")
+    assert run_cell(page, number) == "done"
+    widget.locator(".tx-mine").check()
+    page.wait_for_function("() => lmlab.python.current?.kind === 'call'")
+    page.wait_for_timeout(300)
+    page.click("[data-action=stop]")
+    error = widget.locator(".widget-error")
+    page.wait_for_function("() => !document.querySelector('.widget[data-widget=temperature-explorer] .widget-error').hidden")
+    assert "Your softmax() did not work" in error.inner_text()
+    assert "KeyboardInterrupt: stopped by you" in error.inner_text()
+    assert page.locator("#notices").is_hidden()
+    widget.locator(".tx-mine").uncheck()
     assert_the_variable_is_back(page)
 
 

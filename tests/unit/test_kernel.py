@@ -203,7 +203,8 @@ def test_a_cell_stopped_before_it_started_runs_nothing_and_says_so(kernel):
 
 
 def test_a_stopped_call_answers_that_it_was_stopped(kernel):
-    _, _, k = run(kernel, "def spin():\n    raise KeyboardInterrupt  # as Stop raises it\ndef one():\n    return 1")
+    code = "def spin():\n    raise KeyboardInterrupt  # as Stop raises it\ndef one():\n    return 1"
+    _, _, k = run(kernel, code)
     stopped = {"ok": False, "error": "KeyboardInterrupt: stopped by you"}
     assert json.loads(k.call("p", "spin", json.dumps({}))) == stopped
     assert json.loads(k.call("p", "one", json.dumps({}), stopped=True)) == stopped
