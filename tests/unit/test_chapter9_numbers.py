@@ -16,9 +16,10 @@ GIVENS = [
     "Chapter 8 ended", "chapters 6 and 8", "SmolLM2-135M-Instruct",
     "[talk page](90-talk-to-a-real-model.html)",
     "[Talk to a real model](90-talk-to-a-real-model.html)",
-    # why 6 N D: 2 multiply-adds forward, 4 backward
-    "about 6 multiply-adds per parameter: 2 in the forward pass", "and 4 in the backward pass",
-    "$$C \\approx 6 N D \\ \\text{floating-point operations (FLOPs)}.$$", "$6ND = C$", "$6ND$",
+    # why 6 N D: 2 FLOPs forward (a multiply and an add per weight), 4 backward
+    "about 6 floating-point\noperations (FLOPs) per parameter: 2 in the forward pass",
+    "and 4\nin the backward pass",
+    "$$C \\approx 6 N D \\ \\text{FLOPs}.$$", "$6ND = C$", "$6ND$",
     # history and the literature: authors and years; published model sizes (lmlab.scaling.MODELS
     # holds the same figures, checked below)
     "In 2020, Kaplan", "In 2022, Hoffmann", "a 2024 replication",
