@@ -10,21 +10,27 @@ forming, block by block.
 ``lens_view`` gathers what chapter 8's widget draws for a prompt the reader types: its tokens,
 the lens at every position, where every head looks, and one head's whole attention map. The
 model is loaded once per process (its own copy, so a reader's cells that train
-``data.book_gpt()`` further do not change what the widget shows), and the forward pass of the
-last few prompts is kept, so that choosing another layer or head recomputes nothing.
+``data.book_gpt()`` further do not change what the widget shows), and the reading of the last
+few prompts is kept: choosing another layer or head recomputes nothing, and a prompt that starts
+with the same tokens as a kept one (the reader typing on at its end) reads only the tokens after
+them, through the kept keys and values. The model is causal, so the earlier positions' streams,
+lens and attention cannot change.
 """
 
-from functools import cache, lru_cache
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from lmlab import bpe
 from lmlab.book_model import PROMPT, BookModel, BookTokenizer
-from lmlab.gpt import GPT
+from lmlab.gpt import GPT, KVCache
 from lmlab.nn import matmul
 
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}  # whitespace the reader should see
 MAX_TOP = 20
+KEEP = 8  # prompts whose reading is kept
 SHORT_TEXT = 512  # bytes: up to here bpe.encode is the quicker of the two encoders
 
 
@@ -60,16 +66,20 @@ def encode(tokenizer: BookTokenizer, text: str) -> np.ndarray:
     return tokenizer.encode(text)
 
 
-def residual_stream(model: GPT, ids: np.ndarray) -> np.ndarray:
+def residual_stream(model: GPT, ids: np.ndarray, cache: KVCache | None = None) -> np.ndarray:
     """The residual stream after the embeddings and after each block.
 
     ids: (T,) token ids, T <= block_size -> (n_layer + 1, T, C). Leaves each block's attention
-    weights in ``model.h[i].attn.weights``, (1, H, T, T), as a forward pass does.
+    weights in ``model.h[i].attn.weights``, (1, H, T, T), as a forward pass does. With a cache
+    of the P tokens before them, ids are the tokens that follow: -> (n_layer + 1, T, C) for
+    those, the weights (1, H, T, P + T), and the cache grows by T.
     """
-    x = model.wte(ids[None]) + model.wpe(np.arange(len(ids)))
+    start = 0 if cache is None else len(cache)
+    layer_caches = [None] * len(model.h) if cache is None else cache.layers
+    x = model.wte(ids[None]) + model.wpe(np.arange(start, start + len(ids)))
     stages = [x[0]]
-    for block in model.h:
-        x = block.forward(x)
+    for block, layer_cache in zip(model.h, layer_caches, strict=True):
+        x = block.forward(x, layer_cache)
         stages.append(x[0])
     return np.stack(stages)
 
@@ -129,37 +139,94 @@ def most_looked_at(weights: np.ndarray) -> list:
     return [[[[int(k), float(w)] for k, w in heads] for heads in layers] for layers in pairs]
 
 
-@lru_cache(maxsize=8)
+@dataclass
+class Reading:
+    """A prompt as the model read it: all of lens_view that does not depend on the focus."""
+
+    ids: np.ndarray  # (T,) the prompt's last block_size tokens at most
+    dropped: int  # the tokens before them, left out
+    cache: KVCache  # every block's keys and values of the T tokens
+    weights: np.ndarray  # (L, H, T, T) every head's attention
+    lens: list[dict]  # (T) position_lens at each position
+    looks: list  # [T][L][H] most_looked_at
+
+
+def read(model: GPT, ids: np.ndarray, dropped: int, top: int, earlier: Reading | None = None
+         ) -> Reading:
+    """The model's reading of ids (T,), from the first token where they differ from an earlier
+    reading's (with the same top): the positions before it are the earlier ones."""
+    same = 0 if earlier is None else shared_prefix(earlier.ids, ids)
+    same = min(same, len(ids) - 1)  # at least one token read: its stream ends the cache
+    cache = KVCache(len(model.h))
+    if same:
+        cache.layers = [{"k": kv["k"][..., :same, :], "v": kv["v"][..., :same, :]}
+                        for kv in earlier.cache.layers]
+    residuals = residual_stream(model, ids[same:], cache)  # (S, T - same, C)
+    probs = softmax(lens_logits(model, residuals))  # (S, T - same, V)
+    best = top_tokens(probs, top)  # (S, T - same, top)
+    norms = np.linalg.norm(residuals.astype(np.float64), axis=-1)  # (S, T - same)
+    new_rows = np.stack([b.attn.weights[0] for b in model.h])  # (L, H, T - same, T)
+    weights = np.zeros(new_rows.shape[:2] + (len(ids), len(ids)), dtype=new_rows.dtype)
+    weights[..., same:, :] = new_rows
+    pieces = token_pieces()
+    lens = [position_lens(probs[:, t], best[:, t], norms[:, t], pieces)
+            for t in range(len(ids) - same)]
+    if same:
+        weights[..., :same, :same] = earlier.weights[..., :same, :same]
+        lens = earlier.lens[:same] + lens
+    looks = (earlier.looks[:same] if same else []) + most_looked_at(new_rows)
+    return Reading(ids, dropped, cache, weights, lens, looks)
+
+
+def shared_prefix(a: np.ndarray, b: np.ndarray) -> int:
+    """How many tokens two id arrays share from the start."""
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(a[:n] != b[:n])
+    return int(differ[0]) if len(differ) else n
+
+
+_readings: OrderedDict[tuple[str, int], Reading] = OrderedDict()
+
+
+def reading(prompt: str, top: int) -> Reading:
+    """The kept reading of this prompt, or a new one, from the kept reading that shares the most
+    tokens with it (the least recently asked dropped beyond KEEP)."""
+    key = (prompt, top)
+    if key in _readings:
+        _readings.move_to_end(key)
+        return _readings[key]
+    book = book_model()
+    ids = encode(book.tokenizer, prompt)
+    dropped = max(0, len(ids) - book.model.config.block_size)
+    ids = ids[dropped:]
+    kept = [r for (_, t), r in _readings.items() if t == top]
+    earlier = max(kept, key=lambda r: shared_prefix(r.ids, ids), default=None)
+    _readings[key] = read(book.model, ids, dropped, top, earlier)
+    while len(_readings) > KEEP:
+        _readings.popitem(last=False)
+    return _readings[key]
+
+
 def _prompt_view(prompt: str, top: int) -> tuple[dict, np.ndarray]:
     """Everything of lens_view that does not depend on the focus, and the attention weights
-    (L, H, T, T), for the last few prompts."""
-    book = book_model()
-    model, tokenizer = book.model, book.tokenizer
-    ids = encode(tokenizer, prompt)
-    block = model.config.block_size
-    dropped = max(0, len(ids) - block)
-    ids = ids[dropped:]
-    residuals = residual_stream(model, ids)  # (S, T, C)
-    probs = softmax(lens_logits(model, residuals))  # (S, T, V)
-    best = top_tokens(probs, top)  # (S, T, top)
-    norms = np.linalg.norm(residuals.astype(np.float64), axis=-1)  # (S, T)
-    weights = np.stack([b.attn.weights[0] for b in model.h])  # (L, H, T, T)
+    (L, H, T, T)."""
+    model = book_model().model
+    kept = reading(prompt, top)
     pieces = token_pieces()
     view = {
         "prompt": prompt,
-        "tokens": [pieces[i] for i in ids],
-        "ids": [int(i) for i in ids],
-        "dropped": dropped,
-        "block_size": block,
+        "tokens": [pieces[i] for i in kept.ids],
+        "ids": [int(i) for i in kept.ids],
+        "dropped": kept.dropped,
+        "block_size": model.config.block_size,
         "n_layer": len(model.h),
         "n_head": model.config.n_head,
         "stages": ["embeddings"] + [f"block {i + 1}" for i in range(len(model.h))],
         "top": top,
-        "lens": [position_lens(probs[:, t], best[:, t], norms[:, t], pieces)
-                 for t in range(len(ids))],
-        "looks": most_looked_at(weights),
+        "lens": kept.lens,
+        "looks": kept.looks,
     }
-    return view, weights
+    return view, kept.weights
 
 
 def _checked(prompt: str, top: int, **indices: int | None) -> tuple[dict, np.ndarray, dict]:

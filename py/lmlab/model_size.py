@@ -210,7 +210,9 @@ def size_view(preset: str = "gpt2", n_layer: float | None = None, n_embd: float 
     -> {preset, presets, limits, settings, tie_weights, matches, problems} and, when there are no
     problems, {total, parts, per_block, memory, flops, intensity, summary}: counts as ints and
     the text the page shows for each (so the page and the prose print the same figures).
-    ``matches``: the preset whose configuration the settings are (None if none is).
+    ``presets``: [{name, label, settings: the preset's shape}], so that the page can show a
+    preset's settings the moment it is chosen. ``matches``: the preset whose configuration the
+    settings are (None if none is).
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; there are {', '.join(PRESETS)}")
@@ -221,7 +223,8 @@ def size_view(preset: str = "gpt2", n_layer: float | None = None, n_embd: float 
                 for field, value in asked.items()}  # fmt: skip
     view = {
         "preset": preset,
-        "presets": [{"name": name, "label": label} for name, (label, _) in PRESETS.items()],
+        "presets": [{"name": name, "label": label, "settings": shape(config)}
+                    for name, (label, config) in PRESETS.items()],
         "limits": {field: [label, low, high] for field, (label, low, high) in LIMITS.items()},
         "tie_weights": bool(tie_weights),
         "problems": settings_problems(settings),
@@ -234,6 +237,12 @@ def size_view(preset: str = "gpt2", n_layer: float | None = None, n_embd: float 
     matches = [name for name, (_, c) in PRESETS.items() if c == config]
     view.update(settings={**settings, "batch": batch}, matches=matches[0] if matches else None)
     return {**view, **_sizes(config, bool(tie_weights), batch)}
+
+
+def shape(config: GPTConfig) -> dict[str, int]:
+    """The five settings of a GPT the widget's fields show."""
+    return {field: getattr(config, field)
+            for field in ("n_layer", "n_embd", "n_head", "vocab_size", "block_size")}
 
 
 PART_LABELS = {"embeddings": "Embeddings", "attention": "Attention", "mlp": "MLP",

@@ -183,6 +183,22 @@ def test_the_state_is_shared_in_the_url(open_page):
     assert not widget(page).locator(".gs-tie-box").is_checked()
 
 
+def test_a_setting_typed_before_python_answers_a_preset_changes_that_preset(open_page):
+    # A preset fills the fields the moment it is chosen: a setting the reader types next, before
+    # Python has answered (here Python is busy with a cell for two seconds), changes the preset's
+    # shape, not the one shown before it.
+    page = open_page(PAGE)
+    ui.set_code(page, 1, "import time\ntime.sleep(2)")
+    ui.cell(page, 1).locator(".cell-run").click()
+    page.wait_for_selector('.cell[data-number="1"][data-state=running]')
+    widget(page).locator('.gs-preset[data-preset="gpt2-xl"]').click()
+    type_into(page, "block_size", 2048)
+    assert ui.cell(page, 1).get_attribute("data-state") == "running"
+    expected = size_view("gpt2-xl", block_size=2048)
+    wait_drawn(page, expected["total"])
+    assert_shows(page, expected)
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_violations_before_and_after_use(open_page, scheme):
     page = open_page(PAGE, color_scheme=scheme)

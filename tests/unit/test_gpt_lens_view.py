@@ -204,6 +204,46 @@ def test_what_it_cannot_do_says_why(book):
         lens_view(PROMPT, top=0)
 
 
+def assert_close(mine, theirs, path="view"):
+    """Two answers equal, their floats within ATOL."""
+    if isinstance(theirs, float):
+        assert mine == pytest.approx(theirs, abs=ATOL), path
+    elif isinstance(theirs, dict):
+        assert mine.keys() == theirs.keys(), path
+        for key in theirs:
+            assert_close(mine[key], theirs[key], f"{path}[{key!r}]")
+    elif isinstance(theirs, list):
+        assert len(mine) == len(theirs), path
+        for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+            assert_close(a, b, f"{path}[{i}]")
+    else:
+        assert mine == theirs, path
+
+
+@pytest.mark.built
+def test_a_prompt_typed_on_reads_only_its_new_tokens(book, monkeypatch):
+    read = []
+    stream = gpt_lens.residual_stream
+    monkeypatch.setattr(gpt_lens, "residual_stream", lambda model, ids, cache=None:
+                        read.append(len(ids)) or stream(model, ids, cache))
+    gpt_lens._readings.clear()
+    lens_view(PROMPT)
+    typed = [PROMPT + " through", PROMPT + " through yonder", PROMPT + " through yonder window"]
+    views = [lens_view(prompt, layer=1, head=2) for prompt in typed]
+    ids = [book.tokenizer.encode(prompt) for prompt in [PROMPT, *typed]]
+    assert read == [len(ids[0])] + [len(b) - gpt_lens.shared_prefix(a, b)
+                                    for a, b in zip(ids, ids[1:], strict=False)]
+    assert all(n < len(whole) / 3 for n, whole in zip(read[1:], ids[1:], strict=True))
+    for prompt, view in zip(typed, views, strict=True):  # the same as read from nothing
+        gpt_lens._readings.clear()
+        assert_close(view, lens_view(prompt, layer=1, head=2))
+    # Deleting back to a shorter prompt reads its last token again (it ends the kept keys and
+    # values); asking for it again reads nothing.
+    before = len(read)
+    shorter = lens_view(typed[0])
+    assert lens_view(typed[0], layer=3)["lens"] == shorter["lens"] and read[before:] == [1]
+
+
 def test_top_tokens_orders_the_likeliest_first():
     rng = np.random.default_rng(0)
     probs = softmax(rng.standard_normal((3, 7, 50)))

@@ -301,6 +301,8 @@ def test_overrides_validation_and_presets():
     assert view["matches"] == "gpt2-medium" and view["preset"] == "gpt2"
     assert size_view("gpt2", n_layer=13)["matches"] is None
     assert [p["name"] for p in view["presets"]] == list(PRESETS)
+    for p in view["presets"]:  # each preset's shape, as the page fills its fields
+        assert size_view(p["name"])["settings"] == {**p["settings"], "batch": 8}
     bad = size_view("gpt2", n_head=7)
     assert [p["field"] for p in bad["problems"]] == ["n_head"] and "total" not in bad
     assert "768 numbers do not split into 7 equal heads" in bad["problems"][0]["message"]

@@ -4,9 +4,10 @@
 // models, each reply's log-probability under both, and any word said three times in a row (what
 // the preference data taught the aligned model to avoid) marked. Every word and number comes from
 // lmlab.chat_stages; this file only draws. The replies are written as they are generated, as a chat
-// page streams its reply: each call of config.stream adds a few tokens to each reply and the
-// columns are redrawn, until all three are done; a newer request ends the older one's loop. A new
-// line is asked for with Enter or the button, not on every key.
+// page streams its reply: each call of config.stream adds a token to each reply (each model
+// starting a call after the one before it) and the columns are redrawn, until all three are
+// done; a newer request ends the older one's loop. A new line is asked for with Enter or the
+// button, not on every key.
 //
 // Config: fn ("lmlab.chat_stages.stages_view": the build's first paint), stream
 // ("lmlab.chat_stages.stages_stream"), kwargs ({line, temperature, seed}).

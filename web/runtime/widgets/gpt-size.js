@@ -204,8 +204,12 @@ export function mount(element, context) {
   for (const button of element.querySelectorAll(".gs-preset")) {
     button.addEventListener("click", () => {
       preset = button.dataset.preset;
-      // the preset's own shape, with the reader's batch and tie kept (they are not the model's)
-      recompute({ preset, batch: valueOf(element.querySelector('[data-field="batch"]')), tie_weights: tie.checked });
+      // The preset's own shape in the fields at once (a setting typed before Python answers
+      // changes that shape, not the one before), the reader's batch and tie kept (they are not
+      // the model's).
+      const { settings } = state.presets.find((p) => p.name === preset);
+      for (const input of inputs) if (input.dataset.field in settings) input.value = settings[input.dataset.field];
+      recompute(current());
     });
   }
   for (const input of inputs) input.addEventListener("change", () => recompute(current()));
